@@ -1,0 +1,152 @@
+"""advocacy: a self-hosted employee brand-advocacy content scheduler.
+
+``create_app`` is the only way in: nothing connects to anything when this package is imported.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.routing import IntegerConverter, Map
+
+from advocacy import config as settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the web application.
+
+    Args:
+        config: overrides applied after the defaults and the ``ADVOCACY_*`` environment (tests use this).
+    """
+    values = settings.load(config)
+    instance_path = Path(values["INSTANCE_PATH"] or ROOT / "instance").resolve()
+    settings.finish(values, instance_path)
+
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+    )
+    app.config.update(values)
+    app.url_map.converters["int"] = _DatabaseInteger
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(values["SQLALCHEMY_DATABASE_URI"]))
+    app.config.update(
+        # the largest image a talking point may carry, plus room for the form around it; larger bodies get a 413
+        MAX_CONTENT_LENGTH=values["MEDIA_MAX_BYTES"] + 1_000_000,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=values["ENV"] == "production",
+        WTF_CSRF_CHECK_DEFAULT=False,  # advocacy.auth checks CSRF on every cookie-authenticated write
+        API_TITLE="advocacy",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    _logging(app)
+
+    from advocacy.extensions import api, csrf, db, limiter, login, migrate
+
+    db.init_app(app)
+    if values["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            _sqlite_pragmas(db.engine)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    login.init_app(app)
+    csrf.init_app(app)
+    api.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", _limiter_storage(values["REDIS_URL"]))
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "advocacy-limits")
+    limiter.init_app(app)
+
+    from advocacy import models, security  # noqa: F401  (models: every table registered before anything queries)
+    from advocacy.auth import init_app as init_auth
+
+    init_auth(app)
+    from advocacy.people import sso
+
+    sso.init_app(app)
+    security.init_app(app)
+
+    from advocacy.accounts.views import bp as accounts_bp
+    from advocacy.api import init_errors
+    from advocacy.api import register as register_api
+    from advocacy.content.views import bp as content_bp
+    from advocacy.delivery.views import bp as delivery_bp
+    from advocacy.ops.views import bp as ops_bp
+    from advocacy.people.views import bp as people_bp
+    from advocacy.reach.views import bp as reach_bp
+
+    for bp in (people_bp, accounts_bp, content_bp, delivery_bp, reach_bp, ops_bp):
+        app.register_blueprint(bp)
+    from advocacy.audit.views import bp as audit_bp
+    from advocacy.content.views import admin_bp as screening_bp
+
+    for bp in (screening_bp, audit_bp):
+        app.register_blueprint(bp)
+    register_api(api)
+    init_errors(app, api)
+
+    from advocacy.reach.links import install as install_click_path
+
+    install_click_path(app)  # /r/<code> answered before Flask's request machinery: the hot path
+
+    from advocacy.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+class _DatabaseInteger(IntegerConverter):
+    """``<int:…>`` in every route stops at the largest id a database column holds: bigger numbers are a 404."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+def _limiter_storage(redis_url: str) -> str:
+    """Login limits live in Redis so every web process counts together; one embedded process counts in memory."""
+    if not redis_url:
+        return "memory://"
+    return "redis+unix://" + redis_url[len("unix://"):] if redis_url.startswith("unix://") else redis_url
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}
+
+
+def _sqlite_pragmas(engine: Any) -> None:
+    """WAL lets the web and the workers read while one writes; foreign keys are off by default in SQLite."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
+        cursor.close()
+
+
+def _logging(app: Flask) -> None:
+    level = getattr(logging, app.config["LOG_LEVEL"])
+    root = logging.getLogger()
+    if not any(getattr(h, "_advocacy", False) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"))
+        handler._advocacy = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    logging.getLogger("advocacy").setLevel(level)
+    logging.getLogger("workers").setLevel(level)
+    logging.getLogger("connectors").setLevel(level)

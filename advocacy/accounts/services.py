@@ -1,0 +1,222 @@
+"""Connecting, refreshing and disconnecting employees' network accounts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from advocacy.accounts import crypto
+from advocacy.accounts.models import AccountStatus, ConnectedAccount, MastodonApp
+from advocacy.accounts.networks import connector_for, mastodon_connector, mastodon_credential
+from advocacy.errors import DomainError
+from advocacy.extensions import db
+from advocacy.models_base import utcnow
+from advocacy.people.models import User
+from connectors.base import (
+    AppCredentials,
+    AuthRequest,
+    ConfigurationError,
+    ConnectorError,
+    Profile,
+    Rejected,
+    SignsInWithPassword,
+    Token,
+)
+from connectors.mastodon import normalize_instance_url
+
+log = logging.getLogger(__name__)
+REFRESH_MARGIN = dt.timedelta(minutes=5)
+
+
+def account_for(user: User, network: str) -> ConnectedAccount | None:
+    return db.session.scalar(
+        select(ConnectedAccount).where(ConnectedAccount.user_id == user.id, ConnectedAccount.network == network)
+    )
+
+
+def finish_connect(
+    user: User, network: str, code: str, redirect_uri: str, code_verifier: str | None
+) -> ConnectedAccount:
+    """Exchange the consent code, read the profile and store the account with encrypted tokens."""
+    connector = connector_for(network)
+    token = connector.exchange_code(code, redirect_uri, code_verifier)
+    return _save(user, network, connector.profile(token.access_token), token)
+
+
+def _save(user: User, network: str, profile: Profile, token: Token, server_url: str | None = None) -> ConnectedAccount:
+    account = account_for(user, network) or ConnectedAccount(user_id=user.id, network=network)
+    account.network_user_id = profile.id
+    account.handle = profile.handle
+    account.followers = profile.followers
+    account.status = AccountStatus.ACTIVE
+    account.last_error = None
+    account.connected_at = utcnow()
+    account.server_url = server_url
+    store_token(account, token)
+    db.session.add(account)
+    db.session.commit()
+    log.info("event=account_connected user_id=%s network=%s account_id=%s", user.id, network, account.id)
+    return account
+
+
+# ------------------------------------------------------------------------------------------------------ Mastodon
+def mastodon_app(server_url: str, redirect_uri: str) -> AppCredentials:
+    """This app's registration on a Mastodon server: the stored one, else registered now and stored (committed).
+
+    A registration made for another callback URL (the app moved) is replaced by a new one.
+
+    Args:
+        server_url: the server as the person named it (normalized here; junk raises ConfigurationError).
+        redirect_uri: our OAuth callback.
+    """
+    server_url = normalize_instance_url(server_url)
+    stored = db.session.scalar(select(MastodonApp).where(MastodonApp.instance_url == server_url))
+    if stored is not None and stored.redirect_uri == redirect_uri:
+        return AppCredentials(server_url, stored.client_id, crypto.decrypt(stored.client_secret_encrypted) or "",
+                              stored.redirect_uri, stored.scopes)
+    app = mastodon_connector(server_url).register_app(redirect_uri)
+    row = stored or MastodonApp(instance_url=server_url)
+    row.client_id, row.client_secret_encrypted = app.client_id, crypto.encrypt(app.client_secret) or ""
+    row.redirect_uri, row.scopes, row.registered_at = app.redirect_uri, app.scopes, utcnow()
+    db.session.add(row)
+    try:
+        db.session.commit()
+    except IntegrityError:  # another request registered this server at the same moment: use theirs
+        db.session.rollback()
+        return mastodon_app(server_url, redirect_uri)
+    log.info("event=mastodon_app_registered server=%s client_id=%s", server_url, app.client_id)
+    return app
+
+
+def mastodon_authorization(server_url: str, redirect_uri: str) -> tuple[str, AuthRequest]:
+    """The normalized server and where to send the person to consent on it (registering the app there if new).
+
+    Args:
+        server_url: the server as the person typed it.
+        redirect_uri: our OAuth callback.
+    """
+    if not server_url.strip():
+        raise DomainError("is required: the address of your server, such as mastodon.social", "instance")
+    try:
+        app = mastodon_app(server_url, redirect_uri)
+        return app.server_url, mastodon_connector(app.server_url, app).authorization_url(redirect_uri)
+    except ConfigurationError:
+        raise DomainError("is not the address of a server, such as mastodon.social", "instance") from None
+    except Rejected as exc:
+        raise DomainError(f"refused to register this app: {exc.message}", "instance") from None
+    except ConnectorError as exc:
+        log.warning("event=mastodon_unreachable error=%s status=%s", type(exc).__name__, exc.status)
+        raise DomainError(f"could not be reached ({exc.message}); check the address or try again later",
+                          "instance") from None
+
+
+def finish_connect_mastodon(user: User, server_url: str, code: str, redirect_uri: str,
+                            code_verifier: str | None) -> ConnectedAccount:
+    """Exchange the code on the person's server; store the account with its server and token encrypted together.
+
+    Args:
+        user: who connects.
+        server_url: the server the consent started on (from the session, never from the callback).
+        code: the callback's code.
+        redirect_uri: our OAuth callback, as in the authorization request.
+        code_verifier: the PKCE verifier of the authorization request.
+    """
+    connector = mastodon_connector(server_url, mastodon_app(server_url, redirect_uri))
+    token = connector.exchange_code(code, redirect_uri, code_verifier)
+    profile = connector.profile(token.access_token)
+    stored = Token(mastodon_credential(connector.instance_url, token.access_token), None, None, token.scope)
+    return _save(user, "mastodon", profile, stored, connector.instance_url)
+
+
+# ------------------------------------------------------------------------------------------------------- Bluesky
+def connect_bluesky(user: User, handle: str, app_password: str) -> ConnectedAccount:
+    """Open a Bluesky session with the person's handle and app password; keep the session, never the password.
+
+    A wrong handle or password raises ``Rejected`` with Bluesky's message.
+
+    Args:
+        user: who connects.
+        handle: ``alice.bsky.social`` (a leading ``@`` is fine).
+        app_password: an app password the person made in Bluesky's settings.
+    """
+    if not handle.strip().lstrip("@"):
+        raise DomainError("is required, such as alice.bsky.social", "handle")
+    if not app_password.strip():
+        raise DomainError("is required: make one in Bluesky's settings", "app_password")
+    connector = connector_for("bluesky")
+    assert isinstance(connector, SignsInWithPassword)
+    try:
+        token = connector.create_session(handle, app_password.strip())
+        profile = connector.profile(token.access_token)
+    except Rejected as exc:  # wrong handle or password: say so on the password, keep what was typed elsewhere
+        raise DomainError(f"was not accepted by Bluesky ({exc.message})", "app_password") from None
+    except ConnectorError as exc:
+        log.warning("event=bluesky_unreachable error=%s status=%s", type(exc).__name__, exc.status)
+        raise DomainError(f"Bluesky could not be reached ({exc.message}); try again in a moment") from None
+    return _save(user, "bluesky", profile, token)
+
+
+def store_token(account: ConnectedAccount, token: Token) -> None:
+    account.access_token_encrypted = crypto.encrypt(token.access_token)
+    if token.refresh_token:
+        account.refresh_token_encrypted = crypto.encrypt(token.refresh_token)
+    account.expires_at = token.expires_at
+    account.scope = token.scope or account.scope or ""
+
+
+def token_of(account: ConnectedAccount) -> Token:
+    access = crypto.decrypt(account.access_token_encrypted)
+    if not access:
+        raise ValueError(f"account {account.id} holds no token")
+    return Token(access, crypto.decrypt(account.refresh_token_encrypted), account.expires_at, account.scope)
+
+
+def refresh(account: ConnectedAccount) -> Token:
+    """Refresh the account's token and store the new one (committed: a rotated refresh token must not be lost)."""
+    token = connector_for(account.network).refresh(token_of(account))
+    store_token(account, token)
+    db.session.commit()
+    log.info("event=token_refreshed account_id=%s network=%s", account.id, account.network)
+    return token
+
+
+def fresh_access_token(account: ConnectedAccount) -> str:
+    """The access token, refreshed first when it expires within a few minutes."""
+    token = token_of(account)
+    if token.expires_at and token.refresh_token and token.expires_at - utcnow() < REFRESH_MARGIN:
+        token = refresh(account)
+    return token.access_token
+
+
+RECONNECT_WARNING_DAYS = 7
+
+
+def days_until_reconnect(account: ConnectedAccount, now: dt.datetime | None = None) -> int | None:
+    """Whole days before the person must reconnect: the token expires and cannot be refreshed (LinkedIn issues
+    60-day tokens without a refresh token to most apps). None when the token refreshes itself or never expires.
+
+    Args:
+        account: the connected account.
+        now: the current time (aware); defaults to now.
+    """
+    if account.expires_at is None or account.refresh_token_encrypted:
+        return None
+    return max(math.ceil((account.expires_at - (now or utcnow())).total_seconds() / 86400), 0)
+
+
+def mark_revoked(account: ConnectedAccount, message: str) -> None:
+    account.status = AccountStatus.REVOKED
+    account.last_error = message
+    db.session.commit()
+
+
+def disconnect(account: ConnectedAccount) -> None:
+    """Forget the tokens; past shares keep their record."""
+    account.status = AccountStatus.DISCONNECTED
+    account.access_token_encrypted = None
+    account.refresh_token_encrypted = None
+    db.session.commit()

@@ -1,0 +1,1 @@
+"""The append-only audit log and the archive of everything posted."""

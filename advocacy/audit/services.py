@@ -1,0 +1,153 @@
+"""Recording actions, and reading the log and the archive of posts for compliance review.
+
+The log is append-only: ``record`` only inserts, and the ORM refuses to update or delete a recorded event.
+Services record their own actions in the same transaction as the change. Shares and connected accounts belong to
+other areas, so their events (share, connect, disconnect) are recorded by listeners on those models:
+whatever code path creates or changes them, the log sees it. What was posted is in the archive (published
+shares, read from the database of record).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import event, insert, select
+from sqlalchemy.orm import Session
+
+from advocacy.accounts.models import AccountStatus, ConnectedAccount
+from advocacy.audit.models import AuditEvent
+from advocacy.delivery.models import Share, ShareStatus
+from advocacy.errors import DomainError
+from advocacy.extensions import db
+from advocacy.models_base import utcnow
+from advocacy.people.models import User
+
+ACTIONS = (
+    "create", "edit", "submit", "suggest", "comment", "approve", "reject", "withdraw", "delete_post",
+    "share", "connect", "disconnect", "opt_in", "opt_out", "policy_published", "policy_acknowledged",
+    "screening_rule_changed", "user_added", "user_changed", "team_saved",
+)
+
+
+def record(actor: User | int | None, action: str, subject_type: str = "", subject_id: int | None = None,
+           **detail: Any) -> AuditEvent:
+    """Add an event to the session; it is committed with the change it describes.
+
+    Args:
+        actor: who did it (a user, a user id, or None for the system).
+        action: one of ``ACTIONS``.
+        subject_type: what it was done to (talking_point, share, account, policy, user, screening_rule).
+        subject_id: the id of that thing.
+        detail: a few JSON-serialisable facts (never a token or a password).
+    """
+    actor_id = actor.id if isinstance(actor, User) else actor
+    item = AuditEvent(actor_id=actor_id, action=action, subject_type=subject_type, subject_id=subject_id,
+                      detail=json.dumps(detail, ensure_ascii=False, default=str), at=utcnow())
+    db.session.add(item)
+    return item
+
+
+@event.listens_for(Session, "before_flush")
+def _append_only(session: Session, _context: Any, _instances: Any) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
+            raise DomainError("the audit log is append-only", "audit")
+
+
+def _insert(connection: Any, actor_id: int | None, action: str, subject_type: str, subject_id: int | None,
+            **detail: Any) -> None:
+    connection.execute(insert(AuditEvent).values(
+        actor_id=actor_id, action=action, subject_type=subject_type, subject_id=subject_id,
+        detail=json.dumps(detail, ensure_ascii=False, default=str), at=utcnow()))
+
+
+@event.listens_for(Share, "after_insert")
+def _share_created(_mapper: Any, connection: Any, share: Share) -> None:
+    _insert(connection, share.user_id, "share", "share", share.id, talking_point_id=share.talking_point_id,
+            network=share.network, status=share.status)
+
+
+@event.listens_for(ConnectedAccount, "after_insert")
+def _account_connected(_mapper: Any, connection: Any, account: ConnectedAccount) -> None:
+    _insert(connection, account.user_id, "connect", "account", account.id, network=account.network)
+
+
+@event.listens_for(ConnectedAccount, "after_update")
+def _account_changed(_mapper: Any, connection: Any, account: ConnectedAccount) -> None:
+    history = db.inspect(account).attrs.status.history
+    if not history.has_changes():
+        return
+    before = history.deleted[0] if history.deleted else None
+    if account.status == AccountStatus.DISCONNECTED:
+        _insert(connection, account.user_id, "disconnect", "account", account.id, network=account.network)
+    elif account.status == AccountStatus.ACTIVE and before != AccountStatus.ACTIVE:
+        _insert(connection, account.user_id, "connect", "account", account.id, network=account.network)
+
+
+def events(action: str | None = None, actor_id: int | None = None, limit: int = 1000) -> list[AuditEvent]:
+    """The newest events first.
+
+    Args:
+        action: only this action.
+        actor_id: only this person's actions.
+        limit: at most this many.
+    """
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if actor_id:
+        query = query.where(AuditEvent.actor_id == actor_id)
+    return list(db.session.scalars(query))
+
+
+def event_rows(items: Iterable[AuditEvent]) -> list[dict[str, Any]]:
+    return [{"id": e.id, "at": e.at.isoformat(), "actor_id": e.actor_id,
+             "actor": e.actor.email if e.actor else "", "action": e.action, "subject_type": e.subject_type,
+             "subject_id": e.subject_id, "detail": json.loads(e.detail or "{}")} for e in items]
+
+
+def archive(since: dt.datetime | None = None, until: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """The exact text of everything posted, with network, time, person and whether it was deleted since.
+
+    Args:
+        since: only posts published at or after this (aware) time.
+        until: only posts published before this (aware) time.
+    """
+    from advocacy.content.models import PostDeletion
+
+    query = (select(Share, PostDeletion).outerjoin(PostDeletion, PostDeletion.share_id == Share.id)
+             .where(Share.status == ShareStatus.PUBLISHED).order_by(Share.published_at, Share.id))
+    if since:
+        query = query.where(Share.published_at >= since)
+    if until:
+        query = query.where(Share.published_at < until)
+    return [{"share_id": s.id, "talking_point_id": s.talking_point_id, "user_id": s.user_id,
+             "user": s.user.email, "network": s.network, "text": s.text,
+             "published_at": s.published_at.isoformat() if s.published_at else "", "post_id": s.post_id or "",
+             "post_url": s.post_url or "", "deleted_at": d.deleted_at.isoformat() if d else ""}
+            for s, d in db.session.execute(query).all()]
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    """Rows as CSV (nested values as JSON); cells that a spreadsheet would run as a formula are quoted with '."""
+    out = io.StringIO()
+    if not rows:
+        return ""
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(v) for k, v in row.items()})
+    return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

@@ -1,0 +1,70 @@
+"""Shares over JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_login import current_user
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+
+from advocacy.accounts.networks import LABELS
+from advocacy.auth import roles_required
+from advocacy.content.models import TalkingPoint
+from advocacy.delivery import services
+from advocacy.delivery.models import Share
+from advocacy.extensions import db
+
+blp = Blueprint("api_shares", __name__, url_prefix="/api/shares", description="Shares of talking points")
+
+
+class ShareIn(Schema):
+    talking_point_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**63 - 1))
+    network = fields.String(required=True, validate=validate.OneOf(sorted(LABELS)))  # every postable network
+    scheduled_at = fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+class ShareOut(Schema):
+    id = fields.Integer()
+    talking_point_id = fields.Integer()
+    network = fields.String()
+    text = fields.String()
+    status = fields.String()
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    post_id = fields.String(allow_none=True)
+    post_url = fields.String(allow_none=True)
+    code = fields.String()
+    scheduled_at = fields.DateTime()
+    published_at = fields.DateTime(allow_none=True)
+
+
+@blp.route("")
+class Shares(MethodView):
+    @roles_required()
+    @blp.response(200, ShareOut(many=True))
+    def get(self) -> Any:
+        """My shares, newest first."""
+        return services.shares_of(current_user, 200)
+
+    @roles_required()
+    @blp.arguments(ShareIn)
+    @blp.response(201, ShareOut)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Share a talking point now, or at ``scheduled_at`` (with a timezone)."""
+        tp = db.session.get(TalkingPoint, data["talking_point_id"])
+        if tp is None:
+            abort(422, errors={"json": {"talking_point_id": [f"no talking point {data['talking_point_id']}"]}})
+        return services.create_share(current_user, tp, data["network"], None, data["scheduled_at"])
+
+
+@blp.route("/<int:share_id>")
+@roles_required()
+@blp.response(200, ShareOut)
+def get_share(share_id: int) -> Any:
+    """One of my shares."""
+    share = db.session.get(Share, share_id)
+    if share is None or share.user_id != current_user.id:
+        abort(404, message=f"no share {share_id}")
+    return share

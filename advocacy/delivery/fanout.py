@@ -1,0 +1,275 @@
+"""Staggered auto-share: approving a talking point fans it out, in a background job, to everyone who opted in to
+auto-share one of its topics.
+
+Approval only queues the job (after the commit, from an ORM event, so the content workflow needs no hook and the
+approving request returns at once). The job places one share per person and connected network, spread evenly over
+``DELIVERY_FANOUT_WINDOW_MINUTES``, each moved into the person's own sharing hours (their timezone) and past days
+where their daily cap is spent, and rotates the copy variants so that no two consecutive posts on a network carry
+the same text. Rows are inserted and their jobs scheduled in chunks; the ``FanOut`` row carries the progress.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import current_app, has_app_context
+from sqlalchemy import event, func, insert, literal, or_, select
+from sqlalchemy.orm import Session
+
+from advocacy.accounts.models import AccountStatus, ConnectedAccount
+from advocacy.accounts.networks import LABELS
+from advocacy.content.models import Status, TalkingPoint, Target
+from advocacy.delivery import services
+from advocacy.delivery.models import FanOut, Share, ShareStatus
+from advocacy.extensions import db, redis_client
+from advocacy.models_base import utcnow
+from advocacy.people.models import PolicyVersion, User
+from workers import queues
+
+log = logging.getLogger(__name__)
+CHUNK = 2000
+MAX_DAYS = 14  # a person whose hours and cap leave no room within two weeks is skipped
+COUNTED = (ShareStatus.SCHEDULED, ShareStatus.QUEUED, ShareStatus.PUBLISHING, ShareStatus.PUBLISHED)
+
+
+# ------------------------------------------------------------------------------------------------ the approval hook
+def _on_status(target: TalkingPoint, value: str, old: Any, _initiator: Any) -> None:
+    if value == Status.APPROVED and old != Status.APPROVED and (target.topics or "").strip():
+        session = Session.object_session(target)
+        if session is not None:
+            session.info.setdefault("advocacy_fanout", set()).add(target.id)
+
+
+def _after_commit(session: Session) -> None:
+    ids = session.info.pop("advocacy_fanout", None)
+    if not ids or not has_app_context():
+        return
+    for tp_id in sorted(i for i in ids if i is not None):
+        queues.enqueue_fanout(redis_client(), tp_id)
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop("advocacy_fanout", None)
+
+
+def listen() -> None:
+    """Queue a fan-out whenever a talking point with topics becomes approved (registered once, from models)."""
+    if not event.contains(TalkingPoint.status, "set", _on_status):
+        event.listen(TalkingPoint.status, "set", _on_status)
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_rollback", _after_rollback)
+
+
+# -------------------------------------------------------------------------------------------------------- targets
+def topics_of(text: str) -> list[str]:
+    return [t for t in dict.fromkeys((text or "").lower().split()) if t]
+
+
+def targets(tp: TalkingPoint) -> list[tuple[int, int, str, str, int, int, int, int | None]]:
+    """(user id, account id, network, timezone, hours start, hours end, daily cap, followers) of everyone the
+    talking point should auto-share to: aimed at, opted in, policy acknowledged, one of its topics chosen, account
+    connected, and no share of it on that network yet."""
+    topics = topics_of(tp.topics)
+    if not topics:
+        return []
+    current = db.session.scalar(select(func.max(PolicyVersion.version)))
+    padded = literal(" ") + User.auto_share_topics + literal(" ")
+    query = (
+        select(User.id, ConnectedAccount.id, ConnectedAccount.network, User.timezone, User.share_hours_start,
+               User.share_hours_end, User.daily_share_cap, ConnectedAccount.followers)
+        .join(ConnectedAccount, ConnectedAccount.user_id == User.id)
+        .where(User.active.is_(True), User.opted_in_at.is_not(None), User.auto_share_topics != "",
+               or_(*(padded.like(f"% {t} %") for t in topics)),
+               ConnectedAccount.status == AccountStatus.ACTIVE, ConnectedAccount.network.in_(tuple(LABELS)),
+               ~select(Share.id).where(Share.talking_point_id == tp.id, Share.user_id == User.id,
+                                       Share.network == ConnectedAccount.network).exists())
+    )
+    if current is not None:
+        query = query.where(User.policy_version_acknowledged == current)
+    if not tp.target_everyone:
+        aimed = select(Target.id).where(Target.talking_point_id == tp.id,
+                                        or_(Target.user_id == User.id, Target.team_id == User.team_id))
+        query = query.where(aimed.exists())
+    return [tuple(r) for r in db.session.execute(query.order_by(User.id))]  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------------------------------------------- slots
+@dataclass
+class Placement:
+    user_id: int
+    account_id: int
+    network: str
+    at: dt.datetime
+    followers: int | None
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def fit(at: dt.datetime, zone: ZoneInfo, start_h: int, end_h: int, frac: float,
+        used: dict[dt.date, int], cap: int) -> dt.datetime | None:
+    """The first time at or after ``at`` inside the person's hours on a day with room under their cap.
+
+    Args:
+        at: the evenly spread time (aware).
+        zone: the person's timezone.
+        start_h: first local hour they share in; end_h: the hour they stop (exclusive).
+        frac: where in their hours a moved share lands (0..1), so moved shares do not all land on the hour.
+        used: shares already placed per local day (updated when a place is found).
+        cap: shares per local day.
+    """
+    if cap < 1 or not 0 <= start_h < end_h <= 24:
+        return None
+    local = at.astimezone(zone)
+    span = (end_h - start_h) * 3600
+    for _ in range(MAX_DAYS + 1):
+        day = local.date()
+        day_start = dt.datetime.combine(day, dt.time(start_h), zone)
+        day_end = day_start + dt.timedelta(seconds=span)
+        if local < day_start:
+            local = day_start + dt.timedelta(seconds=int(frac * span * 0.9))
+        if local < day_end and used.get(day, 0) < cap:
+            used[day] = used.get(day, 0) + 1
+            return local.astimezone(dt.UTC)
+        nxt = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(start_h), zone)
+        local = nxt + dt.timedelta(seconds=int(frac * span * 0.9))
+    return None
+
+
+def _order(tp_id: int, user_id: int) -> str:
+    return hashlib.blake2b(f"{tp_id}:{user_id}".encode(), digest_size=8).hexdigest()
+
+
+def place(tp: TalkingPoint, rows: list[tuple[Any, ...]], now: dt.datetime,
+          existing: dict[int, list[dt.datetime]] | None = None) -> list[Placement]:
+    """Spread the targets over the window, then fit each into the person's hours and cap.
+
+    Args:
+        tp: the talking point.
+        rows: what ``targets`` returned.
+        now: the start of the window (or the talking point's own start, if later).
+        existing: the times of each person's shares already counted against their cap.
+    """
+    window = dt.timedelta(minutes=current_app.config["DELIVERY_FANOUT_WINDOW_MINUTES"])
+    start = max(now, tp.available_from or now)
+    ordered = sorted(rows, key=lambda r: _order(tp.id, r[0]))
+    n = len(ordered)
+    used: dict[int, dict[dt.date, int]] = {}
+    zones: dict[str, ZoneInfo] = {}
+    rng = random.Random(tp.id)
+    out: list[Placement] = []
+    for i, (user_id, account_id, network, tz, start_h, end_h, cap, followers) in enumerate(ordered):
+        zone = zones.setdefault(tz, _zone(tz))
+        if user_id not in used:
+            used[user_id] = defaultdict(int)
+            for t in (existing or {}).get(user_id, []):
+                used[user_id][t.astimezone(zone).date()] += 1
+        spread = start + window * ((i + rng.random()) / n)
+        at = fit(spread, zone, start_h, end_h, i / n, used[user_id], cap)
+        if at is None or (tp.available_until is not None and at >= tp.available_until):
+            continue
+        out.append(Placement(user_id, account_id, network, at, followers))
+    return out
+
+
+def rotate(tp: TalkingPoint, placements: list[Placement]) -> dict[int, str]:
+    """The text of each placement (by index): per network, in time order, the variants taken in turn."""
+    from advocacy.content.services import _compose  # the text that goes out: copy, hashtags, disclosure
+
+    texts: dict[int, str] = {}
+    by_network: dict[str, list[int]] = defaultdict(list)
+    for i, p in enumerate(placements):
+        by_network[p.network].append(i)
+    for network, indexes in by_network.items():
+        bodies = [v.text for v in tp.variants if v.network == network] or \
+                 [v.text for v in tp.variants if v.network == "generic"] or [tp.copy_for(network)]
+        variants = list(dict.fromkeys(_compose(tp, b) for b in bodies))
+        for k, i in enumerate(sorted(indexes, key=lambda j: placements[j].at)):
+            texts[i] = variants[k % len(variants)]
+    return texts
+
+
+def _existing(user_ids: Iterable[int], since: dt.datetime) -> dict[int, list[dt.datetime]]:
+    ids = list(user_ids)
+    out: dict[int, list[dt.datetime]] = defaultdict(list)
+    for start in range(0, len(ids), 5000):
+        for user_id, at in db.session.execute(select(Share.user_id, Share.scheduled_at).where(
+                Share.user_id.in_(ids[start : start + 5000]), Share.status.in_(COUNTED),
+                Share.scheduled_at >= since - dt.timedelta(days=1))):
+            out[user_id].append(at)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------------ run
+def fanout_for(tp: TalkingPoint) -> FanOut | None:
+    return db.session.scalar(select(FanOut).where(FanOut.talking_point_id == tp.id).order_by(FanOut.id.desc())
+                             .limit(1))
+
+
+def run(tp_id: int) -> int:
+    """Fan talking point ``tp_id`` out to its auto-share audience; returns how many shares were placed.
+
+    Safe to run twice: people who already have a share of it on a network are left out.
+
+    Args:
+        tp_id: the approved talking point.
+    """
+    tp = db.session.get(TalkingPoint, tp_id)
+    if tp is None:
+        return 0
+    fo = FanOut(talking_point_id=tp.id, version=tp.version, status="running")
+    db.session.add(fo)
+    db.session.commit()
+    try:
+        created = _run(tp, fo)
+    except Exception as exc:
+        db.session.rollback()
+        fo.status, fo.error, fo.finished_at = "failed", f"{type(exc).__name__}: {exc}"[:2000], utcnow()
+        db.session.commit()
+        raise
+    fo.status, fo.finished_at = "done", utcnow()
+    db.session.commit()
+    log.info("event=fanout_done fanout_id=%s talking_point_id=%s shares=%s", fo.id, tp.id, created)
+    return created
+
+
+def _run(tp: TalkingPoint, fo: FanOut) -> int:
+    now = utcnow()
+    if tp.status != Status.APPROVED or (tp.available_until is not None and tp.available_until <= now):
+        return 0
+    rows = targets(tp)
+    fo.total = len(rows)
+    db.session.commit()
+    placements = place(tp, rows, now, _existing({r[0] for r in rows}, now))
+    texts = rotate(tp, placements)
+    timeout = services.publish_timeout()
+    conn = redis_client()
+    created = 0
+    for start in range(0, len(placements), CHUNK):
+        chunk = list(enumerate(placements))[start : start + CHUNK]
+        values = [{"talking_point_id": tp.id, "user_id": p.user_id, "account_id": p.account_id,
+                   "network": p.network, "text": texts[i], "code": services.new_code(),
+                   "status": ShareStatus.SCHEDULED if p.at > now else ShareStatus.QUEUED, "scheduled_at": p.at,
+                   "followers_at_share": p.followers, "auto": True, "created_at": now, "updated_at": now}
+                  for i, p in chunk]
+        ids = db.session.execute(insert(Share).returning(Share.id, sort_by_parameter_order=True), values).scalars()
+        items = [(share_id, v["scheduled_at"], services.job_key(v["scheduled_at"]))
+                 for share_id, v in zip(ids.all(), values, strict=True)]
+        fo.done = min(fo.total, start + len(chunk))
+        fo.created = created = created + len(items)
+        db.session.commit()  # commit before enqueue
+        queues.enqueue_publish_many(conn, items, timeout)
+    fo.done = fo.total
+    return created

@@ -1,0 +1,87 @@
+"""The share: one talking point going out on one employee's account. The database is its source of truth."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, String, Text, false
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from advocacy.accounts.models import ConnectedAccount
+from advocacy.content.models import TalkingPoint
+from advocacy.extensions import db
+from advocacy.models_base import UTCDateTime, utcnow
+from advocacy.people.models import User
+
+
+class ShareStatus:
+    SCHEDULED = "scheduled"
+    QUEUED = "queued"
+    PUBLISHING = "publishing"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    PAUSED = "paused"  # waiting for the person to reconnect the account
+    OPENED = "opened"  # the network's own share dialog was opened (a share intent): never known to be posted
+    PENDING = (SCHEDULED, QUEUED, PUBLISHING)
+    FINAL = (PUBLISHED, FAILED, CANCELLED, OPENED)
+    ALL = (SCHEDULED, QUEUED, PUBLISHING, PUBLISHED, FAILED, CANCELLED, PAUSED, OPENED)
+
+
+class Share(db.Model):
+    __tablename__ = "shares"
+    __table_args__ = (Index("ix_shares_status_scheduled_at", "status", "scheduled_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    talking_point_id: Mapped[int] = mapped_column(ForeignKey("talking_points.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("connected_accounts.id"))
+    network: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(String(16), unique=True)  # the tracked link /r/<code>
+    status: Mapped[str] = mapped_column(String(16), default=ShareStatus.QUEUED)
+    scheduled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    post_id: Mapped[str | None] = mapped_column(String(128))
+    post_url: Mapped[str | None] = mapped_column(String(2048))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    followers_at_share: Mapped[int | None] = mapped_column()
+    # the lease of the attempt under way: a share left in "publishing" past its lease lost its worker
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    # the last attempt may have reached the network (timeout, 5xx, lost worker): look for the post before re-posting
+    in_doubt: Mapped[bool] = mapped_column(default=False, server_default=false())
+    auto: Mapped[bool] = mapped_column(default=False, server_default=false())  # placed by an auto-share fan-out
+
+    talking_point: Mapped[TalkingPoint] = relationship()
+    user: Mapped[User] = relationship()
+    account: Mapped[ConnectedAccount | None] = relationship()
+
+
+class FanOut(db.Model):
+    """One auto-share fan-out of an approved talking point: a background job with its progress (the row, not Redis,
+    is what the UI trusts; its id is in the RQ job id)."""
+
+    __tablename__ = "fanouts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    talking_point_id: Mapped[int] = mapped_column(ForeignKey("talking_points.id"), index=True)
+    version: Mapped[int] = mapped_column(default=1)  # the talking point's version it fanned out
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued, running, done, failed
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    created: Mapped[int] = mapped_column(default=0)  # shares placed
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    talking_point: Mapped[TalkingPoint] = relationship()
+
+    @property
+    def percent(self) -> int:
+        if self.status == "done":
+            return 100
+        return int(100 * self.done / self.total) if self.total else 0

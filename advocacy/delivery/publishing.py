@@ -1,0 +1,188 @@
+"""Publishing one share: claim it, respect the budgets, make sure it is not already out, post, record the outcome.
+
+Exactly once: a share whose last attempt may have reached the network (a timeout, a 5xx, a worker that died while
+publishing) is ``in_doubt``. Before posting it again the network is asked: by the idempotency key where the connector
+takes one (Mastodon answers a repeat with the post it already made), otherwise by looking for the post, which holds
+the share's unique tracked link. A network that refuses a repeat as a duplicate (X 403, LinkedIn 422) is looked at
+the same way. Only transient and rate-limited errors are retried; an expired token is refreshed and the post tried
+once more; a revoked account pauses the share and tells its owner, once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import logging
+from functools import cache
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from advocacy.accounts.models import AccountStatus
+from advocacy.accounts.networks import connector_for
+from advocacy.delivery import budgets, services, tokens
+from advocacy.delivery.models import Share
+from advocacy.extensions import db, redis_client
+from advocacy.models_base import utcnow
+from connectors.base import (
+    AuthExpired,
+    AuthRevoked,
+    ConfigurationError,
+    ConnectorError,
+    Duplicate,
+    FindsPosts,
+    PublishedPost,
+    RateLimited,
+    Rejected,
+)
+
+log = logging.getLogger(__name__)
+LOOK_BACK = dt.timedelta(days=2)  # how far back a share's post is looked for on the network
+
+
+def tracked_url(share: Share) -> str:
+    return f"{current_app.config['PUBLIC_URL']}/r/{share.code}"
+
+
+def idempotency_key(share: Share) -> str:
+    """The same for every attempt of one share, different for every share."""
+    return f"advocacy-share-{share.id}-{share.code}"
+
+
+@cache
+def _takes_idempotency_key(cls: type) -> bool:
+    try:
+        return "idempotency_key" in inspect.signature(cls.publish).parameters  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        return False
+
+
+def publish(share_id: int) -> str:
+    """Publish share ``share_id`` once. Returns the state it ended in, for the job's result.
+
+    A share that is not due, or not queued (claimed by another worker, published, cancelled), is left alone.
+
+    Args:
+        share_id: primary key of the share.
+    """
+    share = services.claim_share(share_id)
+    if share is None:
+        status = db.session.scalar(select(Share.status).where(Share.id == share_id)) or "missing"
+        log.info("event=skip share_id=%s status=%s", share_id, status)
+        return str(status)
+    account = share.account
+    if account is None or account.status != AccountStatus.ACTIVE:
+        services.mark_paused(share_id, f"the account is not connected: {services.RECONNECT}")
+        return "paused"
+    wait = budgets.take(redis_client(), share.network, account.id)
+    if wait is not None:
+        services.reschedule(share_id, wait + dt.timedelta(milliseconds=50), "waiting for the posting budget to free "
+                            f"(until {wait:%Y-%m-%d %H:%M:%S} UTC)", refund=True)
+        log.info("event=budget_wait share_id=%s until=%s", share_id, wait.isoformat())
+        return "scheduled"
+    return _attempt(share)
+
+
+def _attempt(share: Share) -> str:
+    share_id = share.id
+    account = share.account
+    assert account is not None
+    connector = connector_for(share.network)
+    try:
+        post = _reconcile(connector, share) if share.in_doubt else None
+        if post is not None:
+            return _published(share, post, "found on the network after an interrupted attempt")
+        post = _post(connector, share)
+    except Duplicate as exc:
+        found = _reconcile(connector, share, quiet=True)
+        if found is not None:
+            return _published(share, found, "the network already held this post")
+        if not isinstance(connector, FindsPosts):
+            services.mark_published(share_id, None, None, f"the network says this is already posted ({exc.message})")
+            return "published"
+        services.mark_failed(share_id, _describe(exc))
+        return "failed"
+    except RateLimited as exc:
+        at = max(exc.reset_at or utcnow() + _backoff(share.attempts), utcnow())
+        budgets.wait_until(redis_client(), share.network, account.id, at)
+        services.reschedule(share_id, at + dt.timedelta(milliseconds=500), f"rate limited by the network: {exc}")
+        log.info("event=rate_limited share_id=%s until=%s", share_id, at.isoformat())
+        return "scheduled"
+    except AuthRevoked as exc:
+        tokens.revoke(account, str(exc))
+        services.mark_paused(share_id, f"{share.network} no longer accepts this app for your account: "
+                                       f"{services.RECONNECT}")
+        return "paused"
+    except (Rejected, ConfigurationError, AuthExpired) as exc:
+        services.mark_failed(share_id, _describe(exc))
+        return "failed"
+    except ConnectorError as exc:  # transient: the post may or may not have been made; retry with backoff
+        return _transient(connector, share, exc)
+    return _published(share, post, None)
+
+
+def _published(share: Share, post: PublishedPost, note: str | None) -> str:
+    services.mark_published(share.id, post.id, post.url, note)
+    log.info("event=published share_id=%s network=%s post_id=%s attempts=%s", share.id, share.network, post.id,
+             share.attempts)
+    return "published"
+
+
+def _transient(connector: Any, share: Share, exc: ConnectorError) -> str:
+    if share.attempts < current_app.config["DELIVERY_MAX_ATTEMPTS"]:
+        services.reschedule(share.id, utcnow() + _backoff(share.attempts), _describe(exc), in_doubt=True)
+        return "scheduled"
+    try:  # the last attempt: a false "failed" would invite a duplicate, so look once more
+        found = _reconcile(connector, share, quiet=True)
+    except ConnectorError:
+        found = None
+    if found is not None:
+        return _published(share, found, "found on the network after the last attempt's answer was lost")
+    services.mark_failed(share.id, _describe(exc))
+    return "failed"
+
+
+def _token(share: Share) -> str:
+    assert share.account is not None
+    return tokens.access_token(share.account)
+
+
+def _with_refresh(share: Share, call: Any) -> Any:
+    """``call(access_token)``; an expired token is refreshed (once, under the account's lock) and the call repeated."""
+    token = _token(share)
+    try:
+        return call(token)
+    except AuthExpired:
+        assert share.account is not None
+        return call(tokens.refresh_locked(share.account, token))  # AuthRevoked propagates
+
+
+def _post(connector: Any, share: Share) -> PublishedPost:
+    link = tracked_url(share)
+    kwargs = {"idempotency_key": idempotency_key(share)} if _takes_idempotency_key(type(connector)) else {}
+    post: PublishedPost = _with_refresh(share, lambda token: connector.publish(token, share.text, link, **kwargs))
+    return post
+
+
+def _reconcile(connector: Any, share: Share, quiet: bool = False) -> PublishedPost | None:
+    """The share's post if the network already holds it. Connectors with an idempotency key need no search: posting
+    again with the same key is the check."""
+    if not isinstance(connector, FindsPosts):
+        return None
+    since = min(share.created_at, share.scheduled_at) - LOOK_BACK
+    found: PublishedPost | None = _with_refresh(share, lambda token: connector.find_post(token, tracked_url(share),
+                                                                                          since))
+    if not quiet:
+        log.info("event=reconciled share_id=%s found=%s", share.id, bool(found))
+    return found
+
+
+def _backoff(attempts: int) -> dt.timedelta:
+    base = current_app.config["DELIVERY_RETRY_SECONDS"]
+    return dt.timedelta(seconds=min(base * (2 ** max(attempts - 1, 0)), 3600))
+
+
+def _describe(exc: ConnectorError) -> str:
+    status = f" (HTTP {exc.status})" if exc.status else ""
+    return f"{type(exc).__name__}{status}: {exc.message}"

@@ -1,0 +1,363 @@
+"""The share state machine. Every transition is one conditional UPDATE, so two workers never both publish a share.
+
+    scheduled ──due──► queued ──claim──► publishing ──► published
+        ▲                 ▲                  │ ├──────► failed      (permanent error, or attempts used up)
+        └──── retry ──────┴──────────────────┘ └──────► paused      (account revoked: the person must reconnect)
+    scheduled / queued / paused ──► cancelled          failed ──retry (operator)──► queued
+
+The database is the source of truth; Redis only carries work. Each run of a share has its own RQ job id made of
+the share id and its ``scheduled_at`` (``job_key``), so the sweeper can tell from the database alone which job the
+queue should hold, and put it back when Redis lost it. A share still "publishing" when its lease runs out lost its
+worker; it goes back to the queue marked ``in_doubt`` and is looked for on the network before any new attempt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import secrets
+import socket
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from advocacy.accounts.models import AccountStatus, ConnectedAccount
+from advocacy.accounts.services import account_for
+from advocacy.content.models import Status, TalkingPoint
+from advocacy.content.services import compose
+from advocacy.delivery.models import Share, ShareStatus
+from advocacy.errors import DomainError, NotAllowed
+from advocacy.extensions import db, redis_client
+from advocacy.models_base import utcnow
+from advocacy.people.models import User
+from advocacy.people.services import has_acknowledged_current
+from workers import queues
+
+log = logging.getLogger(__name__)
+EARLY = dt.timedelta(seconds=2)  # a job may start this much before its share's time (clock skew between hosts)
+RECONNECT = "reconnect your account to share"
+LOST_WORKER = "the worker publishing this share stopped; checking the network before trying again"
+
+
+def new_code() -> str:
+    return secrets.token_urlsafe(6)  # 8 characters, 48 bits
+
+
+def job_key(scheduled_at: dt.datetime) -> str:
+    """The part of a publish job's id that tells this run of a share from its others: its time in microseconds."""
+    return str(int(scheduled_at.timestamp() * 1_000_000))
+
+
+def publish_timeout() -> int:
+    """Seconds a publish job may run: half the lease, so a job RQ stops has ended before the sweeper takes over."""
+    return max(1, current_app.config["DELIVERY_LEASE_SECONDS"] // 2)
+
+
+def enqueue(share_id: int, scheduled_at: dt.datetime) -> str:
+    """Queue the run of share ``share_id`` due at ``scheduled_at`` (the row committed first)."""
+    return queues.enqueue_publish(redis_client(), share_id, scheduled_at, key=job_key(scheduled_at),
+                                  timeout=publish_timeout())
+
+
+def create_share(user: User, tp: TalkingPoint, network: str, text: str | None = None,
+                 at: dt.datetime | None = None) -> Share:
+    """Record a share (committed first), then queue it. ``at`` (aware) schedules it for later.
+
+    Args:
+        user: who shares.
+        tp: an approved talking point.
+        network: where to post (the person must have connected it).
+        text: the person's own wording, when the talking point allows it.
+        at: when to post; None: now.
+    """
+    if tp.status != Status.APPROVED:
+        raise DomainError("this talking point is not approved for sharing", "talking_point_id")
+    if not user.opted_in:
+        raise NotAllowed("opt in to the advocacy programme before sharing")
+    if not has_acknowledged_current(user):
+        raise NotAllowed("acknowledge the current social-media policy before sharing")
+    account = account_for(user, network)
+    if account is None or account.status != AccountStatus.ACTIVE:
+        raise DomainError(f"connect your {network} account first", "network")
+    if at is not None:
+        if at.tzinfo is None:
+            raise DomainError("must include a timezone", "scheduled_at")
+        if at < utcnow() - dt.timedelta(minutes=1):
+            raise DomainError("is in the past", "scheduled_at")
+        if tp.available_until is not None and at >= tp.available_until:
+            raise DomainError("is after the talking point stops being available", "scheduled_at")
+    later = at is not None and at > utcnow()
+    when = at.astimezone(dt.UTC) if later and at else utcnow()
+    if tp.available_from is not None and when < tp.available_from:  # comms' window: wait for it to open
+        when, later = tp.available_from, True
+    share = Share(talking_point_id=tp.id, user_id=user.id, account_id=account.id, network=network,
+                  text=compose(tp, network, text), code=new_code(), followers_at_share=account.followers,
+                  status=ShareStatus.SCHEDULED if later else ShareStatus.QUEUED, scheduled_at=when)
+    db.session.add(share)
+    db.session.commit()  # commit before enqueue: the worker must find the row
+    enqueue(share.id, share.scheduled_at)
+    log.info("event=share_created share_id=%s user_id=%s network=%s status=%s", share.id, user.id, network,
+             share.status)
+    return share
+
+
+def _transition(share_id: int, from_: tuple[str, ...], to: str, *conditions: object, **values: object) -> bool:
+    """Move a share from one of ``from_`` to ``to`` if, and only if, it is still in one of them."""
+    result = db.session.execute(
+        update(Share).where(Share.id == share_id, Share.status.in_(from_), *conditions)  # type: ignore[arg-type]
+        .values(status=to, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:200]
+
+
+def claim(share_id: int) -> bool:
+    """queued (or due scheduled) → publishing, counting the attempt and starting its lease. False: someone else has
+    it, it is done, or it is not due yet (a stale job; the right one is scheduled)."""
+    now = utcnow()
+    return _transition(share_id, (ShareStatus.QUEUED, ShareStatus.SCHEDULED), ShareStatus.PUBLISHING,
+                       Share.scheduled_at <= now + EARLY,
+                       attempts=Share.attempts + 1, claimed_at=now, claimed_by=worker_name())
+
+
+def claim_share(share_id: int) -> Share | None:
+    """``claim`` that also loads the claimed share, in the same ``UPDATE … RETURNING`` (one round trip, not three).
+
+    Returns None when ``claim`` would return False. The share is loaded as it stands after the claim (status
+    publishing, the attempt counted).
+
+    Args:
+        share_id: primary key of the share.
+    """
+    now = utcnow()
+    share = db.session.scalars(
+        update(Share)
+        .where(Share.id == share_id, Share.status.in_((ShareStatus.QUEUED, ShareStatus.SCHEDULED)),
+               Share.scheduled_at <= now + EARLY)
+        .values(status=ShareStatus.PUBLISHING, updated_at=now, attempts=Share.attempts + 1, claimed_at=now,
+                claimed_by=worker_name())
+        .returning(Share)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    db.session.commit()
+    return share
+
+
+def mark_published(share_id: int, post_id: str | None, post_url: str | None, note: str | None = None) -> bool:
+    return _transition(share_id, (ShareStatus.PUBLISHING,), ShareStatus.PUBLISHED, post_id=post_id,
+                       post_url=post_url, published_at=utcnow(), last_error=note, in_doubt=False)
+
+
+def mark_failed(share_id: int, message: str) -> bool:
+    return _transition(share_id, (ShareStatus.PUBLISHING,), ShareStatus.FAILED, last_error=message)
+
+
+def mark_paused(share_id: int, message: str) -> bool:
+    return _transition(share_id, (ShareStatus.PUBLISHING,), ShareStatus.PAUSED, last_error=message)
+
+
+def reschedule(share_id: int, at: dt.datetime, message: str, *, in_doubt: bool = False, refund: bool = False) -> bool:
+    """publishing → scheduled at ``at``, and queue it for then.
+
+    Args:
+        share_id: the share.
+        at: when to try again (aware).
+        message: why, shown to the person and the operator.
+        in_doubt: the attempt may have reached the network: look for the post before posting again.
+        refund: the attempt never reached the network (a budget wait): do not count it.
+    """
+    values: dict[str, object] = {"scheduled_at": at, "last_error": message, "claimed_at": None}
+    if in_doubt:
+        values["in_doubt"] = True
+    if refund:
+        values["attempts"] = Share.attempts - 1
+    moved = _transition(share_id, (ShareStatus.PUBLISHING,), ShareStatus.SCHEDULED, **values)
+    if moved:
+        enqueue(share_id, at)
+    return moved
+
+
+def retry(share: Share, actor: User) -> bool:
+    """An operator sends a failed (or paused) share out again now. It is looked for on the network first.
+
+    Args:
+        share: a failed or paused share.
+        actor: who asked (admin or comms).
+    """
+    if share.status not in (ShareStatus.FAILED, ShareStatus.PAUSED):
+        raise DomainError(f"only a failed or paused share can be retried; this one is {share.status}", "status")
+    if share.account is None or share.account.status != AccountStatus.ACTIVE:
+        raise DomainError("the account is not connected; its owner must reconnect it first", "account")
+    at = utcnow()
+    moved = _transition(share.id, (ShareStatus.FAILED, ShareStatus.PAUSED), ShareStatus.QUEUED, scheduled_at=at,
+                        attempts=0, in_doubt=True, claimed_at=None,
+                        last_error=f"retried by {actor.name}; was: {share.last_error or share.status}")
+    if moved:
+        enqueue(share.id, at)
+        log.info("event=share_retried share_id=%s user_id=%s", share.id, actor.id)
+    return moved
+
+
+def cancel(share: Share, reason: str) -> bool:
+    return _transition(share.id, (ShareStatus.SCHEDULED, ShareStatus.QUEUED, ShareStatus.PAUSED),
+                       ShareStatus.CANCELLED, last_error=reason)
+
+
+def cancel_pending_for_user(user: User, reason: str) -> int:
+    ids = db.session.scalars(select(Share.id).where(
+        Share.user_id == user.id,
+        Share.status.in_((ShareStatus.SCHEDULED, ShareStatus.QUEUED, ShareStatus.PAUSED)))).all()
+    return sum(_transition(i, (ShareStatus.SCHEDULED, ShareStatus.QUEUED, ShareStatus.PAUSED),
+                           ShareStatus.CANCELLED, last_error=reason) for i in ids)
+
+
+def shares_of(user: User, limit: int = 50) -> list[Share]:
+    return list(db.session.scalars(
+        select(Share).where(Share.user_id == user.id).order_by(Share.created_at.desc(), Share.id.desc()).limit(limit)))
+
+
+# ------------------------------------------------------------------------------------------------------ sweeping
+def recover_lost(now: dt.datetime | None = None, limit: int = 1000) -> int:
+    """Shares still publishing past their lease lost their worker: back to the queue, in doubt. Returns how many."""
+    now = now or utcnow()
+    expired = now - dt.timedelta(seconds=current_app.config["DELIVERY_LEASE_SECONDS"])
+    ids = db.session.scalars(select(Share.id).where(
+        Share.status == ShareStatus.PUBLISHING, Share.claimed_at < expired).limit(limit)).all()
+    recovered = 0
+    for share_id in ids:
+        if _transition(share_id, (ShareStatus.PUBLISHING,), ShareStatus.QUEUED, Share.claimed_at < expired,
+                       scheduled_at=now, in_doubt=True, claimed_at=None, last_error=LOST_WORKER):
+            enqueue(share_id, now)
+            recovered += 1
+            log.warning("event=share_recovered share_id=%s reason=lease_expired", share_id)
+    return recovered
+
+
+def requeue_lost(now: dt.datetime | None = None, limit: int = 5000) -> int:
+    """Due shares whose job Redis no longer holds (a flush, a restart, a lost job) are queued again. Returns how many.
+
+    Only shares late by the grace period are looked at, so a busy queue is not doubled.
+    """
+    now = now or utcnow()
+    late = now - dt.timedelta(seconds=current_app.config["DELIVERY_SWEEP_GRACE_SECONDS"])
+    rows = db.session.execute(select(Share.id, Share.scheduled_at).where(
+        Share.status.in_((ShareStatus.QUEUED, ShareStatus.SCHEDULED)), Share.scheduled_at <= late)
+        .order_by(Share.scheduled_at).limit(limit)).all()
+    if not rows:
+        return 0
+    conn = redis_client()
+    states = queues.job_states(conn, [queues.publish_job_id(i, job_key(at)) for i, at in rows])
+    # a job still "scheduled" this late has no scheduler moving it: queue it directly (claim keeps it to one run)
+    lost = [(i, at) for (i, at), state in zip(rows, states, strict=True) if state not in queues.HELD
+            or state == "scheduled"]
+    if lost:
+        queues.enqueue_publish_many(conn, [(i, None, job_key(at)) for i, at in lost], publish_timeout())
+        log.warning("event=shares_requeued count=%s first_share_id=%s", len(lost), lost[0][0])
+    return len(lost)
+
+
+def requeue_future(now: dt.datetime | None = None, limit: int = 20000) -> int:
+    """Scheduled shares not yet due whose job Redis lost are scheduled again (so they post on time after a flush)."""
+    now = now or utcnow()
+    rows = db.session.execute(select(Share.id, Share.scheduled_at).where(
+        Share.status == ShareStatus.SCHEDULED, Share.scheduled_at > now)
+        .order_by(Share.scheduled_at).limit(limit)).all()
+    if not rows:
+        return 0
+    conn = redis_client()
+    states = queues.job_states(conn, [queues.publish_job_id(i, job_key(at)) for i, at in rows])
+    lost = [(i, at, job_key(at)) for (i, at), state in zip(rows, states, strict=True) if state not in queues.HELD]
+    if lost:
+        queues.enqueue_publish_many(conn, lost, publish_timeout())
+        log.warning("event=scheduled_requeued count=%s", len(lost))
+    return len(lost)
+
+
+def resume_reconnected() -> int:
+    """Shares paused for a revoked account go out again once their owner has reconnected it."""
+    rows = db.session.execute(select(Share.id).join(ConnectedAccount, Share.account_id == ConnectedAccount.id).where(
+        Share.status == ShareStatus.PAUSED, Share.last_error.like(f"%{RECONNECT}%"),
+        ConnectedAccount.status == AccountStatus.ACTIVE)).scalars().all()
+    resumed = 0
+    for share_id in rows:
+        at = utcnow()
+        if _transition(share_id, (ShareStatus.PAUSED,), ShareStatus.QUEUED, scheduled_at=at, in_doubt=True,
+                       last_error="the account was reconnected"):
+            enqueue(share_id, at)
+            resumed += 1
+    return resumed
+
+
+def sweep() -> dict[str, int]:
+    """The periodic safety net: recover dead workers' shares, re-queue what Redis lost, resume reconnected ones."""
+    now = utcnow()
+    report = {"recovered": recover_lost(now), "requeued": requeue_lost(now), "rescheduled": requeue_future(now),
+              "resumed": resume_reconnected()}
+    if any(report.values()):
+        log.info("event=sweep %s", " ".join(f"{k}={v}" for k, v in report.items()))
+    return report
+
+
+# -------------------------------------------------------------------------------------------------- policy holds
+POLICY_HOLD = "waiting for you to acknowledge the new social-media policy"
+
+
+def hold_for_policy(user_ids: list[int]) -> int:
+    """A new policy version pauses these people's queued and scheduled shares until they acknowledge it."""
+    ids = db.session.scalars(select(Share.id).where(
+        Share.user_id.in_(user_ids), Share.status.in_((ShareStatus.SCHEDULED, ShareStatus.QUEUED)))).all()
+    return sum(_transition(i, (ShareStatus.SCHEDULED, ShareStatus.QUEUED), ShareStatus.PAUSED,
+                           last_error=POLICY_HOLD) for i in ids)
+
+
+def release_policy_hold(user: User) -> int:
+    """After the person acknowledges the policy, their held shares go out (at their time, or now if it passed)."""
+    held = db.session.scalars(select(Share).where(
+        Share.user_id == user.id, Share.status == ShareStatus.PAUSED, Share.last_error == POLICY_HOLD)).all()
+    released = 0
+    for share in held:
+        at = max(share.scheduled_at, utcnow())
+        if _transition(share.id, (ShareStatus.PAUSED,), ShareStatus.SCHEDULED, scheduled_at=at, last_error=None):
+            enqueue(share.id, at)
+            released += 1
+    return released
+
+
+def open_share_dialog(user: User, tp: TalkingPoint, network: str) -> tuple[Share, str]:
+    """Record a share through the network's own share dialog (a share intent) and return the dialog's URL.
+
+    For a network the person has not connected, or one without a personal posting API (Facebook). The share ends
+    ``opened`` at once: the app can know the dialog was opened, never that anything was posted. Its tracked link
+    ``/r/<code>`` goes into the dialog, so clicks still count.
+
+    Args:
+        user: who shares.
+        tp: an approved talking point.
+        network: a network with a share dialog (``INTENT_LABELS``).
+    """
+    from flask import current_app
+
+    from advocacy.accounts.networks import INTENT_LABELS, intent_url
+
+    if network not in INTENT_LABELS:
+        raise DomainError(f"must be one of {', '.join(INTENT_LABELS)}", "network")
+    if tp.status != Status.APPROVED:
+        raise DomainError("this talking point is not approved for sharing", "talking_point_id")
+    if not user.opted_in:
+        raise NotAllowed("opt in to the advocacy programme before sharing")
+    if not has_acknowledged_current(user):
+        raise NotAllowed("acknowledge the current social-media policy before sharing")
+    now = utcnow()
+    share = Share(talking_point_id=tp.id, user_id=user.id, account_id=None, network=network,
+                  text=compose(tp, network), code=new_code(), status=ShareStatus.OPENED, scheduled_at=now)
+    url = intent_url(network, share.text, f"{current_app.config['PUBLIC_URL']}/r/{share.code}")
+    db.session.add(share)
+    db.session.commit()
+    log.info("event=share_dialog_opened share_id=%s user_id=%s network=%s", share.id, user.id, network)
+    return share, url

@@ -1,0 +1,46 @@
+"""Every model, imported once so Alembic and the app see the whole schema."""
+
+from advocacy.accounts.models import AccountStatus, ConnectedAccount, MastodonApp
+from advocacy.audit.models import AuditEvent
+from advocacy.content.models import (
+    Comment,
+    Media,
+    PostDeletion,
+    Revision,
+    ScreeningRule,
+    Status,
+    TalkingPoint,
+    Target,
+    Variant,
+)
+from advocacy.delivery.models import FanOut, Share, ShareStatus
+from advocacy.notifications.models import DigestState, Notification
+from advocacy.people.models import ApiToken, PolicyVersion, Role, Team, User
+from advocacy.reach.models import (
+    ActivityTotals,
+    ClickDaily,
+    ClickEvent,
+    ClickVisitor,
+    DayTotals,
+    MetricSnapshot,
+    MonthTotals,
+    RateCard,
+    ReachPreference,
+    Result,
+    ShareStats,
+    VisitorSalt,
+)
+
+__all__ = [
+    "AuditEvent", "Comment", "Media", "PostDeletion", "Revision", "ScreeningRule", "Target",
+    "ClickDaily", "ClickEvent", "ClickVisitor", "MetricSnapshot", "RateCard", "ReachPreference", "Result",
+    "ShareStats", "VisitorSalt", "ActivityTotals", "DayTotals", "MonthTotals", "FanOut", "DigestState", "Notification",
+    "AccountStatus", "ApiToken", "ConnectedAccount", "MastodonApp", "PolicyVersion", "Role", "Share", "ShareStatus",
+    "Status",
+    "TalkingPoint", "Team", "User", "Variant",
+]
+
+from advocacy.audit import services as _audit  # noqa: E402,F401  (registers the audit log's model listeners)
+from advocacy.delivery.fanout import listen as _listen_fanout  # noqa: E402  (approval queues auto-shares)
+
+_listen_fanout()

@@ -1,0 +1,33 @@
+"""What the operations page shows: queues, workers and the queues each serves, shares by state, failed shares with
+their errors, posting budgets, and auto-share fan-outs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rq.registry import FailedJobRegistry
+from sqlalchemy import func, select
+
+from advocacy.delivery import budgets
+from advocacy.delivery.models import FanOut, Share, ShareStatus
+from advocacy.extensions import db, redis_client
+from advocacy.ops import health
+from workers import queues
+
+
+def overview(failed_limit: int = 100) -> dict[str, Any]:
+    """Everything the page shows, gathered in one place (the view stays thin)."""
+    healthy, report = health.check()
+    by_status = dict(db.session.execute(select(Share.status, func.count(Share.id)).group_by(Share.status)).all())
+    due = db.session.scalar(select(func.min(Share.scheduled_at)).where(Share.status == ShareStatus.SCHEDULED))
+    failed = list(db.session.scalars(select(Share).where(Share.status.in_((ShareStatus.FAILED, ShareStatus.PAUSED)))
+                                     .order_by(Share.updated_at.desc()).limit(failed_limit)))
+    conn = redis_client() if report.get("redis", {}).get("ok") else None
+    failed_jobs = {n: FailedJobRegistry(queue=queues.queue(n, conn)).count for n in queues.ALL_QUEUES} if conn else {}
+    return {
+        "healthy": healthy, "report": report,
+        "by_status": {s: by_status.get(s, 0) for s in ShareStatus.ALL},
+        "next_due": due, "failed": failed, "failed_jobs": failed_jobs,
+        "budgets": budgets.usage(conn) if conn else [],
+        "fanouts": list(db.session.scalars(select(FanOut).order_by(FanOut.id.desc()).limit(10))),
+    }

@@ -1,0 +1,68 @@
+"""Personal API tokens: created with a role no wider than their owner's, shown once, stored as a hash, revocable."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+
+from sqlalchemy import select
+
+from advocacy.errors import DomainError, NotFound
+from advocacy.extensions import db
+from advocacy.models_base import utcnow
+from advocacy.people.models import ApiToken, User
+
+log = logging.getLogger(__name__)
+PREFIX = "adv_"
+# The roles a token may carry, by its owner's role: never more than the owner, sometimes less.
+GRANTABLE = {"admin": ("admin", "comms", "analyst", "employee"), "comms": ("comms", "employee"),
+             "employee": ("employee",), "analyst": ("analyst",)}
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create(user: User, name: str, role: str) -> tuple[ApiToken, str]:
+    """Make a token; returns it with its secret, which is never shown again."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise DomainError("must be 1 to 100 characters", "name")
+    if role not in GRANTABLE.get(user.role, ()):
+        raise DomainError(f"must be one of {', '.join(GRANTABLE.get(user.role, ()))} for your role", "role")
+    secret = PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, role=role, prefix=secret[:12], token_hash=_digest(secret))
+    db.session.add(token)
+    db.session.commit()
+    log.info("event=api_token_created user_id=%s token_id=%s role=%s", user.id, token.id, role)
+    return token, secret
+
+
+def authenticate(secret: str) -> User | None:
+    """The user a bearer token stands for, with the token's role in force; None for unknown or revoked tokens."""
+    if not secret.startswith(PREFIX):
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
+    if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    token.last_used_at = utcnow()
+    db.session.commit()
+    user = token.user
+    user.token_role = token.role  # type: ignore[attr-defined]  (not a column: lives for this request only)
+    return user
+
+
+def of(user: User) -> list[ApiToken]:
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                                   .order_by(ApiToken.created_at.desc())))
+
+
+def revoke(user: User, token_id: int) -> None:
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound("no such token", "token_id")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.commit()
+        log.info("event=api_token_revoked user_id=%s token_id=%s", user.id, token.id)

@@ -1,0 +1,199 @@
+"""Report rendering benchmark at the issue's sizes: 1,000,000 clicks, 100,000 shares, 1,000,000 metric snapshots.
+
+Builds a database (SQLite in a temporary folder, or a PostgreSQL database it creates and drops), migrates it, fills
+it in bulk, builds the report totals (``advocacy reach rebuild-totals``, as after a bulk import), then renders every
+report page through the app with a signed-in analyst and prints the median. ``--rows`` also renders each page from
+the per-share rows (``ADVOCACY_REACH_PREAGGREGATED=false``), side by side.
+
+    python bench/report_pages.py --backend sqlite
+    python bench/report_pages.py --backend postgresql --pg postgresql://postgres@127.0.0.1:5432/postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import statistics
+import tempfile
+import time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import create_engine, insert, text
+
+SHARES, CLICKS, SNAPSHOTS = 100_000, 1_000_000, 1_000_000
+USERS, TEAMS, TALKING_POINTS = 2_000, 20, 300
+PASSWORD = "correct horse battery staple"
+
+
+def fill(db: Any, today: dt.date) -> None:
+    from advocacy.content.models import TalkingPoint
+    from advocacy.delivery.models import Share
+    from advocacy.people.models import Team, User
+    from advocacy.reach.models import ClickDaily, MetricSnapshot, RateCard, ShareStats
+
+    rng = random.Random(7)
+    conn = db.session.connection()
+    now = dt.datetime.now(dt.UTC)
+    conn.execute(insert(Team), [{"id": i, "name": f"Team {i}"} for i in range(1, TEAMS + 1)])
+    from werkzeug.security import generate_password_hash
+
+    pw = generate_password_hash(PASSWORD)
+    conn.execute(insert(User), [{"id": i, "email": f"user{i}@acme.test", "name": f"User {i}", "password_hash": pw,
+                                 "role": "analyst" if i == 1 else "employee", "team_id": (i % TEAMS) + 1}
+                                for i in range(1, USERS + 1)])
+    conn.execute(insert(TalkingPoint), [{"id": i, "title": f"Talking point {i}", "link": "https://acme.test/",
+                                         "status": "approved", "author_id": 1} for i in range(1, TALKING_POINTS + 1)])
+    conn.execute(insert(RateCard), [
+        {"network": "x", "version": 1, "effective_from": today - dt.timedelta(days=400), "cpm": Decimal(10),
+         "cpc": Decimal("0.5"), "per_engagement": Decimal("0.2")},
+        {"network": "x", "version": 2, "effective_from": today - dt.timedelta(days=120), "cpm": Decimal(12),
+         "cpc": Decimal("0.6"), "per_engagement": Decimal("0.25")}])
+    days = {}
+    shares, stats = [], []
+    for i in range(1, SHARES + 1):
+        day = today - dt.timedelta(days=rng.randrange(365))
+        days[i] = day
+        user = rng.randrange(2, USERS + 1)
+        network = "x" if i % 3 else "linkedin"
+        at = dt.datetime.combine(day, dt.time(12), dt.UTC)
+        shares.append({"id": i, "talking_point_id": rng.randrange(1, TALKING_POINTS + 1), "user_id": user,
+                       "network": network, "text": "t", "code": f"c{i:09d}", "status": "published",
+                       "scheduled_at": at, "published_at": at, "post_id": str(i), "followers_at_share": 500 + i % 3000,
+                       "created_at": at, "updated_at": at})
+        x = network == "x"
+        stats.append({"share_id": i, "talking_point_id": shares[-1]["talking_point_id"], "user_id": user,
+                      "team_id": (user % TEAMS) + 1, "network": network, "day": day, "followers": 500 + i % 3000,
+                      "hits": 0, "unique_clicks": 0, "bot_hits": 0, "likes": rng.randrange(20) if x else None,
+                      "reposts": rng.randrange(5) if x else None, "replies": rng.randrange(3) if x else None,
+                      "quotes": rng.randrange(2) if x else None, "impressions": rng.randrange(5000) if x else None,
+                      "rate_card_id": (2 if day >= today - dt.timedelta(days=120) else 1) if x else None,
+                      "metrics_step": 6, "metrics_due_at": None})
+    for start in range(0, SHARES, 10_000):
+        conn.execute(insert(Share), shares[start:start + 10_000])
+    per_share: dict[int, list[int]] = {}
+    daily: dict[tuple[int, dt.date], list[int]] = {}
+    for _ in range(CLICKS):
+        sid = rng.randrange(1, SHARES + 1)
+        day = min(today, days[sid] + dt.timedelta(days=int(rng.expovariate(0.5))))
+        cell = daily.setdefault((sid, day), [0, 0, 0])
+        if rng.random() < 0.1:
+            cell[2] += 1
+        else:
+            cell[0] += 1
+            cell[1] += 1 if rng.random() < 0.8 else 0
+    for (sid, _day), (h, u, b) in daily.items():
+        t = per_share.setdefault(sid, [0, 0, 0])
+        t[0] += h
+        t[1] += u
+        t[2] += b
+    for s in stats:
+        s["hits"], s["unique_clicks"], s["bot_hits"] = per_share.get(s["share_id"], [0, 0, 0])
+    for start in range(0, SHARES, 10_000):
+        conn.execute(insert(ShareStats), stats[start:start + 10_000])
+    rows = [{"share_id": k[0], "day": k[1], "hits": v[0], "unique_clicks": v[1], "bot_hits": v[2]}
+            for k, v in daily.items()]
+    for start in range(0, len(rows), 20_000):
+        conn.execute(insert(ClickDaily), rows[start:start + 20_000])
+    batch = []
+    for n in range(SNAPSHOTS):
+        sid = (n % SHARES) + 1
+        step = n // SHARES
+        day = min(today, days[sid] + dt.timedelta(days=step))
+        x = sid % 3 != 0
+        batch.append({"share_id": sid, "fetched_at": now, "day": day, "step": step,
+                      "likes": step if x else None, "reposts": 0 if x else None, "replies": 0 if x else None,
+                      "quotes": 0 if x else None, "impressions": 100 * step if x else None,
+                      "engagement_delta": 1 if x else None, "found": True})
+        if len(batch) == 20_000:
+            conn.execute(insert(MetricSnapshot), batch)
+            batch = []
+    db.session.commit()
+    print(f"filled: {SHARES} shares, {sum(v[0] + v[2] for v in daily.values())} clicks in {len(rows)} share-days, "
+          f"{SNAPSHOTS} snapshots")
+
+
+def run(url: str, runs: int, rows: bool = False) -> None:
+    from flask_migrate import upgrade
+
+    from advocacy import create_app
+    from advocacy.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": tempfile.mkdtemp(), "LOG_LEVEL": "WARNING",
+                      "RATELIMIT_ENABLED": False})
+    today = dt.datetime.now(dt.UTC).date()
+    with app.app_context():
+        upgrade(revision="heads")
+        t0 = time.perf_counter()
+        fill(db, today)
+        print(f"fill took {time.perf_counter() - t0:.0f} s")
+        from advocacy.reach.totals import rebuild
+
+        t0 = time.perf_counter()
+        rebuild()
+        db.session.commit()
+        print(f"report totals rebuilt in {time.perf_counter() - t0:.1f} s")
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    import re
+
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    answer = client.post("/login", data={"email": "user1@acme.test", "password": PASSWORD, "csrf_token": token})
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:300]
+    year = f"from={(today - dt.timedelta(days=364)).isoformat()}&to={today.isoformat()}"
+    pages = [f"/reach?group={g}" for g in ("talking_point", "team", "network", "person", "day")]
+    pages += [f"/reach?group={g}&{year}" for g in ("talking_point", "team", "network", "person", "day")]
+    pages += ["/reach/leaderboard", f"/reach/leaderboard?{year}", "/reach/me", "/reach/shares/12345",
+              "/reach/rate-cards", "/reach/export.csv?group=team", f"/api/reach/report?group=person&{year}"]
+    print(f"{'page':60} median ms   (runs={runs})" + ("  per-share rows" if rows else ""))
+    for path in pages:
+        medians = []
+        for preaggregated in (True, False) if rows else (True,):
+            app.config["REACH_PREAGGREGATED"] = preaggregated
+            times = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                answer = client.get(path)
+                answer.get_data()
+                times.append((time.perf_counter() - t) * 1000)
+                assert answer.status_code == 200, (path, answer.status_code)
+            medians.append(statistics.median(times))
+        print(f"{path[:60]:60} " + " ".join(f"{m:8.1f}" for m in medians), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres",
+                        help="a PostgreSQL server URL; a database advocacy_bench is created there and dropped after")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--rows", action="store_true", help="also render each page from the per-share rows")
+    parser.add_argument("--database", default="advocacy_bench", help="the PostgreSQL database to create and drop")
+    args = parser.parse_args()
+    if args.backend == "sqlite":
+        run(f"sqlite:///{tempfile.mkdtemp()}/bench.db", args.runs, args.rows)
+        return
+    from advocacy.config import parse_database_url
+
+    admin = create_engine(parse_database_url(args.pg), isolation_level="AUTOCOMMIT")
+    name = args.database
+    if not name.replace("_", "").isalnum():
+        parser.error("--database: letters, digits and underscores only")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        run(parse_database_url(args.pg.rsplit("/", 1)[0] + f"/{name}"), args.runs, args.rows)
+    finally:
+        from advocacy.extensions import db  # noqa: F401
+
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,275 @@
+"""What every network connector shares: value objects, the error taxonomy, the registry and the HTTP session factory.
+
+A connector is a client of one network, usable on its own: nothing here (or in any connector module) imports
+from ``advocacy``. The delivery engine decides what to retry from the exception class alone, so every connector
+maps every failure of its network onto exactly one of the classes below.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
+
+import requests
+from requests.adapters import HTTPAdapter
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_USER_AGENT = "advocacy/0.1 (+self-hosted employee advocacy)"
+
+
+# --------------------------------------------------------------------------------------------------- value objects
+@dataclass(frozen=True)
+class Token:
+    """An OAuth token set as the network returned it (times are timezone-aware UTC)."""
+
+    access_token: str
+    refresh_token: str | None = None
+    expires_at: dt.datetime | None = None
+    scope: str = ""
+
+    def __repr__(self) -> str:  # never let a token reach a log line through repr()
+        refresh = "yes" if self.refresh_token else "no"
+        return f"Token(expires_at={self.expires_at!r}, scope={self.scope!r}, refresh={refresh})"
+
+
+@dataclass(frozen=True)
+class AuthRequest:
+    """Where to send the person to consent, and what the callback must be checked against."""
+
+    url: str
+    state: str
+    code_verifier: str | None = None
+
+
+@dataclass(frozen=True)
+class AppCredentials:
+    """The OAuth client one server issued to this app (Mastodon registers apps per instance)."""
+
+    server_url: str
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+    scopes: str
+
+    def __repr__(self) -> str:  # the secret never reaches a log line through repr()
+        return f"AppCredentials(server_url={self.server_url!r}, client_id={self.client_id!r}, scopes={self.scopes!r})"
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: str
+    handle: str
+    followers: int | None = None  # None: the network does not tell us
+
+
+@dataclass(frozen=True)
+class PublishedPost:
+    id: str
+    url: str
+
+
+@dataclass(frozen=True)
+class PostMetrics:
+    """Counts for one post. ``None`` means the network does not provide the figure; it is never a zero.
+
+    ``available`` is False when the network holds the post but will not give this app its figures at all (LinkedIn
+    without the ``r_member_postAnalytics`` scope): every figure is then None, and asking again will not change it.
+    """
+
+    post_id: str
+    likes: int | None = None
+    reposts: int | None = None
+    replies: int | None = None
+    quotes: int | None = None
+    impressions: int | None = None
+    extra: Mapping[str, int] = field(default_factory=dict)
+    available: bool = True
+
+    @classmethod
+    def unavailable(cls, post_id: str) -> PostMetrics:
+        """Figures this app may not read for ``post_id``: every count None, never a zero.
+
+        Args:
+            post_id: the network's id of the post.
+        """
+        return cls(post_id=post_id, available=False)
+
+
+# ---------------------------------------------------------------------------------------------------------- errors
+class ConnectorError(Exception):
+    """Base of the taxonomy. ``status`` and ``raw`` keep what the network answered, for the operator."""
+
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, message: str, *, status: int | None = None, raw: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.raw = raw[:2000] if raw else raw
+
+
+class RateLimited(ConnectorError):
+    """Too many requests; ``reset_at`` (UTC) is when the network says the window frees, if it said."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, reset_at: dt.datetime | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.reset_at = reset_at
+
+
+class AuthExpired(ConnectorError):
+    """The access token expired: refresh it and try once more."""
+
+
+class AuthRevoked(ConnectorError):
+    """The person withdrew consent or the refresh token is dead: only the person can reconnect."""
+
+
+class Duplicate(ConnectorError):
+    """The network refused the post as a duplicate of one it already holds."""
+
+
+class Rejected(ConnectorError):
+    """Permanent refusal of this request (bad text, forbidden, not found); retrying will not help."""
+
+
+class Transient(ConnectorError):
+    """5xx, timeouts, connection failures, unreadable bodies: worth retrying later."""
+
+    retryable = True
+
+
+class ConfigurationError(ConnectorError):
+    """Our side is misconfigured (a retired API version, a wrong client id): an operator must act."""
+
+
+# ------------------------------------------------------------------------------------------------------- protocol
+@runtime_checkable
+class Connector(Protocol):
+    """One network. Implementations take their URLs and credentials in ``__init__`` and hold no per-user state."""
+
+    name: ClassVar[str]
+
+    def authorization_url(self, redirect_uri: str) -> AuthRequest: ...
+
+    def exchange_code(self, code: str, redirect_uri: str, code_verifier: str | None) -> Token: ...
+
+    def refresh(self, token: Token) -> Token: ...
+
+    def profile(self, access_token: str) -> Profile: ...
+
+    def publish(
+        self, access_token: str, text: str, link: str | None = None, *, idempotency_key: str | None = None
+    ) -> PublishedPost:
+        """Post as the person. ``idempotency_key``: the same key for every attempt of one share, so a network that
+        honours one (Mastodon's ``Idempotency-Key``) answers a retry with the post it already made; others ignore it.
+        """
+        ...
+
+    def delete(self, access_token: str, post_id: str) -> None: ...
+
+    def metrics(self, access_token: str, post_ids: Sequence[str]) -> list[PostMetrics]: ...
+
+
+@runtime_checkable
+class RegistersApps(Protocol):
+    """A network where each server registers its own OAuth app (Mastodon): register once per server, keep it."""
+
+    def register_app(self, redirect_uri: str) -> AppCredentials: ...
+
+
+@runtime_checkable
+class SignsInWithPassword(Protocol):
+    """A network without third-party OAuth for posting (Bluesky): an app password is exchanged for a session."""
+
+    def create_session(self, identifier: str, password: str) -> Token: ...
+
+
+@runtime_checkable
+class FindsPosts(Protocol):
+    """A network where the person's recent posts can be searched: how the delivery engine learns whether an attempt
+    whose answer was lost (a timeout, a dead worker) did post, before it tries again."""
+
+    def find_post(self, access_token: str, text: str, since: dt.datetime) -> PublishedPost | None: ...
+
+
+# ------------------------------------------------------------------------------------------------------- registry
+_REGISTRY: dict[str, type] = {}
+C = TypeVar("C", bound=type)
+
+
+def register(cls: C) -> C:
+    """Class decorator: make a connector available under its ``name``."""
+    _REGISTRY[cls.name] = cls  # type: ignore[attr-defined]
+    return cls
+
+
+def connector_class(name: str) -> type:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"no connector registered for network {name!r}; known: {sorted(_REGISTRY)}") from None
+
+
+def registered_networks() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+# ------------------------------------------------------------------------------------------------- HTTP sessions
+class _TimeoutAdapter(HTTPAdapter):
+    def __init__(self, timeout: float, **kw: Any) -> None:
+        self._timeout = timeout
+        super().__init__(**kw)
+
+    def send(self, request: requests.PreparedRequest, **kw: Any) -> requests.Response:  # type: ignore[override]
+        if kw.get("timeout") is None:
+            kw["timeout"] = self._timeout
+        return super().send(request, **kw)
+
+
+def http_session(
+    *, timeout: float = DEFAULT_TIMEOUT, user_agent: str = DEFAULT_USER_AGENT, session: requests.Session | None = None
+) -> requests.Session:
+    """The one place that builds HTTP sessions: user agent and a default timeout on every request.
+
+    Args:
+        timeout: seconds for connect and read when the caller gives none.
+        user_agent: sent on every request.
+        session: an existing session to configure (tweepy's, requests-oauthlib's) instead of a new one.
+    """
+    s = session if session is not None else requests.Session()
+    s.headers["User-Agent"] = user_agent
+    adapter = _TimeoutAdapter(timeout)
+    s.mount("http://", adapter)
+    s.mount("https://", adapter)
+    return s
+
+
+def utc_from_epoch(value: str | int | float | None) -> dt.datetime | None:
+    """Parse an epoch-seconds header (X, Bluesky) into an aware UTC datetime; ``None`` when absent or junk."""
+    if value is None or value == "":
+        return None
+    try:
+        return dt.datetime.fromtimestamp(float(value), tz=dt.UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def utc_from_iso(value: str | None) -> dt.datetime | None:
+    """Parse an ISO-8601 header (Mastodon's ``X-RateLimit-Reset``) into an aware UTC datetime."""
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def build(name: str, settings: Mapping[str, Any], factory: Callable[..., Any] | None = None) -> Any:
+    """Instantiate the connector registered as ``name`` with keyword settings (see each connector's ``__init__``)."""
+    cls = factory or connector_class(name)
+    return cls(**settings)

@@ -1,0 +1,470 @@
+"""LinkedIn: 3-legged OAuth 2.0 through requests-oauthlib, then the versioned REST API (``/rest/posts``).
+
+Posting as a member takes ``w_member_social``; the member id comes from the OpenID Connect ``/v2/userinfo``. Every
+``/rest/`` call carries ``LinkedIn-Version: YYYYMM`` (pinned in settings) and ``X-Restli-Protocol-Version: 2.0.0``;
+when LinkedIn retires the pinned version it answers 426, raised here as ``ConfigurationError`` (an operator must
+move the pin), never as a failed share. Access tokens live 60 days; refresh tokens come only to apps in LinkedIn's
+partner programmes, so ``Token.expires_at`` is what reminders to reconnect are built on. Post figures need
+``r_member_postAnalytics``; without it ``metrics`` answers ``PostMetrics.unavailable`` (every figure None), never
+zeros. Every failure leaves this module as one of the ``connectors.base`` exceptions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar, NoReturn, TypeVar
+from urllib.parse import quote, urlsplit
+
+import requests
+from requests_oauthlib import OAuth2Session
+
+from connectors.base import (
+    DEFAULT_TIMEOUT,
+    DEFAULT_USER_AGENT,
+    AuthExpired,
+    AuthRequest,
+    AuthRevoked,
+    ConfigurationError,
+    Duplicate,
+    PostMetrics,
+    Profile,
+    PublishedPost,
+    RateLimited,
+    Rejected,
+    Token,
+    Transient,
+    http_session,
+    register,
+)
+from connectors.oauth import oauth_call, oauth_session
+
+log = logging.getLogger(__name__)
+
+DEFAULT_VERSION = "202610"
+RESTLI_PROTOCOL_VERSION = "2.0.0"
+POST_URN = re.compile(r"^urn:li:(share|ugcPost):[0-9]+$")
+ANALYTICS_SCOPE = "r_member_postAnalytics"
+# queryTypes of memberCreatorPostAnalytics read per post: likes, reposts, replies, impressions; members reached in extra
+QUERY_TYPES = ("REACTION", "RESHARE", "COMMENT", "IMPRESSION", "MEMBERS_REACHED")
+LITTLE_TEXT_RESERVED = set("\\|{}@[]()<>#*_~")
+HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
+MAX_TITLE = 200
+T = TypeVar("T")
+
+
+class _DropDebugRecords(logging.Filter):
+    """requests-oauthlib puts token answers in its DEBUG lines: never let one out."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+_oauth_logger = logging.getLogger("requests_oauthlib.oauth2_session")
+if not any(type(f).__name__ == "_DropDebugRecords" for f in _oauth_logger.filters):
+    _oauth_logger.addFilter(_DropDebugRecords())
+
+
+def little_text(text: str) -> str:
+    """``text`` in LinkedIn's "little text" format: reserved characters escaped, ``#word`` as a hashtag template.
+
+    LinkedIn silently drops what follows an unescaped reserved character (``(``, ``@``, ``_``…) in commentary.
+
+    Args:
+        text: the plain text of the post.
+    """
+    out: list[str] = []
+    pos = 0
+    for match in HASHTAG.finditer(text):
+        out.append(_escape(text[pos : match.start()]))
+        out.append("{hashtag|\\#|" + _escape(match.group(1)) + "}")
+        pos = match.end()
+    out.append(_escape(text[pos:]))
+    return "".join(out)
+
+
+def _escape(chunk: str) -> str:
+    return "".join("\\" + ch if ch in LITTLE_TEXT_RESERVED else ch for ch in chunk)
+
+
+def next_midnight_utc(now: dt.datetime | None = None) -> dt.datetime:
+    """When LinkedIn's daily limits reset (it sends no rate-limit headers).
+
+    Args:
+        now: the current time (aware); defaults to now.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    return dt.datetime.combine(now.astimezone(dt.UTC).date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+
+
+@register
+class LinkedInConnector:
+    """A client of the LinkedIn API for one app (client id and secret); holds no per-user state.
+
+    Args:
+        api_base_url: where the API lives (``https://api.linkedin.com``, or a sandbox).
+        authorize_url: the consent page people are sent to.
+        token_url: the OAuth 2.0 token endpoint (``accessToken``).
+        web_base_url: where post pages live, for the URL of a published post.
+        client_id: the app's client id.
+        client_secret: the app's client secret (LinkedIn web apps are confidential clients).
+        version: the ``LinkedIn-Version`` sent on every ``/rest/`` call, ``YYYYMM``.
+        scopes: scopes asked for; add ``r_member_postAnalytics`` when the app holds it, to read post figures.
+        timeout: seconds for connect and for read on every request.
+        user_agent: sent on every request.
+    """
+
+    name: ClassVar[str] = "linkedin"
+
+    def __init__(
+        self,
+        *,
+        api_base_url: str = "https://api.linkedin.com",
+        authorize_url: str = "https://www.linkedin.com/oauth/v2/authorization",
+        token_url: str = "https://www.linkedin.com/oauth/v2/accessToken",
+        web_base_url: str = "https://www.linkedin.com",
+        client_id: str = "",
+        client_secret: str | None = None,
+        version: str = DEFAULT_VERSION,
+        scopes: Sequence[str] = ("openid", "profile", "w_member_social"),
+        timeout: float = DEFAULT_TIMEOUT,
+        user_agent: str = DEFAULT_USER_AGENT,
+    ) -> None:
+        for setting, url in (("api_base_url", api_base_url), ("token_url", token_url)):
+            if urlsplit(url).scheme not in ("http", "https"):
+                raise ConfigurationError(f"LinkedIn {setting} must be an http(s) URL, not {url!r}")
+        if not re.fullmatch(r"20[0-9]{2}(0[1-9]|1[0-2])(\.[0-9]{2})?", version or ""):
+            raise ConfigurationError(f"LinkedIn version must look like 202610 (YYYYMM), not {version!r}")
+        self.api_base_url = api_base_url.rstrip("/")
+        self.authorize_url = authorize_url
+        self.token_url = token_url
+        self.web_base_url = web_base_url.rstrip("/")
+        self.client_id = client_id
+        self.client_secret = client_secret or None
+        self.version = version
+        self.scopes = tuple(scopes)
+        self.timeout = timeout
+        self.user_agent = user_agent
+
+    def __repr__(self) -> str:
+        return f"LinkedInConnector(api_base_url={self.api_base_url!r}, client_id={self.client_id!r})"
+
+    # ------------------------------------------------------------------------------------------------- OAuth
+    def authorization_url(self, redirect_uri: str) -> AuthRequest:
+        """Where to send the person to consent, with a fresh state (LinkedIn web apps use no PKCE).
+
+        Args:
+            redirect_uri: our callback, exactly as registered with the LinkedIn app.
+        """
+        self._require_client()
+        with self._oauth_session(redirect_uri=redirect_uri, scope=list(self.scopes)) as oauth:
+            url, state = self._oauth_call(self.authorize_url, lambda: oauth.authorization_url(self.authorize_url))
+        return AuthRequest(url=url, state=state, code_verifier=None)
+
+    def exchange_code(self, code: str, redirect_uri: str, code_verifier: str | None = None) -> Token:
+        """Trade the code from the callback for a 60-day token (and a refresh token, for partner apps).
+
+        Args:
+            code: the ``code`` query parameter of the callback.
+            redirect_uri: the same callback URL the authorization request named.
+            code_verifier: unused (LinkedIn web apps use no PKCE); accepted for the protocol.
+        """
+        self._require_client()
+        with self._oauth_session(redirect_uri=redirect_uri) as oauth:
+            oauth.register_compliance_hook("access_token_response", self._check_token_answer(refreshing=False))
+            answer = self._oauth_call(
+                self.token_url,
+                lambda: oauth.fetch_token(
+                    self.token_url, code=code, client_secret=self.client_secret, include_client_id=True
+                ),
+            )
+        log.info("linkedin.oauth exchanged client_id=%s", self.client_id)
+        return self._token(answer)
+
+    def refresh(self, token: Token) -> Token:
+        """A new access token from the refresh token (LinkedIn keeps the same refresh token, not extended).
+
+        Args:
+            token: the current token set; without a refresh token the person must reconnect (``AuthRevoked``).
+        """
+        self._require_client()
+        if not token.refresh_token:
+            raise AuthRevoked("LinkedIn issued no refresh token to this app: the person must reconnect")
+        with self._oauth_session() as oauth:
+            oauth.register_compliance_hook("refresh_token_response", self._check_token_answer(refreshing=True))
+            answer = self._oauth_call(
+                self.token_url,
+                lambda: oauth.refresh_token(
+                    self.token_url,
+                    refresh_token=token.refresh_token,
+                    client_id=self.client_id,
+                    client_secret=self.client_secret,
+                ),
+            )
+        log.info("linkedin.oauth refreshed client_id=%s", self.client_id)
+        return self._token(answer, previous=token)
+
+    # -------------------------------------------------------------------------------------------------- API
+    def profile(self, access_token: str) -> Profile:
+        """The member's id (``sub``) and name from ``/v2/userinfo``; LinkedIn gives no follower count here.
+
+        Args:
+            access_token: the member's access token (with ``openid`` and ``profile``).
+        """
+        body = self._json(self._call("GET", "/v2/userinfo", access_token, versioned=False), dict)
+        sub, name = body.get("sub"), body.get("name")
+        if not isinstance(sub, str) or not sub:
+            raise Transient("LinkedIn answered /v2/userinfo without a member id", status=200, raw=json.dumps(body))
+        return Profile(id=sub, handle=str(name) if isinstance(name, str) and name else sub, followers=None)
+
+    def author_urn(self, access_token: str) -> str:
+        """``urn:li:person:{sub}``, the author of the member's posts.
+
+        Args:
+            access_token: the member's access token.
+        """
+        return f"urn:li:person:{self.profile(access_token).id}"
+
+    def publish(
+        self, access_token: str, text: str, link: str | None = None, *, idempotency_key: str | None = None
+    ) -> PublishedPost:
+        """Post as the member, publicly; ``link`` becomes the post's article card.
+
+        Args:
+            access_token: the member's access token (with ``w_member_social``).
+            text: the post commentary, plain text (escaped to little text here).
+            link: a URL for the article card.
+            idempotency_key: ignored: LinkedIn has no idempotency header; a repeat is refused as a duplicate (422,
+                naming the post it already holds) instead.
+        """
+        body: dict[str, Any] = {
+            "author": self.author_urn(access_token),
+            "commentary": little_text(text),
+            "visibility": "PUBLIC",
+            "distribution": {
+                "feedDistribution": "MAIN_FEED",
+                "targetEntities": [],
+                "thirdPartyDistributionChannels": [],
+            },
+            "lifecycleState": "PUBLISHED",
+            "isReshareDisabledByAuthor": False,
+        }
+        if link:
+            body["content"] = {"article": {"source": link, "title": _title(text, link)}}
+        response = self._call("POST", "/rest/posts", access_token, json_body=body)
+        urn = response.headers.get("x-restli-id", "")
+        if not POST_URN.match(urn):
+            raise Transient("LinkedIn answered the post without its id (x-restli-id)", status=response.status_code,
+                            raw=response.text)
+        log.info("linkedin.publish ok post_id=%s", urn)
+        return PublishedPost(id=urn, url=self.post_url(urn))
+
+    def post_url(self, post_id: str) -> str:
+        """Where a person sees the post.
+
+        Args:
+            post_id: the post URN.
+        """
+        return f"{self.web_base_url}/feed/update/{post_id}/"
+
+    def delete(self, access_token: str, post_id: str) -> None:
+        """Delete one of the member's posts (a 404 is raised as ``Rejected`` with ``status`` 404).
+
+        Args:
+            access_token: the member's access token.
+            post_id: the URN ``publish`` returned.
+        """
+        if not POST_URN.match(post_id):
+            raise Rejected(f"{post_id!r} is not a LinkedIn post URN")
+        self._call("DELETE", f"/rest/posts/{quote(post_id, safe='')}", access_token)
+        log.info("linkedin.delete ok post_id=%s", post_id)
+
+    def metrics(self, access_token: str, post_ids: Sequence[str]) -> list[PostMetrics]:
+        """Figures of the member's posts from Member Post Analytics, one call per post and figure.
+
+        Without ``r_member_postAnalytics`` every post answers ``PostMetrics.unavailable`` (never zeros). Posts
+        LinkedIn no longer has are left out of the answer.
+
+        Args:
+            access_token: the member's access token.
+            post_ids: post URNs.
+        """
+        found: list[PostMetrics] = []
+        for post_id in dict.fromkeys(str(i) for i in post_ids):
+            if not POST_URN.match(post_id):
+                log.warning("linkedin.metrics skipped post_id=%s reason=not_a_post_urn", post_id)
+                continue
+            figures: dict[str, int | None] = {}
+            try:
+                for query_type in QUERY_TYPES:
+                    figures[query_type] = self._analytics(access_token, post_id, query_type)
+            except _Unavailable:
+                return [PostMetrics.unavailable(p) for p in dict.fromkeys(str(i) for i in post_ids)
+                        if POST_URN.match(p)]
+            except _Gone:
+                continue
+            extra = {"members_reached": r} if (r := figures.get("MEMBERS_REACHED")) is not None else {}
+            found.append(PostMetrics(post_id=post_id, likes=figures.get("REACTION"), reposts=figures.get("RESHARE"),
+                                     replies=figures.get("COMMENT"), impressions=figures.get("IMPRESSION"),
+                                     extra=extra))
+        return found
+
+    # ----------------------------------------------------------------------------------------------- helpers
+    def _analytics(self, access_token: str, post_id: str, query_type: str) -> int | None:
+        kind = post_id.split(":")[2]
+        entity = f"({kind}:{quote(post_id, safe='')})"  # Rest.li 2.0: structure bare, the URN encoded
+        path = f"/rest/memberCreatorPostAnalytics?q=entity&entity={entity}&queryType={query_type}&aggregation=TOTAL"
+        try:
+            response = self._call("GET", path, access_token)
+        except Rejected as exc:
+            if exc.status == 403:
+                raise _Unavailable from None
+            if exc.status == 404:
+                raise _Gone from None
+            raise
+        elements = self._json(response, dict).get("elements")
+        if not isinstance(elements, list):
+            raise Transient("LinkedIn answered analytics without elements", status=200, raw=response.text)
+        counts = [e.get("count") for e in elements if isinstance(e, dict)]
+        known = [c for c in counts if isinstance(c, int) and not isinstance(c, bool)]
+        return sum(known) if known else None
+
+    def _require_client(self) -> None:
+        if not self.client_id or not self.client_secret:
+            raise ConfigurationError("no LinkedIn client id and secret configured (set those of your LinkedIn app)")
+
+    def _oauth_session(self, **kw: Any) -> AbstractContextManager[OAuth2Session]:
+        return oauth_session(self.client_id, timeout=self.timeout, user_agent=self.user_agent, **kw)
+
+    def _oauth_call(self, url: str, call: Callable[[], T]) -> T:
+        return oauth_call("LinkedIn", url, call)
+
+    @staticmethod
+    def _check_token_answer(*, refreshing: bool) -> Callable[[requests.Response], requests.Response]:
+        """A requests-oauthlib hook: map a failed token answer before oauthlib parses it; normalise the scope.
+
+        LinkedIn lists granted scopes comma-separated (``openid,profile``); OAuth 2.0 separates them with spaces.
+        """
+
+        def check(response: requests.Response) -> requests.Response:
+            status, raw = response.status_code, response.text
+            body = _json_object(raw)
+            if 200 <= status < 300:
+                if body is None or not body.get("access_token"):
+                    raise Transient("LinkedIn token endpoint answered without a token", status=status, raw=raw)
+                if isinstance(body.get("scope"), str):
+                    body["scope"] = " ".join(s for s in re.split(r"[,\s]+", body["scope"]) if s)
+                    response._content = json.dumps(body).encode()
+                return response
+            if status == 429:
+                raise RateLimited("LinkedIn token endpoint: too many requests", reset_at=next_midnight_utc(),
+                                  status=status, raw=raw)
+            if status >= 500 or body is None:
+                raise Transient(f"LinkedIn token endpoint answered {status}", status=status, raw=raw)
+            error = str(body.get("error") or "")
+            message = f"LinkedIn token endpoint: {error or status}: {body.get('error_description') or ''}".rstrip(": ")
+            if error in ("invalid_client", "unauthorized_client"):  # our client id or secret: an operator must act
+                raise ConfigurationError(message, status=status, raw=raw)
+            if refreshing and status in (400, 401):
+                raise AuthRevoked(message, status=status, raw=raw)
+            raise Rejected(message, status=status, raw=raw)
+
+        return check
+
+    def _token(self, answer: Mapping[str, Any], previous: Token | None = None) -> Token:
+        now = dt.datetime.now(dt.UTC)
+        try:
+            expires_at: dt.datetime | None = now + dt.timedelta(seconds=float(answer["expires_in"]))
+        except (KeyError, TypeError, ValueError, OverflowError):
+            expires_at = None  # LinkedIn always says; None means "unknown", never "now"
+        scope = answer.get("scope")
+        if isinstance(scope, list):
+            scope = " ".join(scope)
+        refresh = answer.get("refresh_token") or (previous.refresh_token if previous else None)
+        return Token(
+            access_token=str(answer["access_token"]),
+            refresh_token=refresh or None,
+            expires_at=expires_at,
+            scope=str(scope or (previous.scope if previous else "") or " ".join(self.scopes)),
+        )
+
+    def _call(
+        self, method: str, path: str, access_token: str, *, json_body: Any = None, versioned: bool = True
+    ) -> requests.Response:
+        """One API request with the member's token (and the version headers on ``/rest/``); failures mapped."""
+        if not access_token:
+            raise AuthExpired("no access token")
+        headers = {"Authorization": f"Bearer {access_token}"}
+        if versioned:
+            headers |= {"LinkedIn-Version": self.version, "X-Restli-Protocol-Version": RESTLI_PROTOCOL_VERSION}
+        with http_session(timeout=self.timeout, user_agent=self.user_agent) as session:
+            try:
+                response = session.request(method, self.api_base_url + path, headers=headers, json=json_body)
+            except requests.RequestException as exc:  # timeouts, refused connections
+                raise Transient(f"LinkedIn unreachable: {type(exc).__name__}") from None
+        if not 200 <= response.status_code < 300:
+            _raise_mapped(response)
+        return response
+
+    @staticmethod
+    def _json(response: requests.Response, kind: type) -> Any:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, kind):
+            raise Transient("LinkedIn answered something unreadable", status=response.status_code, raw=response.text)
+        return body
+
+
+class _Unavailable(Exception):
+    """Analytics refused (403): the app was not granted ``r_member_postAnalytics``."""
+
+
+class _Gone(Exception):
+    """LinkedIn has no such post (any more)."""
+
+
+def _title(text: str, link: str) -> str:
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if not first:
+        return urlsplit(link).hostname or link
+    return first if len(first) <= MAX_TITLE else first[: MAX_TITLE - 1].rstrip() + "…"
+
+
+def _json_object(raw: str) -> dict[str, Any] | None:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _raise_mapped(response: requests.Response) -> NoReturn:
+    """Raise the ``connectors.base`` exception for a failed LinkedIn API answer."""
+    status, raw = response.status_code, response.text
+    body = _json_object(raw)
+    code = str(body.get("code") or "") if body else ""
+    message = str(body.get("message") or "") if body else ""
+    message = f"LinkedIn: {message or code or f'answered {status}'}"
+    if status == 401:
+        if code in ("REVOKED_ACCESS_TOKEN", "INVALID_ACCESS_TOKEN"):
+            raise AuthRevoked(message, status=status, raw=raw)
+        raise AuthExpired(message, status=status, raw=raw)
+    if status == 426 or code in ("VERSION_MISSING", "INVALID_VERSION", "NONEXISTENT_VERSION"):
+        raise ConfigurationError(f"{message} (move the pinned LinkedIn-Version to a supported month)",
+                                 status=status, raw=raw)
+    if status == 429:
+        raise RateLimited(message, reset_at=next_midnight_utc(), status=status, raw=raw)
+    if status >= 500 or body is None:  # 5xx, or an HTML/empty page from something in front of LinkedIn
+        raise Transient(message, status=status, raw=raw)
+    if status == 422 and "duplicate" in message.lower():
+        raise Duplicate(message, status=status, raw=raw)
+    if 400 <= status < 500:
+        raise Rejected(message, status=status, raw=raw)
+    raise Transient(message, status=status, raw=raw)
+

@@ -1,0 +1,399 @@
+"""Mastodon: any server. The app registers itself on each server once, then OAuth 2.0 through requests-oauthlib.
+
+One ``MastodonConnector`` talks to one server (``instance_url``) with the client credentials that server issued
+(``register_app``). Access tokens do not expire and come without a refresh token, so a 401 means the person (or the
+server's admin) revoked the app: only the person can reconnect. ``publish`` sends an ``Idempotency-Key``, so a retry
+after a lost answer gets the status the server already made instead of a second one.
+Every failure leaves this module as one of the ``connectors.base`` exceptions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar, NoReturn, TypeVar
+from urllib.parse import quote, urlsplit
+
+import requests
+from oauthlib.oauth2 import WebApplicationClient
+from requests_oauthlib import OAuth2Session
+
+from connectors.base import (
+    DEFAULT_TIMEOUT,
+    DEFAULT_USER_AGENT,
+    AppCredentials,
+    AuthRequest,
+    AuthRevoked,
+    ConfigurationError,
+    PostMetrics,
+    Profile,
+    PublishedPost,
+    RateLimited,
+    Rejected,
+    Token,
+    Transient,
+    http_session,
+    register,
+    utc_from_iso,
+)
+from connectors.oauth import oauth_call, oauth_session
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SCOPES = ("read:accounts", "read:statuses", "write:statuses")
+T = TypeVar("T")
+
+
+class _DropDebugRecords(logging.Filter):
+    """requests-oauthlib puts token answers in its DEBUG lines: never let one out."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+_oauth_logger = logging.getLogger("requests_oauthlib.oauth2_session")
+if not any(type(f).__name__ == "_DropDebugRecords" for f in _oauth_logger.filters):
+    _oauth_logger.addFilter(_DropDebugRecords())
+
+
+def normalize_instance_url(value: str) -> str:
+    """``mastodon.social`` or ``https://mastodon.social/`` -> ``https://mastodon.social``; raises on junk.
+
+    Args:
+        value: what a person typed for their server: a host name, or a URL with or without a path.
+    """
+    value = (value or "").strip()
+    if not value:
+        raise ConfigurationError("no Mastodon server given")
+    if "://" not in value:
+        value = "https://" + value.lstrip("@").split("@")[-1]  # "@alice@mastodon.social" names the server last
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.query:
+        raise ConfigurationError(f"{value!r} is not the address of a Mastodon server")
+    host = parts.hostname.lower()
+    port = f":{parts.port}" if parts.port else ""
+    shown = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{shown}{port}"
+
+
+@register
+class MastodonConnector:
+    """A client of one Mastodon server for this app's registration there; holds no per-user state.
+
+    Args:
+        instance_url: the server (``https://mastodon.social``, or a sandbox).
+        client_id: the client id the server issued in ``register_app`` (empty until registered).
+        client_secret: the matching client secret.
+        client_name: how the app is named on consent pages and under posts.
+        website: the app's home page, shown by the server; optional.
+        scopes: scopes asked for; ``write:statuses`` posts, ``read:accounts`` reads the profile.
+        timeout: seconds for connect and for read on every request.
+        user_agent: sent on every request.
+    """
+
+    name: ClassVar[str] = "mastodon"
+
+    def __init__(
+        self,
+        *,
+        instance_url: str,
+        client_id: str = "",
+        client_secret: str = "",
+        client_name: str = "Advocacy",
+        website: str | None = None,
+        scopes: Sequence[str] = DEFAULT_SCOPES,
+        timeout: float = DEFAULT_TIMEOUT,
+        user_agent: str = DEFAULT_USER_AGENT,
+    ) -> None:
+        self.instance_url = normalize_instance_url(instance_url)
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.client_name = client_name
+        self.website = website or None
+        self.scopes = tuple(scopes)
+        self.timeout = timeout
+        self.user_agent = user_agent
+        self.authorize_url = f"{self.instance_url}/oauth/authorize"
+        self.token_url = f"{self.instance_url}/oauth/token"
+
+    def __repr__(self) -> str:
+        return f"MastodonConnector(instance_url={self.instance_url!r}, client_id={self.client_id!r})"
+
+    # -------------------------------------------------------------------------------------- registration
+    def register_app(self, redirect_uri: str) -> AppCredentials:
+        """Register this app on the server (``POST /api/v1/apps``); keep the answer and reuse it for everyone there.
+
+        Args:
+            redirect_uri: our OAuth callback, exactly as the authorization requests will name it.
+        """
+        body: dict[str, Any] = {
+            "client_name": self.client_name,
+            "redirect_uris": [redirect_uri],
+            "scopes": " ".join(self.scopes),
+        }
+        if self.website:
+            body["website"] = self.website
+        try:
+            answer = self._call("POST", "/api/v1/apps", None, json=body)
+        except Rejected as exc:
+            if exc.status in (404, 405, 410):
+                raise Rejected(
+                    f"{self.instance_url} does not look like a Mastodon server (it has no app registration)",
+                    status=exc.status,
+                    raw=exc.raw,
+                ) from None
+            raise
+        client_id, secret = answer.get("client_id"), answer.get("client_secret")
+        if not isinstance(client_id, str) or not isinstance(secret, str) or not client_id or not secret:
+            raise Transient("Mastodon answered the app registration without client credentials", raw=_dump(answer))
+        log.info("mastodon.register_app ok instance=%s client_id=%s", self.instance_url, client_id)
+        return AppCredentials(
+            server_url=self.instance_url,
+            client_id=client_id,
+            client_secret=secret,
+            redirect_uri=redirect_uri,
+            scopes=" ".join(self.scopes),
+        )
+
+    # ------------------------------------------------------------------------------------------------- OAuth
+    def authorization_url(self, redirect_uri: str) -> AuthRequest:
+        """Where to send the person to consent on their server, with a fresh state and PKCE (S256) verifier.
+
+        Args:
+            redirect_uri: our callback, exactly as registered with ``register_app``.
+        """
+        self._require_client()
+        pkce = WebApplicationClient(self.client_id)
+        verifier = pkce.create_code_verifier(64)
+        challenge = pkce.create_code_challenge(verifier, "S256")
+        with self._oauth_session(redirect_uri=redirect_uri, scope=list(self.scopes)) as oauth:
+            url, state = self._oauth_call(
+                self.authorize_url,
+                lambda: oauth.authorization_url(
+                    self.authorize_url, code_challenge=challenge, code_challenge_method="S256"
+                ),
+            )
+        return AuthRequest(url=url, state=state, code_verifier=verifier)
+
+    def exchange_code(self, code: str, redirect_uri: str, code_verifier: str | None) -> Token:
+        """Trade the code from the callback for an access token (which does not expire).
+
+        Args:
+            code: the ``code`` query parameter of the callback.
+            redirect_uri: the same callback URL the authorization request named.
+            code_verifier: the verifier ``authorization_url`` returned.
+        """
+        self._require_client()
+        extra = {"code_verifier": code_verifier} if code_verifier else {}
+        with self._oauth_session(redirect_uri=redirect_uri) as oauth:
+            oauth.register_compliance_hook("access_token_response", _check_token_answer)
+            answer = self._oauth_call(
+                self.token_url,
+                lambda: oauth.fetch_token(
+                    self.token_url,
+                    code=code,
+                    client_secret=self.client_secret,
+                    include_client_id=True,
+                    **extra,
+                ),
+            )
+        log.info("mastodon.oauth exchanged instance=%s client_id=%s", self.instance_url, self.client_id)
+        scope = answer.get("scope")
+        if isinstance(scope, list):
+            scope = " ".join(scope)
+        return Token(access_token=str(answer["access_token"]), scope=str(scope or " ".join(self.scopes)))
+
+    def refresh(self, token: Token) -> Token:
+        """Mastodon tokens do not expire and have no refresh token: a rejected token needs the person.
+
+        Args:
+            token: the current token (unused).
+        """
+        raise AuthRevoked("Mastodon tokens cannot be refreshed: the person must reconnect")
+
+    # -------------------------------------------------------------------------------------------------- API
+    def profile(self, access_token: str) -> Profile:
+        """The connected person's account id, ``username@server`` handle and follower count.
+
+        Args:
+            access_token: the person's access token on this server.
+        """
+        answer = self._call("GET", "/api/v1/accounts/verify_credentials", access_token)
+        try:
+            acct = str(answer.get("acct") or answer["username"])
+            host = urlsplit(self.instance_url).netloc
+            handle = acct if "@" in acct else f"{acct}@{host}"
+            return Profile(id=str(answer["id"]), handle=handle, followers=_count(answer.get("followers_count")))
+        except (KeyError, TypeError) as exc:
+            raise Transient(f"Mastodon answered verify_credentials without {exc}", raw=_dump(answer)) from None
+
+    def publish(
+        self, access_token: str, text: str, link: str | None = None, *, idempotency_key: str | None = None
+    ) -> PublishedPost:
+        """Post a public status; ``link`` is appended after a space unless the text already holds it.
+
+        Args:
+            access_token: the person's access token on this server.
+            text: the status text (Mastodon counts each URL as 23 characters of its 500).
+            link: a URL to add at the end.
+            idempotency_key: the same key on every attempt of one share: the server answers a repeat (within about
+                an hour) with the status it already made.
+        """
+        if link and link not in text:
+            text = f"{text} {link}"
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        answer = self._call(
+            "POST", "/api/v1/statuses", access_token, json={"status": text, "visibility": "public"}, headers=headers
+        )
+        post_id = answer.get("id")
+        if not isinstance(post_id, str) or not post_id:
+            raise Transient("Mastodon answered the status without an id", raw=_dump(answer))
+        url = answer.get("url") or answer.get("uri")
+        if not isinstance(url, str) or not url:
+            url = f"{self.instance_url}/statuses/{post_id}"
+        log.info("mastodon.publish ok instance=%s post_id=%s", self.instance_url, post_id)
+        return PublishedPost(id=post_id, url=url)
+
+    def delete(self, access_token: str, post_id: str) -> None:
+        """Delete one of the person's statuses (a 404 is raised as ``Rejected`` with ``status`` 404).
+
+        Args:
+            access_token: the person's access token on this server.
+            post_id: the id ``publish`` returned.
+        """
+        self._call("DELETE", f"/api/v1/statuses/{quote(post_id, safe='')}", access_token)
+        log.info("mastodon.delete ok instance=%s post_id=%s", self.instance_url, post_id)
+
+    def metrics(self, access_token: str, post_ids: Sequence[str]) -> list[PostMetrics]:
+        """Counts of statuses, one request each. Statuses the server no longer has are left out of the answer.
+
+        Args:
+            access_token: the person's access token on this server.
+            post_ids: ids of statuses on this server.
+        """
+        found: list[PostMetrics] = []
+        for post_id in dict.fromkeys(str(i) for i in post_ids):
+            try:
+                answer = self._call("GET", f"/api/v1/statuses/{quote(post_id, safe='')}", access_token)
+            except Rejected as exc:
+                if exc.status in (404, 410):
+                    continue
+                raise
+            found.append(_post_metrics(post_id, answer))
+        return found
+
+    # ----------------------------------------------------------------------------------------------- helpers
+    def _require_client(self) -> None:
+        if not self.client_id or not self.client_secret:
+            raise ConfigurationError(f"no app registered on {self.instance_url} yet (call register_app first)")
+
+    def _oauth_session(self, **kw: Any) -> AbstractContextManager[OAuth2Session]:
+        return oauth_session(self.client_id, timeout=self.timeout, user_agent=self.user_agent, **kw)
+
+    def _oauth_call(self, url: str, call: Callable[[], T]) -> T:
+        return oauth_call("Mastodon", url, call)
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        access_token: str | None,
+        *,
+        json: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """One API request; the answer's JSON object, or the mapped exception."""
+        sent = dict(headers or {})
+        if access_token is not None:
+            if not access_token:
+                raise AuthRevoked("no access token: the person must reconnect")
+            sent["Authorization"] = f"Bearer {access_token}"
+        with http_session(timeout=self.timeout, user_agent=self.user_agent) as session:
+            try:
+                response = session.request(method, self.instance_url + path, json=json, headers=sent)
+            except requests.RequestException as exc:  # timeouts, refused connections
+                raise Transient(f"Mastodon unreachable: {type(exc).__name__}") from None
+        if not 200 <= response.status_code < 300:
+            _raise_mapped(response)
+        body = _json_object(response.text)
+        if body is None:
+            raise Transient("Mastodon answered something unreadable", status=response.status_code, raw=response.text)
+        return body
+
+
+# ---------------------------------------------------------------------------------------------- answer reading
+def _json_object(raw: str) -> dict[str, Any] | None:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _dump(answer: Any) -> str:
+    return json.dumps(answer)[:2000]
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _post_metrics(post_id: str, answer: Mapping[str, Any]) -> PostMetrics:
+    if str(answer.get("id")) != post_id:
+        raise Transient(f"Mastodon answered status {post_id} with another one", raw=_dump(answer))
+    return PostMetrics(
+        post_id=post_id,
+        likes=_count(answer.get("favourites_count")),
+        reposts=_count(answer.get("reblogs_count")),
+        replies=_count(answer.get("replies_count")),
+        quotes=_count(answer.get("quotes_count")),  # null on servers older than 4.5: unknown, not zero
+        impressions=None,  # Mastodon does not count views
+    )
+
+
+def _message(body: Mapping[str, Any] | None, status: int) -> str:
+    if body is None:
+        return f"Mastodon answered {status}"
+    error = str(body.get("error") or f"Mastodon answered {status}")
+    description = body.get("error_description")
+    return f"{error}: {description}" if description else error
+
+
+def _raise_mapped(response: requests.Response) -> NoReturn:
+    """Raise the ``connectors.base`` exception for a failed Mastodon API answer."""
+    status, raw = response.status_code, response.text
+    body = _json_object(raw)
+    message = _message(body, status)
+    if status == 429:
+        reset_at = utc_from_iso(response.headers.get("X-RateLimit-Reset"))
+        raise RateLimited(message, reset_at=reset_at, status=status, raw=raw)
+    if status >= 500 or (body is None and status not in (404, 405, 410)):  # 5xx, or a proxy's HTML/empty page
+        raise Transient(message, status=status, raw=raw)
+    if status == 401:  # tokens never expire on Mastodon: a refused token was revoked (or the account is gone)
+        raise AuthRevoked(message, status=status, raw=raw)
+    raise Rejected(message, status=status, raw=raw)  # 403 scope, 404/410 gone, 422 validation
+
+
+def _check_token_answer(response: requests.Response) -> requests.Response:
+    """A requests-oauthlib hook: map a failed token answer before oauthlib tries to parse it."""
+    status, raw = response.status_code, response.text
+    body = _json_object(raw)
+    if 200 <= status < 300:
+        if body is None or not body.get("access_token"):
+            raise Transient("Mastodon token endpoint answered without a token", status=status, raw=raw)
+        if not body.get("token_type"):
+            body["token_type"] = "Bearer"  # oauthlib insists; Mastodon always means Bearer
+            response._content = json.dumps(body).encode()
+        return response
+    if status == 429:
+        reset_at = utc_from_iso(response.headers.get("X-RateLimit-Reset"))
+        raise RateLimited("Mastodon token endpoint: too many requests", reset_at=reset_at, status=status, raw=raw)
+    if status >= 500 or body is None:
+        raise Transient(f"Mastodon token endpoint answered {status}", status=status, raw=raw)
+    message = f"Mastodon token endpoint: {_message(body, status)}"
+    if body.get("error") in ("invalid_client", "unauthorized_client"):  # our stored registration is gone
+        raise ConfigurationError(message, status=status, raw=raw)
+    raise Rejected(message, status=status, raw=raw)
+

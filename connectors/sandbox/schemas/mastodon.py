@@ -1,0 +1,78 @@
+"""Our JSON Schemas (2020-12) of the bodies a Mastodon server accepts, and the rules it applies in code.
+
+Written by us for the sandbox; ``tests/connectors/test_mastodon_conformance.py`` compares them with the Mastodon
+OpenAPI spec so the two cannot drift apart silently. Mastodon is a Rails app: it ignores parameters it does not
+know (so ``additionalProperties`` stays open, as in the spec) and checks the rest in its models, answering 422 with
+``{"error": "Validation failed: …"}``; the rules a schema cannot say are checked in ``connectors/sandbox/mastodon.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+STRING: dict[str, Any] = {"type": "string"}
+VISIBILITIES = ["public", "unlisted", "private", "direct"]
+
+APP_CREATE_REQUEST: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "POST /api/v1/apps (advocacy sandbox)",
+    "type": "object",
+    "properties": {
+        "client_name": STRING,
+        "redirect_uris": {"type": "array", "items": {"type": "string", "format": "uri"}},
+        "scopes": {"type": "string", "format": "scopes"},
+        "website": STRING,
+    },
+    "required": ["client_name", "redirect_uris"],
+}
+
+STATUS_CREATE_REQUEST: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "POST /api/v1/statuses (advocacy sandbox): text, media or poll status",
+    "type": "object",
+    "properties": {
+        "status": STRING,
+        "media_ids": {"type": "array", "items": STRING},
+        "poll": {
+            "type": "object",
+            "properties": {
+                "options": {"type": "array", "items": STRING},
+                "expires_in": {"type": "integer"},
+                "multiple": {"type": "boolean"},
+                "hide_totals": {"type": "boolean"},
+            },
+        },
+        "in_reply_to_id": STRING,
+        "language": STRING,
+        "quote_approval_policy": STRING,
+        "quoted_status_id": STRING,
+        "scheduled_at": {"type": "string", "format": "date-time"},
+        "sensitive": {"type": "boolean"},
+        "spoiler_text": STRING,
+        "visibility": {"type": "string", "enum": VISIBILITIES},
+    },
+}
+
+TOKEN_REQUEST: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "POST /oauth/token (advocacy sandbox)",
+    "type": "object",
+    "properties": {
+        "client_id": STRING,
+        "client_secret": STRING,
+        "code": STRING,
+        "grant_type": STRING,
+        "redirect_uri": STRING,
+        "code_verifier": STRING,
+        "scope": STRING,
+    },
+    # the spec's required list is that of the authorization_code grant; the sandbox checks it per grant in code
+    "required": ["grant_type"],
+}
+
+# Body fields the sandbox accepts by schema but does not emulate: a status using them gets a clear 422.
+NOT_EMULATED = ("poll", "scheduled_at", "quoted_status_id", "quote_approval_policy")
+
+# What Mastodon counts (StatusLengthValidator): grapheme clusters of text + content warning, each URL as 23.
+MAX_CHARACTERS = 500
+URL_LENGTH = 23

@@ -1,0 +1,464 @@
+"""X (API v2): OAuth 2.0 Authorization Code with PKCE through requests-oauthlib, everything else through tweepy.
+
+tweepy's ``Client`` hard-codes ``https://api.twitter.com``; a transport adapter mounted on its session sends each
+request to ``api_base_url`` instead (the real API, or the sandbox), so tweepy is used as released, not forked.
+Every failure leaves this module as one of the ``connectors.base`` exceptions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, ClassVar, NoReturn, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+import tweepy
+from oauthlib.oauth2 import WebApplicationClient
+from requests.adapters import BaseAdapter, HTTPAdapter
+from requests_oauthlib import OAuth2Session
+
+from connectors.base import (
+    DEFAULT_TIMEOUT,
+    DEFAULT_USER_AGENT,
+    AuthExpired,
+    AuthRequest,
+    AuthRevoked,
+    ConfigurationError,
+    Duplicate,
+    PostMetrics,
+    Profile,
+    PublishedPost,
+    RateLimited,
+    Rejected,
+    Token,
+    Transient,
+    http_session,
+    register,
+    utc_from_epoch,
+)
+from connectors.oauth import oauth_call, oauth_session
+
+log = logging.getLogger(__name__)
+
+TWEEPY_HOST = "https://api.twitter.com"  # what tweepy.Client puts in front of every route
+LOOKUP_BATCH = 100  # GET /2/tweets takes at most 100 ids
+FIND_PAGES = 5  # find_post reads at most this many pages of 100 of the person's timeline
+DUPLICATE_MARK = "duplicate content"
+T = TypeVar("T")
+
+
+class _DropDebugRecords(logging.Filter):
+    """tweepy and requests-oauthlib put bearer tokens and token answers in their DEBUG lines: never let one out."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+for _name in ("tweepy.client", "requests_oauthlib.oauth2_session"):
+    _logger = logging.getLogger(_name)
+    if not any(isinstance(f, _DropDebugRecords) for f in _logger.filters):
+        _logger.addFilter(_DropDebugRecords())
+
+
+class _RouteToBase(HTTPAdapter):
+    """Send requests tweepy addressed to ``https://api.twitter.com`` to the configured base URL."""
+
+    def __init__(self, base_url: str, inner: BaseAdapter) -> None:
+        super().__init__()
+        self._base = base_url.rstrip("/")
+        self._inner = inner
+
+    def send(self, request: requests.PreparedRequest, **kw: Any) -> requests.Response:  # type: ignore[override]
+        url = request.url or ""
+        if url.startswith(TWEEPY_HOST + "/"):
+            request.url = self._base + url[len(TWEEPY_HOST) :]
+        return self._inner.send(request, **kw)
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+
+@register
+class XConnector:
+    """A client of the X API v2 for one app (client id); holds no per-user state.
+
+    Args:
+        api_base_url: where the API lives (``https://api.x.com``, or a sandbox).
+        authorize_url: the consent page people are sent to.
+        token_url: the OAuth 2.0 token endpoint.
+        web_base_url: where post pages live, for the URL of a published post.
+        client_id: the app's OAuth 2.0 client id.
+        client_secret: the app's secret for a confidential client (HTTP Basic); None for a public client.
+        scopes: scopes asked for; ``offline.access`` is what brings a refresh token.
+        timeout: seconds for connect and for read on every request.
+        user_agent: sent on every request.
+    """
+
+    name: ClassVar[str] = "x"
+
+    def __init__(
+        self,
+        *,
+        api_base_url: str = "https://api.x.com",
+        authorize_url: str = "https://x.com/i/oauth2/authorize",
+        token_url: str = "https://api.x.com/2/oauth2/token",
+        web_base_url: str = "https://x.com",
+        client_id: str = "",
+        client_secret: str | None = None,
+        scopes: Sequence[str] = ("tweet.read", "tweet.write", "users.read", "offline.access"),
+        timeout: float = DEFAULT_TIMEOUT,
+        user_agent: str = DEFAULT_USER_AGENT,
+    ) -> None:
+        for setting, url in (("api_base_url", api_base_url), ("token_url", token_url)):
+            if urlsplit(url).scheme not in ("http", "https"):
+                raise ConfigurationError(f"X {setting} must be an http(s) URL, not {url!r}")
+        self.api_base_url = api_base_url.rstrip("/")
+        self.authorize_url = authorize_url
+        self.token_url = token_url
+        self.web_base_url = web_base_url.rstrip("/")
+        self.client_id = client_id
+        self.client_secret = client_secret or None
+        self.scopes = tuple(scopes)
+        self.timeout = timeout
+        self.user_agent = user_agent
+        self._local = threading.local()  # one tweepy Client (and HTTP session) per thread, see _client
+
+    def __repr__(self) -> str:
+        return f"XConnector(api_base_url={self.api_base_url!r}, client_id={self.client_id!r})"
+
+    # ------------------------------------------------------------------------------------------------- OAuth
+    def authorization_url(self, redirect_uri: str) -> AuthRequest:
+        """Where to send the person to consent, with a fresh state and PKCE (S256) code verifier.
+
+        Args:
+            redirect_uri: our callback, exactly as registered with the X app.
+        """
+        self._require_client_id()
+        pkce = WebApplicationClient(self.client_id)
+        verifier = pkce.create_code_verifier(64)
+        challenge = pkce.create_code_challenge(verifier, "S256")
+        with self._oauth_session(redirect_uri=redirect_uri, scope=list(self.scopes)) as oauth:
+            url, state = self._oauth_call(
+                self.authorize_url,
+                lambda: oauth.authorization_url(
+                    self.authorize_url, code_challenge=challenge, code_challenge_method="S256"
+                ),
+            )
+        return AuthRequest(url=url, state=state, code_verifier=verifier)
+
+    def exchange_code(self, code: str, redirect_uri: str, code_verifier: str | None) -> Token:
+        """Trade the code from the callback for a token set.
+
+        Args:
+            code: the ``code`` query parameter of the callback.
+            redirect_uri: the same callback URL the authorization request named.
+            code_verifier: the verifier ``authorization_url`` returned.
+        """
+        self._require_client_id()
+        if not code_verifier:
+            raise ConfigurationError("X needs the PKCE code verifier to exchange a code")
+        with self._oauth_session(redirect_uri=redirect_uri) as oauth:
+            oauth.register_compliance_hook("access_token_response", self._check_token_answer(refreshing=False))
+            answer = self._oauth_call(
+                self.token_url,
+                lambda: oauth.fetch_token(
+                    self.token_url, code=code, code_verifier=code_verifier, **self._client_auth()
+                ),
+            )
+        log.info("x.oauth exchanged client_id=%s", self.client_id)
+        return self._token(answer)
+
+    def refresh(self, token: Token) -> Token:
+        """A new token set from the refresh token (X rotates it: the old refresh token stops working).
+
+        Args:
+            token: the current token set; its ``refresh_token`` is used.
+        """
+        self._require_client_id()
+        if not token.refresh_token:
+            raise AuthRevoked("no refresh token (offline.access not granted): the person must reconnect")
+        auth = self._client_auth()
+        body = {"client_id": self.client_id} if auth.get("include_client_id") else {}
+        with self._oauth_session() as oauth:
+            oauth.register_compliance_hook("refresh_token_response", self._check_token_answer(refreshing=True))
+            answer = self._oauth_call(
+                self.token_url,
+                lambda: oauth.refresh_token(
+                    self.token_url, refresh_token=token.refresh_token, auth=auth.get("auth"), **body
+                ),
+            )
+        log.info("x.oauth refreshed client_id=%s", self.client_id)
+        return self._token(answer, previous_scope=token.scope)
+
+    # -------------------------------------------------------------------------------------------------- API
+    def profile(self, access_token: str) -> Profile:
+        """The connected person's id, handle and follower count.
+
+        Args:
+            access_token: the person's OAuth 2.0 user access token.
+        """
+        with self._api(access_token) as client:
+            answer = client.get_me(user_fields=["public_metrics"], user_auth=False)
+        data = _data(answer, dict)
+        try:
+            followers = (data.get("public_metrics") or {}).get("followers_count")
+            return Profile(id=str(data["id"]), handle=str(data["username"]), followers=_count(followers))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise Transient(f"X answered /2/users/me without {exc}", raw=json.dumps(answer)) from None
+
+    def publish(
+        self, access_token: str, text: str, link: str | None = None, *, idempotency_key: str | None = None
+    ) -> PublishedPost:
+        """Post as the person; ``link`` is appended after a space unless the text already holds it.
+
+        Args:
+            access_token: the person's OAuth 2.0 user access token.
+            text: the post text.
+            link: a URL to add at the end (X counts any URL as 23 characters).
+            idempotency_key: ignored: X has no idempotency header; a repeat is refused as a duplicate instead.
+        """
+        if link and link not in text:
+            text = f"{text} {link}"
+        with self._api(access_token) as client:
+            answer = client.create_tweet(text=text, user_auth=False)
+        data = _data(answer, dict)
+        post_id = data.get("id")
+        if not isinstance(post_id, str) or not post_id:
+            raise Transient("X answered the post without an id", raw=json.dumps(answer))
+        log.info("x.publish ok post_id=%s", post_id)
+        return PublishedPost(id=post_id, url=f"{self.web_base_url}/i/web/status/{post_id}")
+
+    def find_post(self, access_token: str, text: str, since: dt.datetime) -> PublishedPost | None:
+        """The person's post holding ``text`` made since ``since``, if X has one (newest pages first).
+
+        Args:
+            access_token: the person's OAuth 2.0 user access token.
+            text: what the post holds; pass something unique to one post, such as its tracked link.
+            since: the earliest creation time to look at (X keeps a user timeline of recent posts).
+        """
+        with self._api(access_token) as client:
+            me = _data(client.get_me(user_auth=False), dict)
+            token: str | None = None
+            start = since.astimezone(dt.UTC) - dt.timedelta(seconds=1)  # X takes whole seconds
+            for _ in range(FIND_PAGES):
+                answer = client.get_users_tweets(me["id"], start_time=start, max_results=100,
+                                                 pagination_token=token, user_auth=False)
+                for item in _data(answer, list, missing_ok=True):
+                    if isinstance(item, dict) and text in str(item.get("text", "")) and item.get("id"):
+                        post_id = str(item["id"])
+                        log.info("x.find_post found post_id=%s", post_id)
+                        return PublishedPost(id=post_id, url=f"{self.web_base_url}/i/web/status/{post_id}")
+                token = (answer.get("meta") or {}).get("next_token") if isinstance(answer, dict) else None
+                if not token:
+                    break
+        return None
+
+    def delete(self, access_token: str, post_id: str) -> None:
+        """Delete one of the person's posts (a 404 is raised as ``Rejected`` with ``status`` 404).
+
+        Args:
+            access_token: the person's OAuth 2.0 user access token.
+            post_id: the id ``publish`` returned.
+        """
+        with self._api(access_token) as client:
+            answer = client.delete_tweet(post_id, user_auth=False)
+        if _data(answer, dict).get("deleted") is not True:
+            raise Rejected(f"X did not delete post {post_id}", status=200, raw=json.dumps(answer))
+        log.info("x.delete ok post_id=%s", post_id)
+
+    def metrics(self, access_token: str, post_ids: Sequence[str]) -> list[PostMetrics]:
+        """Public counts of posts, 100 per request. Posts X no longer has are left out of the answer.
+
+        Args:
+            access_token: a user access token (any connected person's will do for public metrics).
+            post_ids: ids of posts.
+        """
+        ids = list(dict.fromkeys(str(i) for i in post_ids))
+        found: list[PostMetrics] = []
+        if not ids:
+            return found
+        with self._api(access_token) as client:
+            for start in range(0, len(ids), LOOKUP_BATCH):
+                batch = ids[start : start + LOOKUP_BATCH]
+                answer = client.get_tweets(ids=batch, tweet_fields=["public_metrics"], user_auth=False)
+                found += [_post_metrics(item) for item in _data(answer, list, missing_ok=True)]
+        return found
+
+    # ----------------------------------------------------------------------------------------------- helpers
+    def _require_client_id(self) -> None:
+        if not self.client_id:
+            raise ConfigurationError("no X client id configured (set the client id of your X app)")
+
+    def _client_auth(self) -> dict[str, Any]:
+        """Confidential clients authenticate with HTTP Basic; public ones send client_id in the body."""
+        if self.client_secret:
+            return {"auth": requests.auth.HTTPBasicAuth(self.client_id, self.client_secret), "include_client_id": False}
+        return {"include_client_id": True}
+
+    def _oauth_session(self, **kw: Any) -> AbstractContextManager[OAuth2Session]:
+        return oauth_session(self.client_id, timeout=self.timeout, user_agent=self.user_agent, **kw)
+
+    def _oauth_call(self, url: str, call: Callable[[], T]) -> T:
+        return oauth_call("X", url, call)
+
+    @staticmethod
+    def _check_token_answer(*, refreshing: bool) -> Callable[[requests.Response], requests.Response]:
+        """A requests-oauthlib hook: map a failed token answer before oauthlib tries to parse it."""
+
+        def check(response: requests.Response) -> requests.Response:
+            status, raw = response.status_code, response.text
+            body = _json_object(raw)
+            if 200 <= status < 300:
+                if body is None or not body.get("access_token"):
+                    raise Transient("X token endpoint answered without a token", status=status, raw=raw)
+                return response
+            if status == 429:
+                reset_at = _reset_at(response.headers)
+                raise RateLimited("X token endpoint: too many requests", reset_at=reset_at, status=status, raw=raw)
+            if status >= 500 or body is None:
+                raise Transient(f"X token endpoint answered {status}", status=status, raw=raw)
+            error = str(body.get("error") or "")
+            message = f"X token endpoint: {error or status}: {body.get('error_description') or ''}".rstrip(": ")
+            if error in ("invalid_client", "unauthorized_client"):  # our client id or secret: an operator must act
+                raise ConfigurationError(message, status=status, raw=raw)
+            if refreshing and status in (400, 401):
+                raise AuthRevoked(message, status=status, raw=raw)
+            raise Rejected(message, status=status, raw=raw)
+
+        return check
+
+    def _token(self, answer: Mapping[str, Any], previous_scope: str | None = None) -> Token:
+        try:
+            expires_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=float(answer["expires_in"]))
+        except (KeyError, TypeError, ValueError, OverflowError):
+            expires_at = None  # X always says; None means "unknown", never "now"
+        scope = answer.get("scope")
+        if isinstance(scope, list):
+            scope = " ".join(scope)
+        return Token(
+            access_token=str(answer["access_token"]),
+            refresh_token=answer.get("refresh_token") or None,
+            expires_at=expires_at,
+            scope=str(scope or previous_scope or " ".join(self.scopes)),
+        )
+
+    @contextmanager
+    def _api(self, access_token: str) -> Iterator[tweepy.Client]:
+        """A tweepy Client for one user token, routed to ``api_base_url``, with every failure mapped."""
+        if not access_token:
+            raise AuthExpired("no access token")
+        client = self._client()
+        client.bearer_token = access_token
+        try:
+            yield client
+        except tweepy.HTTPException as exc:
+            _raise_mapped(exc.response)
+        except requests.RequestException as exc:  # timeouts, refused connections, a 2xx body that is not JSON
+            raise Transient(f"X unreachable or unreadable: {type(exc).__name__}") from None
+        except ValueError as exc:  # tweepy could not read x-rate-limit-reset on a 429
+            raise Transient(f"X answered something unreadable: {exc}") from None
+        finally:
+            client.bearer_token = None  # the next caller sets its own; never left for another person
+
+    def _client(self) -> tweepy.Client:
+        """This thread's tweepy Client and its HTTP session, built once and kept (keep-alive, no per-call setup).
+
+        A Client carries the bearer token of the call in progress, so each thread has its own.
+        """
+        client: tweepy.Client | None = getattr(self._local, "client", None)
+        if client is None:
+            client = tweepy.Client(return_type=dict, wait_on_rate_limit=False)
+            client.user_agent = self.user_agent  # tweepy sends its own User-Agent header on each request
+            session = http_session(timeout=self.timeout, user_agent=self.user_agent, session=client.session)
+            session.mount(TWEEPY_HOST + "/", _RouteToBase(self.api_base_url, session.get_adapter(self.api_base_url)))
+            weakref.finalize(client, session.close)  # sockets closed when the thread (or the connector) goes
+            self._local.client = client
+        return client
+
+
+# ---------------------------------------------------------------------------------------------- answer reading
+def _json_object(raw: str) -> dict[str, Any] | None:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _data(answer: Any, kind: type, *, missing_ok: bool = False) -> Any:
+    """``answer["data"]`` when it is of ``kind``; a 2xx answer without it is unreadable (Transient)."""
+    if isinstance(answer, dict):
+        data = answer.get("data")
+        if isinstance(data, kind):
+            return data
+        if data is None and missing_ok:
+            return kind()
+    raise Transient("X answered without the expected data", raw=json.dumps(answer)[:2000])
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _post_metrics(item: Any) -> PostMetrics:
+    if not isinstance(item, dict) or not item.get("id"):
+        raise Transient("X answered a post without an id", raw=json.dumps(item)[:2000])
+    public = item.get("public_metrics")
+    figures: Mapping[str, Any] = public if isinstance(public, dict) else {}
+    extra = {"bookmarks": b} if (b := _count(figures.get("bookmark_count"))) is not None else {}
+    return PostMetrics(
+        post_id=str(item["id"]),
+        likes=_count(figures.get("like_count")),
+        reposts=_count(figures.get("retweet_count")),
+        replies=_count(figures.get("reply_count")),
+        quotes=_count(figures.get("quote_count")),
+        impressions=_count(figures.get("impression_count")),
+        extra=extra,
+    )
+
+
+def _reset_at(headers: Mapping[str, str]) -> dt.datetime | None:
+    """When a 429 frees: ``x-rate-limit-reset``, or a later 24-hour reset when that cap is the one used up."""
+    candidates = [utc_from_epoch(headers.get("x-rate-limit-reset"))]
+    for prefix in ("x-user-limit-24hour", "x-app-limit-24hour"):
+        if headers.get(f"{prefix}-remaining", "").strip() == "0":
+            candidates.append(utc_from_epoch(headers.get(f"{prefix}-reset")))
+    known = [c for c in candidates if c is not None]
+    return max(known) if known else None
+
+
+def _problem_message(body: Mapping[str, Any] | None, status: int) -> str:
+    """X's own words: each ``errors[].message`` (or ``detail``), else the problem's ``detail`` or ``title``."""
+    if body is None:
+        return f"X answered {status}"
+    errors = body.get("errors")
+    if not isinstance(errors, list):
+        errors = []
+    messages = [str(m) for e in errors if isinstance(e, dict) and (m := e.get("message") or e.get("detail"))]
+    return "; ".join(messages) or str(body.get("detail") or body.get("title") or f"X answered {status}")
+
+
+def _raise_mapped(response: requests.Response) -> NoReturn:
+    """Raise the ``connectors.base`` exception for a failed X API answer."""
+    status, raw = response.status_code, response.text
+    body = _json_object(raw)
+    message = _problem_message(body, status)
+    if status == 401:
+        raise AuthExpired(message, status=status, raw=raw)
+    if status == 429:
+        raise RateLimited(message, reset_at=_reset_at(response.headers), status=status, raw=raw)
+    if status >= 500 or body is None:  # 5xx, or an HTML/empty page from something in front of X
+        raise Transient(message, status=status, raw=raw)
+    if status == 403 and DUPLICATE_MARK in message.lower():
+        raise Duplicate(message, status=status, raw=raw)
+    if 400 <= status < 500:
+        raise Rejected(message, status=status, raw=raw)
+    raise Transient(message, status=status, raw=raw)
+

@@ -1,0 +1,45 @@
+"""The marketing journey in a real browser: open the dashboard, filter it, export the CSV and check its rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from tests.e2e.test_employee_journey import sign_in
+from tests.reach.conftest import Factory
+from tests.reach.test_reports import world
+
+
+def test_dashboard_filters_and_exports_csv(live, open_page, make_user, client):
+    people, tps, shares = world(Factory(make_user), make_user, client)  # 5 shares, 2 teams, 2 networks, Feb–Mar
+    make_user("mia@acme.test", "analyst", name="Mia Marketing")
+    browser = open_page()
+    page = browser.page
+    sign_in(page, live, "mia@acme.test")
+    page.wait_for_url(f"{live}/reach")
+    page.get_by_label("Shared from").fill("2026-01-01")
+    page.get_by_label("to", exact=True).fill("2026-06-30")
+    page.get_by_role("button", name="Show").click()
+    kpis = page.locator("#kpis")
+    assert "5 shares" in " ".join(kpis.inner_text().split())
+    for chart in ("#chart-time", "#chart-team", "#chart-network", "#chart-top"):
+        assert page.locator(f"{chart} svg").count() == 1
+    assert page.locator("#chart-team [data-label]").count() == 3  # Engineering, Sales, no team
+    assert "impressions / 1000 × CPM" in page.locator("#emv-formula").inner_text()
+    browser.shots("dashboard")
+    browser.page.evaluate("document.getElementById('kpis').scrollIntoView()")
+    browser.readme("marketing-dashboard")
+
+    page.get_by_label("Network", exact=True).select_option("linkedin")
+    page.get_by_label("Group by", exact=True).select_option("team")
+    page.get_by_role("button", name="Show").click()
+    assert "network=linkedin" in page.url
+    assert "1 shares" in " ".join(page.locator("#kpis").inner_text().split())
+    browser.shots("dashboard-filtered")
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export this report (CSV)").click()
+    rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
+    assert [(r["group"], r["label"], r["shares"]) for r in rows] == [("team", "Sales", "1"),
+                                                                     ("team", "Organisation", "1")]
+    assert rows[0]["unique_clicks"] == str(3)  # ben's LinkedIn share had 3 visitors

