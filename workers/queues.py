@@ -28,6 +28,7 @@ from typing import Any
 from redis import Redis
 from rq import Queue
 from rq.serializers import JSONSerializer
+from rq.utils import str_to_date
 
 log = logging.getLogger(__name__)
 
@@ -143,12 +144,51 @@ def enqueue_publish_many(connection: Redis, items: list[tuple[int, dt.datetime |
     return len(items)
 
 
-def job_states(connection: Redis, job_ids: list[str]) -> list[str | None]:
-    """The RQ status of each job id (``None``: Redis holds no such job, e.g. after a flush)."""
+def job_states(connection: Redis, job_ids: list[str], *, started_before: dt.datetime | None = None) -> list[str | None]:
+    """The RQ status of each job id (``None``: Redis holds no such job, e.g. after a flush).
+
+    RQ cleans up after a worker that died only in its maintenance, which one worker at a time runs under a lock that
+    a killed worker keeps for 15 minutes; until then a dead worker's job still reads "started" (or "queued", when it
+    died between taking the job and starting it). With ``started_before``, such jobs read ``"abandoned"``: started
+    before that time, or taken from the queue (RQ's intermediate list) and never started. Only a caller that knows the
+    job should have finished by then (its share was never claimed) passes it.
+
+    Args:
+        connection: Redis client.
+        job_ids: publish job ids.
+        started_before: a job still "started" that started before this was abandoned by its worker.
+    """
+    intermediate = queue(PUBLISH, connection).intermediate_queue_key
     with connection.pipeline(transaction=False) as pipe:
         for job_id in job_ids:
-            pipe.hget(f"rq:job:{job_id}", "status")
-        return [v.decode() if isinstance(v, bytes) else v for v in pipe.execute()]
+            pipe.hmget(f"rq:job:{job_id}", ["status", "started_at"])
+        if started_before is not None:
+            pipe.lrange(intermediate, 0, -1)
+        replies = pipe.execute()
+    taken = {_text(v) for v in replies.pop()} if started_before is not None else set()
+    states: list[str | None] = []
+    for job_id, (status, started_at) in zip(job_ids, replies, strict=True):
+        state = _text(status) if status is not None else None
+        if started_before is not None and (
+                (state == "started" and (not started_at or str_to_date(_text(started_at)) < started_before))
+                or (state == "queued" and job_id in taken)):
+            state = "abandoned"
+        states.append(state)
+    return states
+
+
+def release_abandoned(connection: Redis, job_ids: list[str]) -> None:
+    """Take abandoned jobs off RQ's intermediate list before they are queued again under the same ids, so RQ's own
+    clean-up, when it comes, does not fail the new run of a job it finds there."""
+    intermediate = queue(PUBLISH, connection).intermediate_queue_key
+    with connection.pipeline(transaction=False) as pipe:
+        for job_id in job_ids:
+            pipe.lrem(intermediate, 0, job_id)
+        pipe.execute()
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def enqueue_fanout(connection: Redis, talking_point_id: int) -> str:

@@ -252,10 +252,17 @@ def requeue_lost(now: dt.datetime | None = None, limit: int = 5000) -> int:
     if not rows:
         return 0
     conn = redis_client()
-    states = queues.job_states(conn, [queues.publish_job_id(i, job_key(at)) for i, at in rows])
+    job_ids = [queues.publish_job_id(i, job_key(at)) for i, at in rows]
+    # a live job claims its share at once, so a job that started before ``late`` and left its share unclaimed had
+    # a worker that died (RQ notices only much later): it reads "abandoned"
+    states = queues.job_states(conn, job_ids, started_before=late)
     # a job still "scheduled" this late has no scheduler moving it: queue it directly (claim keeps it to one run)
     lost = [(i, at) for (i, at), state in zip(rows, states, strict=True) if state not in queues.HELD
             or state == "scheduled"]
+    abandoned = [job_id for job_id, state in zip(job_ids, states, strict=True) if state == "abandoned"]
+    if abandoned:
+        queues.release_abandoned(conn, abandoned)
+        log.warning("event=jobs_abandoned count=%s first_job_id=%s", len(abandoned), abandoned[0])
     if lost:
         queues.enqueue_publish_many(conn, [(i, None, job_key(at)) for i, at in lost], publish_timeout())
         log.warning("event=shares_requeued count=%s first_share_id=%s", len(lost), lost[0][0])

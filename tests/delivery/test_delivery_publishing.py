@@ -114,6 +114,37 @@ def test_a_dead_worker_that_never_reached_the_network_is_posted_once(app, x):
     assert posts_by_code(x.posts()) == {share.code: 1}
 
 
+@pytest.mark.parametrize("died", ["after taking the job", "after starting the job"])
+def test_a_job_whose_worker_died_before_claiming_is_queued_again(app, x, died):
+    """RQ notices such a job only in its maintenance, which a killed worker can block for 15 minutes: the sweeper
+    must not wait for it (a fault test once left a share queued for good this way)."""
+    from rq import Queue, SimpleWorker
+    from rq.serializers import JSONSerializer
+
+    from advocacy.extensions import redis_client
+    from workers import queues
+
+    user = employee("emma@acme.test", "emma_acme")
+    share = services.create_share(user, approved(), "x")
+    conn = redis_client()
+    publish = queues.queue(queues.PUBLISH, conn)
+    job, _ = Queue.dequeue_any([publish], None, connection=conn, serializer=JSONSerializer)  # RQ's own take
+    if died == "after starting the job":
+        dying = SimpleWorker([publish], connection=conn, serializer=JSONSerializer)
+        dying.prepare_job_execution(job, remove_from_intermediate_queue=True)
+        assert job.get_status() == "started"
+    else:
+        assert job.id in publish.intermediate_queue.get_job_ids() and job.get_status() == "queued"
+    assert services.requeue_lost() == 0  # not late yet: a live worker would have claimed it by now
+    grace = app.config["DELIVERY_SWEEP_GRACE_SECONDS"]
+    assert services.requeue_lost(utcnow() + dt.timedelta(seconds=grace + 1)) == 1
+    assert job.id not in publish.intermediate_queue.get_job_ids()
+    run_jobs(app)
+    assert fresh(share).status == "published" and fresh(share).attempts == 1
+    assert posts_by_code(x.posts()) == {share.code: 1}
+    assert services.requeue_lost(utcnow() + dt.timedelta(seconds=grace + 1)) == 0
+
+
 def test_a_live_lease_is_not_taken_away(app, x):
     user = employee("emma@acme.test", "emma_acme")
     share = services.create_share(user, approved(), "x")
