@@ -65,6 +65,24 @@ class Profile:
 
 
 @dataclass(frozen=True)
+class Media:
+    """An image to attach to a post, as bytes (the connector uploads it to the network first).
+
+    ``content_type`` is one of ``IMAGE_TYPES``; ``alt`` is the description screen readers read out (every network
+    here takes one). A network that refuses the image (too large, a type it does not take) raises ``Rejected``
+    naming the limit.
+    """
+
+    data: bytes
+    content_type: str
+    alt: str = ""
+    filename: str = "image"
+
+
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+
+
+@dataclass(frozen=True)
 class PublishedPost:
     id: str
     url: str
@@ -162,10 +180,12 @@ class Connector(Protocol):
     def profile(self, access_token: str) -> Profile: ...
 
     def publish(
-        self, access_token: str, text: str, link: str | None = None, *, idempotency_key: str | None = None
+        self, access_token: str, text: str, link: str | None = None, *, idempotency_key: str | None = None,
+        media: Sequence[Media] = (),
     ) -> PublishedPost:
         """Post as the person. ``idempotency_key``: the same key for every attempt of one share, so a network that
         honours one (Mastodon's ``Idempotency-Key``) answers a retry with the post it already made; others ignore it.
+        ``media``: images uploaded to the network and attached to the post (at most four).
         """
         ...
 

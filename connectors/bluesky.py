@@ -27,6 +27,7 @@ from connectors.base import (
     AuthRequest,
     AuthRevoked,
     ConfigurationError,
+    Media,
     PostMetrics,
     Profile,
     PublishedPost,
@@ -191,7 +192,8 @@ class BlueskyConnector:
             raise Transient(f"Bluesky answered getProfile without {exc}", raw=_dump(answer)) from None
 
     def publish(
-        self, access_token: str, text: str, link: str | None = None, *, idempotency_key: str | None = None
+        self, access_token: str, text: str, link: str | None = None, *, idempotency_key: str | None = None,
+        media: Sequence[Media] = (),
     ) -> PublishedPost:
         """Create a post; ``link`` is appended after a space unless the text holds it, and every URL gets a facet.
 
@@ -201,6 +203,8 @@ class BlueskyConnector:
             link: a URL to add at the end.
             idempotency_key: ignored: createRecord has no idempotency key.
         """
+        if media:
+            raise Rejected("this connector does not attach images yet", status=None)
         if link and link not in text:
             text = f"{text} {link}"
         did = self._did(access_token)

@@ -31,6 +31,7 @@ from connectors.base import (
     AuthRevoked,
     ConfigurationError,
     Duplicate,
+    Media,
     PostMetrics,
     Profile,
     PublishedPost,
@@ -230,7 +231,8 @@ class LinkedInConnector:
         return f"urn:li:person:{self.profile(access_token).id}"
 
     def publish(
-        self, access_token: str, text: str, link: str | None = None, *, idempotency_key: str | None = None
+        self, access_token: str, text: str, link: str | None = None, *, idempotency_key: str | None = None,
+        media: Sequence[Media] = (),
     ) -> PublishedPost:
         """Post as the member, publicly; ``link`` becomes the post's article card.
 
@@ -241,6 +243,8 @@ class LinkedInConnector:
             idempotency_key: ignored: LinkedIn has no idempotency header; a repeat is refused as a duplicate (422,
                 naming the post it already holds) instead.
         """
+        if media:
+            raise Rejected("this connector does not attach images yet", status=None)
         body: dict[str, Any] = {
             "author": self.author_urn(access_token),
             "commentary": little_text(text),

@@ -27,6 +27,7 @@ from connectors.base import (
     AuthRequest,
     AuthRevoked,
     ConfigurationError,
+    Media,
     PostMetrics,
     Profile,
     PublishedPost,
@@ -230,7 +231,8 @@ class MastodonConnector:
             raise Transient(f"Mastodon answered verify_credentials without {exc}", raw=_dump(answer)) from None
 
     def publish(
-        self, access_token: str, text: str, link: str | None = None, *, idempotency_key: str | None = None
+        self, access_token: str, text: str, link: str | None = None, *, idempotency_key: str | None = None,
+        media: Sequence[Media] = (),
     ) -> PublishedPost:
         """Post a public status; ``link`` is appended after a space unless the text already holds it.
 
@@ -241,6 +243,8 @@ class MastodonConnector:
             idempotency_key: the same key on every attempt of one share: the server answers a repeat (within about
                 an hour) with the status it already made.
         """
+        if media:
+            raise Rejected("this connector does not attach images yet", status=None)
         if link and link not in text:
             text = f"{text} {link}"
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}

@@ -31,6 +31,7 @@ from connectors.base import (
     AuthRevoked,
     ConfigurationError,
     Duplicate,
+    Media,
     PostMetrics,
     Profile,
     PublishedPost,
@@ -214,7 +215,8 @@ class XConnector:
             raise Transient(f"X answered /2/users/me without {exc}", raw=json.dumps(answer)) from None
 
     def publish(
-        self, access_token: str, text: str, link: str | None = None, *, idempotency_key: str | None = None
+        self, access_token: str, text: str, link: str | None = None, *, idempotency_key: str | None = None,
+        media: Sequence[Media] = (),
     ) -> PublishedPost:
         """Post as the person; ``link`` is appended after a space unless the text already holds it.
 
@@ -224,6 +226,8 @@ class XConnector:
             link: a URL to add at the end (X counts any URL as 23 characters).
             idempotency_key: ignored: X has no idempotency header; a repeat is refused as a duplicate instead.
         """
+        if media:
+            raise Rejected("this connector does not attach images yet", status=None)
         if link and link not in text:
             text = f"{text} {link}"
         with self._api(access_token) as client:
