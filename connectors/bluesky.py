@@ -3,8 +3,10 @@
 There is no third-party OAuth for posting with an app password: ``create_session`` trades handle and app password
 for an access JWT (about two hours) and a refresh JWT (about ninety days); ``refresh`` rotates the pair. The app
 password itself is never kept. Links are not detected by the network: ``publish`` adds a link facet for every URL in
-the text, its offsets counted in UTF-8 bytes. Every failure leaves this module as one of the ``connectors.base``
-exceptions; the expired-token answer is a 400 ``ExpiredToken``, not a 401.
+the text, its offsets counted in UTF-8 bytes. Images are uploaded first (``com.atproto.repo.uploadBlob``, raw bytes)
+and the post carries them as an ``app.bsky.embed.images`` embed with their alt text; a post holds one embed, so with
+images a link stays a facet in the text rather than a link card. Every failure leaves this module as one of the
+``connectors.base`` exceptions; the expired-token answer is a 400 ``ExpiredToken``, not a 401.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import requests
 from connectors.base import (
     DEFAULT_TIMEOUT,
     DEFAULT_USER_AGENT,
+    IMAGE_TYPES,
     AuthExpired,
     AuthRequest,
     AuthRevoked,
@@ -40,6 +43,7 @@ from connectors.base import (
     utc_from_epoch,
     utc_from_iso,
 )
+from connectors.media import image_info
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,9 @@ GET_POSTS_BATCH = 25  # app.bsky.feed.getPosts takes at most 25 URIs
 FIND_PAGES = 5  # find_post reads at most this many pages of 100 of the person's posts
 URL_IN_TEXT = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
 AT_URI = re.compile(r"^at://(?P<repo>[^/]+)/(?P<collection>[^/]+)/(?P<rkey>[^/]+)$")
+IMAGES_EMBED = "app.bsky.embed.images"
+MAX_IMAGES = 4  # app.bsky.embed.images: images maxLength
+IMAGE_MAX_BYTES = 2_000_000  # app.bsky.embed.images#image: the image blob's maxSize
 AUTH_ERRORS = frozenset({"ExpiredToken", "InvalidToken", "AuthMissing", "AuthenticationRequired"})
 REVOKED_ERRORS = frozenset({"AccountTakedown", "AccountDeactivated"})
 
@@ -197,17 +204,24 @@ class BlueskyConnector:
     ) -> PublishedPost:
         """Create a post; ``link`` is appended after a space unless the text holds it, and every URL gets a facet.
 
+        Images are checked first (at most 4, PNG, JPEG, GIF or WebP, at most 2,000,000 bytes each: the lexicon's
+        limit), so a refused image uploads nothing and posts nothing; then each is uploaded and the post carries
+        them with their alt text. A retry uploads the images again (unused blobs are dropped by the PDS) and
+        ``find_post`` finds a post with images by its text as it finds any other.
+
         Args:
             access_token: the session's access JWT.
             text: the post text (the PDS refuses more than 300 graphemes or 3000 bytes).
             link: a URL to add at the end.
             idempotency_key: ignored: createRecord has no idempotency key.
+            media: images to attach.
         """
-        if media:
-            raise Rejected("this connector does not attach images yet", status=None)
+        media = tuple(media)
+        check_images(media)
         if link and link not in text:
             text = f"{text} {link}"
         did = self._did(access_token)
+        embed = {"$type": IMAGES_EMBED, "images": [self._image(access_token, m) for m in media]} if media else None
         record: dict[str, Any] = {
             "$type": POST_COLLECTION,
             "text": text,
@@ -216,6 +230,8 @@ class BlueskyConnector:
         facets = link_facets(text)
         if facets:
             record["facets"] = facets
+        if embed:
+            record["embed"] = embed
         answer = self._call(
             "POST",
             "com.atproto.repo.createRecord",
@@ -226,7 +242,7 @@ class BlueskyConnector:
         match = AT_URI.match(uri) if isinstance(uri, str) else None
         if match is None:
             raise Transient("Bluesky answered the post without its at:// URI", raw=_dump(answer))
-        log.info("bluesky.publish ok post_id=%s", uri)
+        log.info("bluesky.publish ok post_id=%s images=%d", uri, len(media))
         return PublishedPost(id=str(uri), url=f"{self.web_base_url}/profile/{match['repo']}/post/{match['rkey']}")
 
     def delete(self, access_token: str, post_id: str) -> None:
@@ -303,6 +319,29 @@ class BlueskyConnector:
         return found
 
     # ----------------------------------------------------------------------------------------------- helpers
+    def _image(self, access_token: str, media: Media) -> dict[str, Any]:
+        """Upload one image (``com.atproto.repo.uploadBlob``); its entry of the images embed."""
+        answer = self._call(
+            "POST", "com.atproto.repo.uploadBlob", access_token, data=media.data, content_type=media.content_type
+        )
+        blob = answer.get("blob")
+        link = blob.get("ref") if isinstance(blob, dict) else None
+        if (
+            not isinstance(blob, dict)
+            or blob.get("$type") != "blob"
+            or not isinstance(link, dict)
+            or not isinstance(link.get("$link"), str)
+            or not isinstance(blob.get("mimeType"), str)
+            or _count(blob.get("size")) is None
+        ):
+            raise Transient("Bluesky answered uploadBlob without a blob ref", raw=_dump(answer))
+        log.info("bluesky.upload_blob ok cid=%s size=%s", link["$link"], blob["size"])
+        image: dict[str, Any] = {"image": blob, "alt": media.alt or ""}
+        info = image_info(media.data)
+        if info is not None and info.width and info.height:
+            image["aspectRatio"] = {"width": info.width, "height": info.height}
+        return image
+
     def _did(self, access_token: str) -> str:
         if not access_token:
             raise AuthExpired("no access token")
@@ -331,14 +370,19 @@ class BlueskyConnector:
         *,
         json: Mapping[str, Any] | None = None,
         params: Mapping[str, Any] | None = None,
+        data: bytes | None = None,
+        content_type: str | None = None,
         session: bool = False,
     ) -> dict[str, Any]:
-        """One XRPC call; the answer's JSON object, or the mapped exception."""
+        """One XRPC call (a JSON body, or raw ``data`` of ``content_type``); the answer's JSON object, or the mapped
+        exception."""
         headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        if content_type:
+            headers["Content-Type"] = content_type
         with http_session(timeout=self.timeout, user_agent=self.user_agent) as http:
             try:
                 response = http.request(
-                    method, f"{self.pds_url}/xrpc/{nsid}", json=json, params=params, headers=headers
+                    method, f"{self.pds_url}/xrpc/{nsid}", json=json, params=params, data=data, headers=headers
                 )
             except requests.RequestException as exc:  # timeouts, refused connections
                 raise Transient(f"Bluesky unreachable: {type(exc).__name__}") from None
@@ -348,6 +392,25 @@ class BlueskyConnector:
         if body is None:
             raise Transient("Bluesky answered something unreadable", status=response.status_code, raw=response.text)
         return body
+
+
+def check_images(media: Sequence[Media]) -> None:
+    """Refuse, before anything is uploaded, images Bluesky would refuse: ``Rejected`` naming the limit.
+
+    Args:
+        media: the images of one post.
+    """
+    if len(media) > MAX_IMAGES:
+        raise Rejected(f"Bluesky takes at most {MAX_IMAGES} images per post, not {len(media)}")
+    for i, item in enumerate(media, 1):
+        if item.content_type not in IMAGE_TYPES:
+            raise Rejected(f"image {i}: Bluesky takes PNG, JPEG, GIF or WebP images, not {item.content_type!r}")
+        if not item.data:
+            raise Rejected(f"image {i} is empty")
+        if len(item.data) > IMAGE_MAX_BYTES:
+            raise Rejected(
+                f"image {i} is {len(item.data):,} bytes; Bluesky takes images of at most {IMAGE_MAX_BYTES:,} bytes"
+            )
 
 
 # ---------------------------------------------------------------------------------------------- answer reading

@@ -2,11 +2,15 @@
 
 XRPC endpoints: ``com.atproto.server.createSession`` (app passwords) and ``refreshSession`` (rotating refresh
 JWTs), ``com.atproto.repo.createRecord`` / ``deleteRecord`` for ``app.bsky.feed.post`` records validated like the
-PDS validates them (300 graphemes, 3000 bytes, facets with UTF-8 byte slices), ``app.bsky.feed.getPosts`` (at most
-25 URIs) and ``app.bsky.actor.getProfile``; a public page per post (``/profile/<actor>/post/<rkey>``) that renders
-link facets by their byte offsets; and the JSON control API under ``/_sandbox/`` (the X sandbox's endpoints and
-shapes). Errors are XRPC's ``{"error", "message"}``; rate limits answer with ``RateLimit-*`` headers (reset in
-epoch seconds) and write points as the PDS counts them. Run it with ``connectors.sandbox.runner``.
+PDS validates them (300 graphemes, 3000 bytes, facets with UTF-8 byte slices, ``app.bsky.embed.images`` embeds:
+at most 4 images with ``alt``, each a blob this repo uploaded, of an accepted type and within the lexicon's
+``maxSize``), ``com.atproto.repo.uploadBlob`` (raw bytes, type sniffed, 413 ``PayloadTooLarge`` over the PDS's upload
+limit) and ``com.atproto.sync.getBlob``, ``app.bsky.feed.getPosts`` (at most 25 URIs, images as the AppView's
+``#view``) and ``app.bsky.actor.getProfile``; a public page per post (``/profile/<actor>/post/<rkey>``) that renders
+link facets by their byte offsets and the images with their alt text; and the JSON control API under ``/_sandbox/``
+(the X sandbox's endpoints and shapes). Errors are XRPC's ``{"error", "message"}``; rate limits answer with
+``RateLimit-*`` headers (reset in epoch seconds) and write points as the PDS counts them. Run it with
+``connectors.sandbox.runner``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
+from connectors.media import image_info
 from connectors.sandbox.common import (
     ControlError,
     Fault,
@@ -41,7 +46,11 @@ from connectors.sandbox.schemas.bluesky import (
     CREATE_RECORD_INPUT,
     CREATE_SESSION_INPUT,
     DELETE_RECORD_INPUT,
+    EMBED_IMAGES,
     GET_POSTS_MAX_URIS,
+    IMAGE_ACCEPT,
+    IMAGE_MAX_BYTES,
+    IMAGES_EMBED,
     LINK_FEATURE,
     POST_COLLECTION,
     POST_RECORD,
@@ -73,6 +82,8 @@ _VALIDATORS = {
         ("createRecord", CREATE_RECORD_INPUT),
         ("deleteRecord", DELETE_RECORD_INPUT),
         ("post", POST_RECORD),
+        ("images", EMBED_IMAGES),
+        ("blob", EMBED_IMAGES["properties"]["images"]["items"]["properties"]["image"]),
     )
 }
 
@@ -87,6 +98,12 @@ def cid_for(data: Any) -> str:
     """A CIDv1 (dag-cbor, sha-256) string, the shape the network's CIDs have (``bafyrei…``)."""
     digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).digest()
     return "b" + base64.b32encode(bytes([0x01, 0x71, 0x12, 0x20]) + digest).decode().lower().rstrip("=")
+
+
+def blob_cid_for(data: bytes) -> str:
+    """The CIDv1 of a blob's bytes (raw codec, sha-256): ``bafkrei…``, as the PDS names uploaded blobs."""
+    digest = hashlib.sha256(data).digest()
+    return "b" + base64.b32encode(bytes([0x01, 0x55, 0x12, 0x20]) + digest).decode().lower().rstrip("=")
 
 
 def _b64(data: bytes) -> str:
@@ -106,6 +123,7 @@ class Config:
     latency_ms: int = 0
     metrics_growth: bool = True
     seed: int = 0
+    blob_upload_limit: int = 5 * 1024 * 1024  # bytes a PDS takes in one uploadBlob (its default, 5 MiB)
 
 
 @dataclass
@@ -132,6 +150,20 @@ class Post:
     metrics: dict[str, int | None] = field(default_factory=lambda: dict.fromkeys(METRIC_NAMES, 0))
     growth: bool = True
     lookups: int = 0
+
+
+@dataclass
+class Blob:
+    """An uploaded blob, kept in the repo that uploaded it (a record of another repo cannot use it)."""
+
+    cid: str
+    mime_type: str
+    size: int
+    data: bytes
+    created_at: str
+
+    def ref(self) -> dict[str, Any]:
+        return {"$type": "blob", "ref": {"$link": self.cid}, "mimeType": self.mime_type, "size": self.size}
 
 
 @dataclass
@@ -175,6 +207,7 @@ class BlueskyState(SandboxState):
             self.users: dict[str, User] = {}  # by did
             self.posts: dict[str, Post] = {}  # by at:// URI
             self.sessions: dict[str, Session] = {}  # by JWT
+            self.blobs: dict[str, dict[str, Blob]] = {}  # by did, then by CID
 
     # ------------------------------------------------------------------------------------------------ users
     def user(self, handle: str, followers: int | None = None, following: int | None = None) -> User:
@@ -345,6 +378,20 @@ class BlueskyState(SandboxState):
             name, tightest = min(spent, key=lambda item: (item[1]["remaining"], -item[1]["reset"]))
             return _rate_headers(name, tightest)
 
+    # ------------------------------------------------------------------------------------------------ blobs
+    def store_blob(self, did: str, data: bytes, declared_type: str) -> Blob:
+        """uploadBlob: keep the bytes in the repo; the type is sniffed, the declared one used only as a fallback."""
+        sniffed = image_info(data)
+        mime = sniffed.content_type if sniffed else (declared_type or "application/octet-stream")
+        with self.lock:
+            blob = Blob(blob_cid_for(data), mime, len(data), data, utc_iso(time.time()))
+            self.blobs.setdefault(did, {})[blob.cid] = blob
+            return blob
+
+    def blob(self, did: str, cid: str) -> Blob | None:
+        with self.lock:
+            return self.blobs.get(did, {}).get(cid)
+
     # ------------------------------------------------------------------------------------------------ posts
     def next_tid(self) -> str:
         with self.lock:
@@ -427,6 +474,7 @@ class BlueskyState(SandboxState):
                 "text": text,
                 "record": post.record,
                 "links": _facet_links(text, post.record.get("facets")),
+                "images": _embedded_images(post.record),
                 "created_at": post.indexed_at,
                 "deleted": post.deleted,
                 "deleted_at": post.deleted_at,
@@ -505,11 +553,85 @@ def _check_post_record(record: dict[str, Any]) -> None:
     if not DATETIME.match(created):
         raise invalid("Record/createdAt must be an valid atproto datetime (both RFC-3339 and ISO-8601)")
     if "embed" in record:
-        raise invalid("Record/embed: the sandbox does not emulate embeds (blobs cannot be uploaded to it)")
+        _check_embed(record["embed"])
     for i, facet in enumerate(record.get("facets", [])):
         index = facet["index"]
         if index["byteEnd"] < index["byteStart"]:
             raise invalid(f"Record/facets/{i}/index: byteEnd is before byteStart")
+
+
+def _check_embed(embed: dict[str, Any]) -> None:
+    """An ``app.bsky.embed.images`` embed checked against its lexicon: at most 4 images, each a blob ref with ``alt``,
+    the blob's declared ``mimeType`` in the lexicon's ``accept`` and its ``size`` within ``maxSize``."""
+    kind = embed["$type"]
+    if kind != IMAGES_EMBED:
+        raise invalid(f"Record/embed: the sandbox emulates {IMAGES_EMBED} embeds only, not {kind}")
+    images = embed.get("images")
+    if isinstance(images, list):
+        for i, item in enumerate(images):
+            blob = item.get("image") if isinstance(item, dict) else None
+            if blob is not None and not _VALIDATORS["blob"].is_valid(blob):
+                raise invalid(f"Record/embed/images/{i}/image should be a blob ref")
+    _schema_problem("images", "Record/embed", embed)
+    for i, item in enumerate(embed["images"]):
+        blob = item["image"]
+        if not any(_mime_accepted(blob["mimeType"], pattern) for pattern in IMAGE_ACCEPT):
+            raise invalid(f"Record/embed/images/{i}/image mimeType {blob['mimeType']} is not accepted: "
+                          f"the lexicon accepts {', '.join(IMAGE_ACCEPT)}")  # fmt: skip
+        if blob["size"] > IMAGE_MAX_BYTES:
+            raise invalid(f"Record/embed/images/{i}/image is too big: {blob['size']} bytes, the lexicon's maxSize "
+                          f"is {IMAGE_MAX_BYTES}")  # fmt: skip
+
+
+def _mime_accepted(mime: str, pattern: str) -> bool:
+    if pattern.endswith("/*"):
+        return mime.startswith(pattern[:-1])
+    return mime == pattern or pattern == "*/*"
+
+
+def _record_blobs(value: Any) -> list[dict[str, Any]]:
+    """Every blob ref anywhere in a record (as the PDS finds them, whatever validated the record)."""
+    if isinstance(value, dict):
+        if value.get("$type") == "blob":
+            return [value]
+        return [b for v in value.values() for b in _record_blobs(v)]
+    if isinstance(value, list):
+        return [b for v in value for b in _record_blobs(v)]
+    return []
+
+
+def _check_blobs(state: BlueskyState, did: str, record: dict[str, Any]) -> None:
+    """What the PDS checks of each blob a record names: uploaded by this repo, and the same type and size."""
+    for ref in _record_blobs(record):
+        link = ref.get("ref")
+        cid = str(link.get("$link", "")) if isinstance(link, dict) else ""
+        stored = state.blob(did, cid)
+        if stored is None:
+            raise XrpcError(400, "BlobNotFound", f"Could not find blob: {cid}")
+        if ref.get("mimeType") != stored.mime_type:
+            raise XrpcError(400, "InvalidMimeType", "Referenced Mimetype does not match stored blob. "
+                            f"Expected: {stored.mime_type}, Got: {ref.get('mimeType')}")  # fmt: skip
+        if ref.get("size") != stored.size:
+            raise XrpcError(400, "InvalidSize", "Referenced Size does not match stored blob. "
+                            f"Expected: {stored.size}, Got: {ref.get('size')}")  # fmt: skip
+
+
+def _embedded_images(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The images of a post's ``app.bsky.embed.images`` embed, flattened for the control API."""
+    embed = record.get("embed")
+    if not isinstance(embed, dict) or embed.get("$type") != IMAGES_EMBED:
+        return []
+    found = []
+    for item in embed.get("images", []):
+        blob = item.get("image", {})
+        found.append({"cid": blob.get("ref", {}).get("$link"), "mime_type": blob.get("mimeType"),
+                      "size": blob.get("size"), "alt": item.get("alt"), "aspect_ratio": item.get("aspectRatio")})
+    return found
+
+
+def blob_url(did: str, cid: str) -> str:
+    """Where the sandbox serves a blob (``com.atproto.sync.getBlob``), as an absolute URL of this request's host."""
+    return f"{request.host_url}xrpc/com.atproto.sync.getBlob?did={did}&cid={cid}"
 
 
 # ---------------------------------------------------------------------------------------------------- views
@@ -528,6 +650,12 @@ def post_view(state: BlueskyState, post: Post) -> dict[str, Any]:
         "indexedAt": post.indexed_at,
         "labels": [],
     }
+    images = _embedded_images(post.record)
+    if images:  # the AppView's app.bsky.embed.images#view: URLs where apps fetch each image
+        view["embed"] = {"$type": f"{IMAGES_EMBED}#view", "images": [
+            {"thumb": blob_url(post.did, str(i["cid"])), "fullsize": blob_url(post.did, str(i["cid"])),
+             "alt": i["alt"], **({"aspectRatio": i["aspect_ratio"]} if i["aspect_ratio"] else {})}
+            for i in images]}  # fmt: skip
     view |= {name: value for name, value in post.metrics.items() if value is not None}
     return view
 
@@ -598,6 +726,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _install_hooks(app, state)
     _install_server(app, state)
     _install_repo(app, state)
+    _install_blobs(app, state)
     _install_queries(app, state)
     _install_pages(app, state)
     install_control(app, state)
@@ -714,6 +843,7 @@ def _install_repo(app: Flask, state: BlueskyState) -> None:
         record = body["record"]
         if body.get("validate") is not False:
             _check_post_record(record)
+        _check_blobs(state, session.did, record)
         _writes(state, session.did, "create")
         post = state.create_post(session.did, rkey, {"$type": POST_COLLECTION, **record})
         commit = {"cid": cid_for({"commit": post.uri}), "rev": state.next_tid()}
@@ -729,6 +859,33 @@ def _install_repo(app: Flask, state: BlueskyState) -> None:
         if state.delete_post(session.did, body["rkey"]):
             return json_response({"commit": {"cid": cid_for({"delete": body["rkey"]}), "rev": state.next_tid()}})
         return json_response({})
+
+
+def _install_blobs(app: Flask, state: BlueskyState) -> None:
+    @app.post("/xrpc/com.atproto.repo.uploadBlob")
+    def upload_blob() -> Response:
+        """The raw bytes as the body; answered with the blob ref a record uses. Over the PDS's limit: 413."""
+        session = _authorized(state)
+        limit = state.config.blob_upload_limit
+        if request.content_length is not None and request.content_length > limit:
+            raise XrpcError(413, "PayloadTooLarge", "request entity too large")
+        data = request.get_data(cache=False)
+        if len(data) > limit:
+            raise XrpcError(413, "PayloadTooLarge", "request entity too large")
+        blob = state.store_blob(session.did, data, request.mimetype)
+        return json_response({"blob": blob.ref()})
+
+    @app.get("/xrpc/com.atproto.sync.getBlob")
+    def get_blob() -> Response:
+        did, cid = request.args.get("did", ""), request.args.get("cid", "")
+        for name, value in (("did", did), ("cid", cid)):
+            if not value:
+                raise invalid(f'Params must have the property "{name}"')
+        blob = state.blob(did, cid)
+        if blob is None:
+            raise XrpcError(400, "BlobNotFound", "Blob not found")
+        headers = {"Content-Security-Policy": "default-src 'none'", "X-Content-Type-Options": "nosniff"}
+        return Response(blob.data, 200, mimetype=blob.mime_type, headers=headers)
 
 
 def _install_list_records(app: Flask, state: BlueskyState) -> None:
@@ -825,8 +982,13 @@ def _install_pages(app: Flask, state: BlueskyState) -> None:
         figures = " · ".join(f"{e(v)} {e(k)}" for k, v in shown.items())
         created = str(post.record.get("createdAt", ""))
         text = render_text(str(post.record.get("text", "")), post.record.get("facets"))
+        images = "".join(
+            f'<p><img src="/xrpc/com.atproto.sync.getBlob?did={e(post.did)}&amp;cid={e(i["cid"])}" '
+            f'alt="{e(i["alt"] or "")}" style="max-width:100%"></p>'
+            for i in _embedded_images(post.record)
+        )
         body = (
-            f"<article><h1>@{e(user.handle)}</h1><p>{text}</p>"
+            f"<article><h1>@{e(user.handle)}</h1><p>{text}</p>{images}"
             f'<p class="muted"><time datetime="{e(created)}">{e(created)}</time></p>'
             f'<p class="muted">{figures}</p></article>'
         )

@@ -19,18 +19,23 @@ import jsonschema
 import pytest
 import requests
 
-from connectors.base import Token
+from connectors.base import Media, Token
+from connectors.bluesky import IMAGE_MAX_BYTES as CONNECTOR_IMAGE_MAX_BYTES
+from connectors.bluesky import MAX_IMAGES as CONNECTOR_MAX_IMAGES
 from connectors.bluesky import jwt_claims
 from connectors.sandbox.schemas.bluesky import (
     CREATE_RECORD_INPUT,
     CREATE_SESSION_INPUT,
     DELETE_RECORD_INPUT,
+    EMBED_IMAGE,
+    EMBED_IMAGES,
     FACET,
     FACET_FEATURES,
     GET_POSTS_MAX_URIS,
     POST_RECORD,
     VALIDATOR,
 )
+from tests.connectors.imagefiles import png
 
 REPO = Path(__file__).resolve().parents[2]
 LEXICONS = REPO.parent / "shared" / "specs" / "bluesky-lexicons"
@@ -103,7 +108,11 @@ class Lexicons:
             if "maxLength" in node:
                 schema["maxItems"] = node["maxLength"]
             return schema
-        return {}  # unknown, blob, bytes, cid-link: any value
+        if kind == "blob":  # the data model's blob ref; accept and maxSize are checked against the stored blob
+            return {"type": "object", "required": ["$type", "ref", "mimeType", "size"], "properties": {
+                "$type": {"const": "blob"}, "mimeType": {"type": "string"}, "size": {"type": "integer"},
+                "ref": {"type": "object", "required": ["$link"], "properties": {"$link": {"format": "cid"}}}}}
+        return {}  # unknown, bytes, cid-link: any value
 
     def _union(self, node: Mapping[str, Any], nsid: str) -> dict[str, Any]:
         """A union: an object with ``$type``; members stored beside us are validated as themselves."""
@@ -192,7 +201,16 @@ def compare(lex: Lexicons, ours: Mapping[str, Any], theirs: Mapping[str, Any], n
     kind = theirs.get("type")
     if kind == "ref":
         target = lex.full(theirs["ref"], nsid)
+        if target not in lex.defs:  # a lexicon not stored beside us: ours must at least name it
+            if ours.get("x-ref") != target:
+                yield f"{where}: ref {target} (not stored beside us) vs ours {ours.get('x-ref')}"
+            return
         yield from compare(lex, ours, lex.defs[target], target.split("#")[0], where)
+        return
+    if kind == "blob":
+        limits = {k: theirs[k] for k in ("accept", "maxSize") if k in theirs}
+        if ours.get("type") != "object" or ours.get("x-blob") != limits:
+            yield f"{where}: blob {ours.get('type')} {ours.get('x-blob')} vs lexicon {limits}"
         return
     if kind == "record":
         yield from compare(lex, ours, theirs["record"], nsid, where)
@@ -241,11 +259,16 @@ def _compare_object(
         ("createSession input", CREATE_SESSION_INPUT, "com.atproto.server.createSession#input"),
         ("createRecord input", CREATE_RECORD_INPUT, "com.atproto.repo.createRecord#input"),
         ("deleteRecord input", DELETE_RECORD_INPUT, "com.atproto.repo.deleteRecord#input"),
+        ("images embed", EMBED_IMAGES, "app.bsky.embed.images"),
+        ("embedded image", EMBED_IMAGE, "app.bsky.embed.images#image"),
     ],
 )
 def test_our_schemas_agree_with_the_lexicons(lexicons: Lexicons, name: str, ours: dict[str, Any], lexicon: str) -> None:
     nsid, _, part = lexicon.partition("#")
-    theirs = lexicons.defs[nsid][part]["schema"] if part else lexicons.defs[nsid]
+    if part and part not in ("input", "output"):
+        theirs = lexicons.defs[lexicon]
+    else:
+        theirs = lexicons.defs[nsid][part]["schema"] if part else lexicons.defs[nsid]
     differences = list(compare(lexicons, ours, theirs, nsid, name))
     if name == "post record":  # the union members of embeds name lexicons not stored beside us: compare by name
         differences = [d for d in differences if not d.startswith(f"{name}.embed: union members")]
@@ -271,7 +294,7 @@ def test_get_posts_limit_and_session_errors(lexicons: Lexicons) -> None:
 
 # ---------------------------------------------------------------------------------------- live sandbox answers
 def xrpc(sandbox: Any, method: str, nsid: str, bearer: str | None, **kw: Any) -> requests.Response:
-    headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+    headers = ({"Authorization": f"Bearer {bearer}"} if bearer else {}) | kw.pop("headers", {})
     return requests.request(method, f"{sandbox.url}/xrpc/{nsid}", headers=headers, timeout=5, **kw)
 
 
@@ -390,3 +413,91 @@ def test_the_checker_catches_drift(
         lexicons.check(ref, body)
     with pytest.raises(AssertionError, match="longer than 300 graphemes"):
         lexicons.check("app.bsky.feed.post", {"text": "a" * 301, "createdAt": "2026-01-02T03:04:05Z"})
+
+
+# ----------------------------------------------------------------------------------------------- images embed
+def _images_lexicon(lexicons: Lexicons) -> tuple[int, int, list[str]]:
+    """(images maxLength, image maxSize, image accept) as the stored app.bsky.embed.images says."""
+    main, image = lexicons.defs["app.bsky.embed.images"], lexicons.defs["app.bsky.embed.images#image"]
+    blob = image["properties"]["image"]
+    return main["properties"]["images"]["maxLength"], blob["maxSize"], blob["accept"]
+
+
+def test_the_connector_limits_are_the_lexicons(lexicons: Lexicons) -> None:
+    most, max_size, accept = _images_lexicon(lexicons)
+    assert (CONNECTOR_MAX_IMAGES, CONNECTOR_IMAGE_MAX_BYTES) == (most, max_size)
+    assert accept == ["image/*"]  # every type in connectors.base.IMAGE_TYPES is an image/*
+    assert set(lexicons.defs["app.bsky.embed.images#image"]["required"]) == {"image", "alt"}
+
+
+def upload(sandbox: Any, token: Token, data: bytes, content_type: str = "image/png") -> dict[str, Any]:
+    answer = xrpc(sandbox, "POST", "com.atproto.repo.uploadBlob", token.access_token, data=data,
+                  headers={"Content-Type": content_type})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    blob: dict[str, Any] = answer.json()["blob"]
+    return blob
+
+
+def post_body(token: Token, embed: dict[str, Any]) -> dict[str, Any]:
+    record = {"$type": "app.bsky.feed.post", "text": "Look", "createdAt": "2026-01-02T03:04:05.000Z", "embed": embed}
+    return {"repo": jwt_claims(token.access_token)["sub"], "collection": "app.bsky.feed.post", "record": record}
+
+
+def test_upload_blob_answer(lexicons: Lexicons, bluesky_sandbox: Any, bluesky_token: Token) -> None:
+    """uploadBlob's lexicon is not among the stored ones: checked against it when it is, else as documented."""
+    data = png(5, 5)
+    blob = upload(bluesky_sandbox, bluesky_token, data, "application/octet-stream")  # the PDS sniffs the type
+    if "com.atproto.repo.uploadBlob" in lexicons.defs:
+        lexicons.check(lexicons.output("com.atproto.repo.uploadBlob"), {"blob": blob})
+    assert set(blob) == {"$type", "ref", "mimeType", "size"} and blob["$type"] == "blob"
+    assert re.match(FORMATS["cid"], blob["ref"]["$link"]) and blob["ref"]["$link"].startswith("bafkrei")
+    assert (blob["mimeType"], blob["size"]) == ("image/png", len(data))
+
+
+def test_a_post_with_images_is_valid_and_viewed_as_the_lexicons_say(
+    lexicons: Lexicons, bluesky_sandbox: Any, bluesky_connector: Any, bluesky_token: Token
+) -> None:
+    most, _, _ = _images_lexicon(lexicons)
+    media = [Media(png(3 + i, 2), "image/png", alt=f"Picture {i}") for i in range(most)]
+    post = bluesky_connector.publish(bluesky_token.access_token, "Four https://example.com/4", media=media)
+    (stored,) = bluesky_sandbox.posts()
+    lexicons.check("app.bsky.feed.post", stored["record"])  # the embed is validated as app.bsky.embed.images
+    assert stored["record"]["embed"]["$type"] == "app.bsky.embed.images"
+    posts = xrpc(
+        bluesky_sandbox, "GET", "app.bsky.feed.getPosts", bluesky_token.access_token, params={"uris": [post.id]}
+    )
+    lexicons.check(lexicons.output("app.bsky.feed.getPosts"), posts.json())
+    (view,) = posts.json()["posts"]
+    assert view["embed"]["$type"] == "app.bsky.embed.images#view"
+    assert [i["alt"] for i in view["embed"]["images"]] == [f"Picture {i}" for i in range(most)]
+    with pytest.raises(AssertionError, match="alt"):  # the checker does hold an image to the lexicon
+        lexicons.check("app.bsky.embed.images", {"images": [{"image": stored["record"]["embed"]["images"][0]["image"]}]})
+
+
+def _refusals(lexicons: Lexicons, sandbox: Any, token: Token) -> list[tuple[str, dict[str, Any], str]]:
+    """One embed breaking each constraint of app.bsky.embed.images, with the words the refusal must hold."""
+    most, max_size, _ = _images_lexicon(lexicons)
+    small = upload(sandbox, token, png(2, 2))
+    big = upload(sandbox, token, png(2, 2, size=max_size + 1))
+    text = upload(sandbox, token, b"plain words, not a picture", "text/plain")
+    image = {"image": small, "alt": "ok"}
+    return [
+        ("more images than maxLength", {"images": [image] * (most + 1)}, f"must not have more than {most} elements"),
+        ("no alt", {"images": [{"image": small}]}, 'must have the property "alt"'),
+        ("not a blob ref", {"images": [{"image": {"cid": "x"}, "alt": "a"}]}, "should be a blob ref"),
+        ("no images", {}, 'must have the property "images"'),
+        ("blob over maxSize", {"images": [{"image": big, "alt": "a"}]}, f"maxSize is {max_size}"),
+        ("type outside accept", {"images": [{"image": text, "alt": "a"}]}, "accepts image/*"),
+    ]
+
+
+def test_the_sandbox_refuses_embeds_breaking_the_lexicon(
+    lexicons: Lexicons, bluesky_sandbox: Any, bluesky_token: Token
+) -> None:
+    for name, embed, words in _refusals(lexicons, bluesky_sandbox, bluesky_token):
+        body = post_body(bluesky_token, {"$type": "app.bsky.embed.images", **embed})
+        answer = xrpc(bluesky_sandbox, "POST", "com.atproto.repo.createRecord", bluesky_token.access_token, json=body)
+        assert answer.status_code == 400, (name, answer.text)
+        check_error(lexicons, "com.atproto.repo.createRecord", answer, "InvalidRequest")
+        assert words in answer.json()["message"], (name, answer.json())
+    assert bluesky_sandbox.posts() == []

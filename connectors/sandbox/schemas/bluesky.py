@@ -61,6 +61,40 @@ POST_EMBEDS = (
     "app.bsky.embed.record",
     "app.bsky.embed.recordWithMedia",
 )
+# app.bsky.embed.images: a blob is ``{"$type": "blob", "ref": {"$link": cid}, "mimeType", "size"}`` (the atproto data
+# model); the lexicon's ``accept`` and ``maxSize`` of the image blob are kept in ``x-blob``, checked by the sandbox
+# against what was uploaded. ``app.bsky.embed.defs#aspectRatio`` is not among the lexicons stored beside us: its shape
+# (width and height, integers >= 1, both required) is written from the documentation, its name kept in ``x-ref``.
+IMAGE_MAX_BYTES = 2_000_000  # app.bsky.embed.images#image: image maxSize ("up to 2 MB, formerly limited to 1 MB")
+IMAGE_ACCEPT = ("image/*",)
+MAX_IMAGES = 4  # app.bsky.embed.images: images maxLength
+BLOB: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "$type": {"const": "blob"},
+        "ref": _obj({"$link": _string("cid")}, ("$link",)),
+        "mimeType": STRING,
+        "size": {"type": "integer", "minimum": 0},
+    },
+    "required": ["$type", "ref", "mimeType", "size"],
+}
+ASPECT_RATIO: dict[str, Any] = {
+    **_obj(
+        {"width": {"type": "integer", "minimum": 1}, "height": {"type": "integer", "minimum": 1}}, ("width", "height")
+    ),
+    "x-ref": "app.bsky.embed.defs#aspectRatio",
+}
+EMBED_IMAGE = _obj(
+    {
+        "image": {**BLOB, "x-blob": {"accept": list(IMAGE_ACCEPT), "maxSize": IMAGE_MAX_BYTES}},
+        "alt": STRING,
+        "aspectRatio": ASPECT_RATIO,
+    },
+    ("image", "alt"),
+)
+EMBED_IMAGES = _obj({"images": {"type": "array", "maxItems": MAX_IMAGES, "items": EMBED_IMAGE}}, ("images",))
+IMAGES_EMBED = "app.bsky.embed.images"
+
 TEXT_SLICE = _obj(
     {"start": {"type": "integer", "minimum": 0}, "end": {"type": "integer", "minimum": 0}}, ("start", "end")
 )
