@@ -10,7 +10,9 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
-def png(width: int = 4, height: int = 3, *, size: int | None = None, rgb: tuple[int, int, int] = (200, 30, 90)) -> bytes:
+def png(
+    width: int = 4, height: int = 3, *, size: int | None = None, rgb: tuple[int, int, int] = (200, 30, 90)
+) -> bytes:
     """A valid PNG of one colour, ``width`` × ``height`` pixels; ``size`` pads it to exactly that many bytes with an
     ancillary chunk viewers skip (how a test makes a large file without drawing a large picture).
 
