@@ -2,7 +2,9 @@
 
 tweepy's ``Client`` hard-codes ``https://api.twitter.com``; a transport adapter mounted on its session sends each
 request to ``api_base_url`` instead (the real API, or the sandbox), so tweepy is used as released, not forked.
-Every failure leaves this module as one of the ``connectors.base`` exceptions.
+tweepy 4 has no v2 media upload: images go up as multipart/form-data on the same session (``POST /2/media/upload``,
+as X documents it), their alt text through ``Client.request`` (``POST /2/media/metadata``), and the post through
+``create_tweet(media_ids=...)``. Every failure leaves this module as one of the ``connectors.base`` exceptions.
 """
 
 from __future__ import annotations
@@ -51,6 +53,11 @@ TWEEPY_HOST = "https://api.twitter.com"  # what tweepy.Client puts in front of e
 LOOKUP_BATCH = 100  # GET /2/tweets takes at most 100 ids
 FIND_PAGES = 5  # find_post reads at most this many pages of 100 of the person's timeline
 DUPLICATE_MARK = "duplicate content"
+MAX_IMAGES = 4  # media.media_ids takes 1 to 4 ids
+IMAGE_MAX_BYTES = 5 * 1024 * 1024  # X's limit for an image uploaded in one request (media_category tweet_image)
+ONE_SHOT_TYPES = ("image/jpeg", "image/png", "image/webp")  # of base.IMAGE_TYPES, what one upload takes (no GIF)
+ALT_TEXT_MAX = 1000  # characters of alt text X keeps per image
+MEDIA_SCOPE = "media.write"
 T = TypeVar("T")
 
 
@@ -97,7 +104,8 @@ class XConnector:
         web_base_url: where post pages live, for the URL of a published post.
         client_id: the app's OAuth 2.0 client id.
         client_secret: the app's secret for a confidential client (HTTP Basic); None for a public client.
-        scopes: scopes asked for; ``offline.access`` is what brings a refresh token.
+        scopes: scopes asked for; ``offline.access`` is what brings a refresh token, ``media.write`` lets images be
+            uploaded.
         timeout: seconds for connect and for read on every request.
         user_agent: sent on every request.
     """
@@ -113,7 +121,7 @@ class XConnector:
         web_base_url: str = "https://x.com",
         client_id: str = "",
         client_secret: str | None = None,
-        scopes: Sequence[str] = ("tweet.read", "tweet.write", "users.read", "offline.access"),
+        scopes: Sequence[str] = ("tweet.read", "tweet.write", "users.read", "offline.access", MEDIA_SCOPE),
         timeout: float = DEFAULT_TIMEOUT,
         user_agent: str = DEFAULT_USER_AGENT,
     ) -> None:
@@ -225,18 +233,21 @@ class XConnector:
             text: the post text.
             link: a URL to add at the end (X counts any URL as 23 characters).
             idempotency_key: ignored: X has no idempotency header; a repeat is refused as a duplicate instead.
+            media: up to 4 images (JPEG, PNG or WebP, 5 MB each), each uploaded and given its alt text before the
+                post is made. A retry uploads them again (harmless: unused uploads expire); the post itself is never
+                made twice, X refuses the repeat as a duplicate.
         """
-        if media:
-            raise Rejected("this connector does not attach images yet", status=None)
+        _check_media(media)
         if link and link not in text:
             text = f"{text} {link}"
         with self._api(access_token) as client:
-            answer = client.create_tweet(text=text, user_auth=False)
+            media_ids = [self._upload(client, item, number) for number, item in enumerate(media, 1)]
+            answer = client.create_tweet(text=text, media_ids=media_ids or None, user_auth=False)
         data = _data(answer, dict)
         post_id = data.get("id")
         if not isinstance(post_id, str) or not post_id:
             raise Transient("X answered the post without an id", raw=json.dumps(answer))
-        log.info("x.publish ok post_id=%s", post_id)
+        log.info("x.publish ok post_id=%s images=%s", post_id, len(media_ids))
         return PublishedPost(id=post_id, url=f"{self.web_base_url}/i/web/status/{post_id}")
 
     def find_post(self, access_token: str, text: str, since: dt.datetime) -> PublishedPost | None:
@@ -296,6 +307,27 @@ class XConnector:
         return found
 
     # ----------------------------------------------------------------------------------------------- helpers
+    def _upload(self, client: tweepy.Client, item: Media, number: int) -> str:
+        """Upload one image in one request (``POST /2/media/upload``), set its alt text; returns the media id."""
+        response = client.session.post(
+            f"{self.api_base_url}/2/media/upload",
+            files={"media": (item.filename or "image", item.data, item.content_type)},
+            data={"media_category": "tweet_image", "media_type": item.content_type},
+            headers={"Authorization": f"Bearer {client.bearer_token}"},
+        )
+        if not 200 <= response.status_code < 300:
+            _raise_media_mapped(response, number)
+        data = (_json_object(response.text) or {}).get("data")
+        media_id = data.get("id") if isinstance(data, dict) else None
+        if not isinstance(media_id, str) or not media_id.isdigit():
+            raise Transient("X answered the image upload without a media id", status=response.status_code,
+                            raw=response.text)
+        if item.alt:
+            metadata = {"id": media_id, "metadata": {"alt_text": {"text": item.alt}}}
+            client.request("POST", "/2/media/metadata", json=metadata, user_auth=False)
+        log.info("x.media uploaded media_id=%s bytes=%s alt=%s", media_id, len(item.data), bool(item.alt))
+        return media_id
+
     def _require_client_id(self) -> None:
         if not self.client_id:
             raise ConfigurationError("no X client id configured (set the client id of your X app)")
@@ -447,6 +479,39 @@ def _problem_message(body: Mapping[str, Any] | None, status: int) -> str:
         errors = []
     messages = [str(m) for e in errors if isinstance(e, dict) and (m := e.get("message") or e.get("detail"))]
     return "; ".join(messages) or str(body.get("detail") or body.get("title") or f"X answered {status}")
+
+
+def _check_media(media: Sequence[Media]) -> None:
+    """Refuse, before anything is uploaded, images X would refuse (``Rejected`` naming the limit)."""
+    if len(media) > MAX_IMAGES:
+        raise Rejected(f"X attaches at most {MAX_IMAGES} images to a post, not {len(media)}")
+    for number, item in enumerate(media, 1):
+        if item.content_type not in ONE_SHOT_TYPES:
+            raise Rejected(f"image {number} is {item.content_type or 'of no type'}: X takes JPEG, PNG or WebP images "
+                           "(GIFs only through its chunked upload, which this connector does not use)")
+        if not item.data:
+            raise Rejected(f"image {number} is empty")
+        if len(item.data) > IMAGE_MAX_BYTES:
+            raise Rejected(f"image {number} is {len(item.data):,} bytes: X takes images up to 5 MB "
+                           f"({IMAGE_MAX_BYTES:,} bytes)")
+        if len(item.alt) > ALT_TEXT_MAX:
+            raise Rejected(f"the alt text of image {number} is {len(item.alt):,} characters: X keeps up to "
+                           f"{ALT_TEXT_MAX:,}")
+
+
+def _raise_media_mapped(response: requests.Response, number: int) -> NoReturn:
+    """Raise the ``connectors.base`` exception for a failed image upload."""
+    status, raw = response.status_code, response.text
+    message = _problem_message(_json_object(raw), status)
+    if status == 403 and MEDIA_SCOPE in message:  # connected before images were asked for: only consent adds it
+        raise AuthRevoked(f"X did not grant this app {MEDIA_SCOPE}: the person must reconnect to share images "
+                          f"({message})", status=status, raw=raw)
+    if status == 413:  # something in front of X refused the body's size
+        raise Rejected(f"X refused image {number} as too large (HTTP 413; X takes images up to 5 MB)",
+                       status=status, raw=raw)
+    if status == 400:
+        raise Rejected(f"X refused image {number}: {message}", status=status, raw=raw)
+    _raise_mapped(response)
 
 
 def _raise_mapped(response: requests.Response) -> NoReturn:

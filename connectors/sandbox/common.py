@@ -351,3 +351,30 @@ def utc_iso(epoch: float, digits: int = 3) -> str:
     """``2026-01-02T03:04:05.678Z`` (``digits`` of fraction)."""
     fraction = f".{int(epoch * 10**digits) % 10**digits:0{digits}d}" if digits else ""
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(epoch))) + fraction + "Z"
+
+
+def sniff_image(data: bytes) -> str | None:
+    """The image type the bytes are, by their magic numbers (as servers check uploads); None when not an image.
+
+    Args:
+        data: the uploaded file.
+    """
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[:2] == b"BM" and len(data) > 14:
+        return "image/bmp"
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return "image/tiff"
+    if data[4:8] == b"ftyp":
+        brand = data[8:12]
+        if brand in (b"avif", b"avis"):
+            return "image/avif"
+        if brand in (b"heic", b"heix", b"mif1", b"msf1"):
+            return "image/heic"
+    return None

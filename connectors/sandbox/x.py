@@ -1,14 +1,17 @@
 """A local emulation of the X API v2, faithful enough that the real client (tweepy, requests-oauthlib) cannot tell.
 
 Endpoints: the OAuth 2.0 consent page and token endpoints (Authorization Code with PKCE S256, rotating refresh
-tokens), ``POST /2/tweets``, ``DELETE /2/tweets/<id>``, ``GET /2/tweets``, ``GET /2/users/me``, a public page per
-post (``/i/web/status/<id>``), and a JSON control API under ``/_sandbox/`` for tests and the demo: see
-``create_app`` for the list. State lives in memory behind one lock; run it with ``connectors.sandbox.runner``.
+tokens), ``POST /2/tweets`` (with ``media.media_ids``), ``DELETE /2/tweets/<id>``, ``GET /2/tweets``,
+``GET /2/users/me``, image upload in one request (``POST /2/media/upload``, kept per user until it expires) and its
+alt text (``POST /2/media/metadata``), a public page per post (``/i/web/status/<id>``, images at ``/i/media/<key>``),
+and a JSON control API under ``/_sandbox/`` for tests and the demo: see ``create_app`` for the list. State lives
+in memory behind one lock; run it with ``connectors.sandbox.runner``.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import dataclasses
 import hashlib
 import html
@@ -28,9 +31,16 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import jsonschema
 from flask import Flask, Response, g, request
 
+from connectors.sandbox.common import sniff_image
 from connectors.sandbox.schemas.x import (
+    IMAGE_MAX_BYTES,
+    IMAGE_TYPES_ONE_SHOT,
     LIGHT_RANGES,
     MAX_WEIGHTED_LENGTH,
+    MEDIA_LIFETIME,
+    MEDIA_UPLOAD_REQUEST,
+    METADATA_CREATE_REQUEST,
+    METADATA_NOT_EMULATED,
     NOT_EMULATED,
     TWEET_CREATE_REQUEST,
     URL_WEIGHT,
@@ -50,7 +60,9 @@ SCOPES = frozenset(
         "dm.read", "dm.write", "timeline.read",
     }
 )  # fmt: skip
-TWEET_FIELDS = frozenset({"id", "text", "edit_history_tweet_ids", "author_id", "created_at", "public_metrics"})
+TWEET_FIELDS = frozenset(
+    {"id", "text", "edit_history_tweet_ids", "author_id", "created_at", "public_metrics", "attachments"}
+)
 USER_FIELDS = frozenset({"id", "name", "username", "created_at", "description", "protected", "public_metrics"})
 ENDPOINT_SCOPES = {
     "POST /2/tweets": ("tweet.read", "tweet.write", "users.read"),
@@ -58,9 +70,11 @@ ENDPOINT_SCOPES = {
     "GET /2/tweets": ("tweet.read", "users.read"),
     "GET /2/users/me": ("tweet.read", "users.read"),
     "GET /2/users/:id/tweets": ("tweet.read", "users.read"),
+    "POST /2/media/upload": ("media.write",),
+    "POST /2/media/metadata": ("media.write",),
 }
 DEFAULT_RATE_LIMITS = {"POST /2/tweets": 100, "DELETE /2/tweets/:id": 50, "GET /2/tweets": 900, "GET /2/users/me": 75,
-                       "GET /2/users/:id/tweets": 900}
+                       "GET /2/users/:id/tweets": 900, "POST /2/media/upload": 500, "POST /2/media/metadata": 500}
 JOURNAL_SIZE = 20_000  # API requests remembered for GET /_sandbox/requests
 METRIC_NAMES = ("retweet_count", "reply_count", "like_count", "quote_count", "bookmark_count", "impression_count")
 HANDLE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
@@ -73,7 +87,11 @@ EMOJI_SEQUENCE = re.compile(
     "(?:\u200d[\U0001f000-\U0001faff\u2600-\u27bf][\U0001f3fb-\U0001f3ff\ufe0f]*)*"
 )
 FIRST_TWEET_ID = 1_900_000_000_000_000_000
+FIRST_MEDIA_ID = 1_950_000_000_000_000_000
+MEDIA_IDS_INVALID = "Your media IDs are invalid."
 _TWEET_SCHEMA = jsonschema.Draft7Validator(TWEET_CREATE_REQUEST)
+_UPLOAD_SCHEMA = jsonschema.Draft7Validator(MEDIA_UPLOAD_REQUEST)
+_METADATA_SCHEMA = jsonschema.Draft7Validator(METADATA_CREATE_REQUEST)
 
 
 # ------------------------------------------------------------------------------------------------ text length
@@ -119,6 +137,7 @@ class Config:
     app_24h_cap: int = 1667
     latency_ms: int = 0
     metrics_growth: bool = True
+    media_lifetime: int = MEDIA_LIFETIME  # seconds an uploaded image can be attached to a post
     seed: int = 0
     # client_id -> {"secret": str | None, "name": str}; empty means any client id is accepted (secret unchecked)
     clients: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -147,6 +166,22 @@ class Post:
     metrics: dict[str, int | None] = field(default_factory=lambda: dict.fromkeys(METRIC_NAMES, 0))
     growth: bool = True
     lookups: int = 0
+    media: list[dict[str, Any]] = field(default_factory=list)  # what was attached: id, key, type, alt text
+
+
+@dataclass
+class Upload:
+    """An uploaded image: usable in posts by its owners (the uploader and ``additional_owners``) until it expires."""
+
+    id: str
+    media_key: str
+    owners: tuple[str, ...]
+    content_type: str
+    data: bytes
+    created_at: float
+    expires_at: float
+    alt_text: str | None = None
+    attached: bool = False
 
 
 @dataclass
@@ -253,6 +288,7 @@ class XState:
         self.lock = threading.RLock()
         self._stopping = threading.Event()
         self._next_tweet = FIRST_TWEET_ID  # survives reset so a stale id never names a new post
+        self._next_media = FIRST_MEDIA_ID
         self._next_fault = 1
         self.reset()
         if config:
@@ -265,6 +301,7 @@ class XState:
             self.random = random.Random(self.config.seed)
             self.users: dict[str, User] = {}  # by lower-case handle
             self.posts: dict[str, Post] = {}
+            self.uploads: dict[str, Upload] = {}
             self.grants: dict[str, Grant] = {}
             self.access: dict[str, AccessToken] = {}
             self.refresh: dict[str, RefreshToken] = {}
@@ -477,17 +514,56 @@ class XState:
             return room, headers
 
     # ------------------------------------------------------------------------------------------------ posts
-    def create_post(self, token: AccessToken, text: str, body: dict[str, Any]) -> Post:
+    def create_post(self, token: AccessToken, text: str, body: dict[str, Any], media_ids: list[str]) -> Post:
+        """A new post; its media must be images this user may use (uploaded by them or naming them an owner)."""
         with self.lock:
+            uploads = [self.usable_upload(token, media_id) for media_id in media_ids]
+            if any(u is None for u in uploads):
+                raise invalid_request(MEDIA_IDS_INVALID, parameters={"media.media_ids": list(media_ids)})
             for post in self.posts.values():
-                if post.author_id == token.user_id and not post.deleted and post.text == text:
+                if post.author_id == token.user_id and not post.deleted and text and post.text == text:
                     raise ApiError(403, problem(403, DUPLICATE_DETAIL))
             post_id = str(self._next_tweet)
             self._next_tweet += 1
             post = Post(post_id, token.user_id, token.client_id, text, body, utc_iso(time.time()))
             post.growth = self.config.metrics_growth
+            for upload in uploads:
+                assert upload is not None
+                upload.attached = True
+                post.media.append({"media_id": upload.id, "media_key": upload.media_key, "type": "photo",
+                                   "content_type": upload.content_type, "size": len(upload.data),
+                                   "alt_text": upload.alt_text})
             self.posts[post_id] = post
             return post
+
+    # ------------------------------------------------------------------------------------------------ media
+    def store_upload(self, token: AccessToken, content_type: str, data: bytes, owners: list[str]) -> Upload:
+        """Keep an uploaded image for ``media_lifetime`` seconds (expired, unattached ones are dropped here)."""
+        with self.lock:
+            now = time.time()
+            for key in [k for k, u in self.uploads.items() if u.expires_at <= now and not u.attached]:
+                del self.uploads[key]
+            media_id = str(self._next_media)
+            self._next_media += 1
+            upload = Upload(media_id, f"3_{media_id}", tuple(dict.fromkeys([token.user_id, *owners])), content_type,
+                            data, now, now + self.config.media_lifetime)
+            self.uploads[media_id] = upload
+            return upload
+
+    def usable_upload(self, token: AccessToken, media_id: str) -> Upload | None:
+        """The upload ``media_id`` if this token's user owns it and it has not expired."""
+        with self.lock:
+            upload = self.uploads.get(media_id)
+            if upload is None or token.user_id not in upload.owners or upload.expires_at <= time.time():
+                return None
+            return upload
+
+    def upload_view(self, upload: Upload) -> dict[str, Any]:
+        with self.lock:
+            owners = [self.user_by_id(o) for o in upload.owners]
+            return {"media_id": upload.id, "media_key": upload.media_key, "content_type": upload.content_type,
+                    "size": len(upload.data), "alt_text": upload.alt_text, "expires_at": utc_iso(upload.expires_at),
+                    "owner_handles": [o.handle for o in owners if o], "attached": upload.attached}
 
     def delete_post(self, token: AccessToken, post_id: str) -> None:
         with self.lock:
@@ -555,6 +631,7 @@ class XState:
                 "deleted_at": post.deleted_at,
                 "public_metrics": dict(post.metrics),
                 "metrics_growth": post.growth,
+                "media": [dict(m) for m in post.media],
             }
 
     # ------------------------------------------------------------------------------------------------ faults
@@ -718,9 +795,10 @@ def _params_error(message: str) -> Response:
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the X sandbox.
 
-    Control API (JSON): ``GET /_sandbox/posts``, ``POST /_sandbox/posts/<id>/metrics``, ``POST /_sandbox/reset``,
-    ``GET|POST|DELETE /_sandbox/faults``, ``GET|POST /_sandbox/users``, ``POST /_sandbox/tokens/expire``,
-    ``POST /_sandbox/tokens/revoke``, ``GET|POST /_sandbox/config``.
+    Control API (JSON): ``GET /_sandbox/posts`` (each with the ``media`` it carries), ``GET /_sandbox/media`` (the
+    uploads), ``POST /_sandbox/posts/<id>/metrics``, ``POST /_sandbox/reset``, ``GET|POST|DELETE /_sandbox/faults``,
+    ``GET|POST /_sandbox/users``, ``POST /_sandbox/tokens/expire``, ``POST /_sandbox/tokens/revoke``,
+    ``GET|POST /_sandbox/config``.
 
     Args:
         config: initial settings, the same keys ``POST /_sandbox/config`` takes.
@@ -732,6 +810,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _install_consent(app, state)
     _install_tokens(app, state)
     _install_api(app, state)
+    _install_media(app, state)
     _install_timeline(app, state)
     _install_pages(app, state)
     _install_control(app, state)
@@ -940,6 +1019,8 @@ def _tweet_view(post: Post, fields: set[str]) -> dict[str, Any]:
         view["created_at"] = post.created_at
     if "public_metrics" in fields:
         view["public_metrics"] = _metrics_view(post)
+    if "attachments" in fields and post.media:
+        view["attachments"] = {"media_keys": [m["media_key"] for m in post.media]}
     return view
 
 
@@ -956,8 +1037,8 @@ def _time_param(name: str) -> str | None:
     return time.strftime("%Y-%m-%dT%H:%M:%S", parsed) + ".000Z"
 
 
-def _validate_tweet_body() -> str:
-    """The text of a valid ``POST /2/tweets`` body; raises the 400 X answers otherwise."""
+def _validate_tweet_body() -> tuple[str, list[str]]:
+    """The text and media ids of a valid ``POST /2/tweets`` body; raises the 400 X answers otherwise."""
     body = request.get_json(silent=True)
     if body is None:
         raise invalid_request("The request body is not valid JSON.")
@@ -967,14 +1048,13 @@ def _validate_tweet_body() -> str:
     used = [name for name in NOT_EMULATED if name in body]
     if used:
         raise invalid_request(f"The sandbox does not emulate {', '.join(used)}; X checks it against what it holds.")
-    if "media" in body:  # nothing can be uploaded to the sandbox, so every media id is unknown to it
-        raise invalid_request("Your media IDs are invalid.", parameters={"media.media_ids": body["media"]["media_ids"]})
-    text = body.get("text")
-    if not text:
+    media_ids = [str(m) for m in body.get("media", {}).get("media_ids", [])]
+    text = body.get("text") or ""
+    if not text and not media_ids:
         raise invalid_request("You must provide the text of the post (or media).")
     if weighted_length(text) > MAX_WEIGHTED_LENGTH:
         raise ApiError(400, problem(400, TOO_LONG_DETAIL))
-    return str(text)
+    return str(text), media_ids
 
 
 JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
@@ -1004,7 +1084,8 @@ def _install_api(app: Flask, state: XState) -> None:
             g.rate_headers |= day
             if not room:
                 raise ApiError(429, problem(429))
-            post = state.create_post(token, _validate_tweet_body(), request.get_json())
+            text, media_ids = _validate_tweet_body()
+            post = state.create_post(token, text, request.get_json(), media_ids)
             g.rate_headers |= state.day_headers(token, spend=True)[1]
         data = {"id": post.id, "text": post.text, "edit_history_tweet_ids": [post.id]}
         return _json_response({"data": data}, 201, {"location": f"{request.host_url}2/tweets/{post.id}"})
@@ -1077,6 +1158,125 @@ def _install_api(app: Flask, state: XState) -> None:
         return _json_response({"data": data})
 
 
+def _upload_fields() -> tuple[dict[str, Any], bytes | None]:
+    """The fields of a ``POST /2/media/upload`` body (JSON, or multipart/form-data) and the file's bytes, if any.
+
+    Multipart form fields are strings: ``shared`` is read as a boolean and ``additional_owners`` as comma-separated
+    ids (or repeated fields), so one schema checks both encodings.
+    """
+    if request.mimetype == "multipart/form-data":
+        fields: dict[str, Any] = {k: request.form[k] for k in request.form if k != "additional_owners"}
+        owners = [o.strip() for v in request.form.getlist("additional_owners") for o in v.split(",") if o.strip()]
+        if owners:
+            fields["additional_owners"] = owners
+        if "shared" in fields:
+            fields["shared"] = {"true": True, "false": False}.get(fields["shared"].lower(), fields["shared"])
+        file = request.files.get("media")
+        if file is None:
+            return fields, None
+        fields["media"] = "(binary)"
+        return fields, file.read()
+    if request.mimetype == "application/json":
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise invalid_request("The request body is not valid JSON.")
+        return body, None
+    raise invalid_request("The request body must be multipart/form-data or application/json.")
+
+
+def _uploaded_image(fields: Mapping[str, Any], data: bytes | None) -> tuple[str, bytes]:
+    """The type and bytes of a valid one-shot image upload; raises the 400 X answers otherwise."""
+    errors = sorted(_UPLOAD_SCHEMA.iter_errors(fields), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        raise invalid_request(*(_schema_message(e) for e in errors))
+    category = fields["media_category"]
+    if category != "tweet_image":
+        raise invalid_request(f"The sandbox does not emulate media_category {category}; it takes tweet_image.",
+                              parameters={"media_category": [category]})
+    if data is None:
+        try:
+            data = base64.b64decode(str(fields["media"]), validate=True)
+        except (binascii.Error, ValueError):
+            raise invalid_request("$.media: is not a base64 encoded file", parameters={"media": ["(data)"]}) from None
+    if not data:
+        raise invalid_request("$.media: the file is empty")
+    if len(data) > IMAGE_MAX_BYTES:
+        raise invalid_request(f"File size exceeds {IMAGE_MAX_BYTES} bytes.",
+                              parameters={"media_category": [category]})
+    kind = sniff_image(data)
+    if kind is None:
+        raise invalid_request("media type unrecognized.")
+    if kind not in IMAGE_TYPES_ONE_SHOT:
+        raise invalid_request(f"Unsupported media type {kind} for media_category {category}; one upload takes "
+                              f"{', '.join(IMAGE_TYPES_ONE_SHOT)}.")
+    declared = str(fields.get("media_type", kind)).replace("image/pjpeg", "image/jpeg")
+    if declared != kind:
+        raise invalid_request(f"media_type {fields['media_type']} does not match the uploaded file ({kind}).",
+                              parameters={"media_type": [str(fields["media_type"])]})
+    return kind, data
+
+
+def media_not_found(media_id: str) -> ApiError:
+    return ApiError(404, {
+        "value": media_id,
+        "detail": f"Could not find media with id: [{media_id}].",
+        "title": "Not Found Error",
+        "resource_type": "media",
+        "parameter": "id",
+        "resource_id": media_id,
+        "type": PROBLEMS + "resource-not-found",
+    })
+
+
+def _install_media(app: Flask, state: XState) -> None:
+    """``POST /2/media/upload`` (one request, images for posts) and ``POST /2/media/metadata`` (alt text)."""
+
+    @app.post("/2/media/upload")
+    def upload_media() -> Response:
+        token = _authorized(state, "POST /2/media/upload")
+        fields, data = _upload_fields()
+        kind, data = _uploaded_image(fields, data)
+        upload = state.store_upload(token, kind, data, list(fields.get("additional_owners", [])))
+        left = max(round(upload.expires_at - time.time()), 0)
+        answer = {"id": upload.id, "media_key": upload.media_key, "size": len(upload.data), "expires_after_secs": left}
+        return _json_response({"data": answer})
+
+    @app.post("/2/media/metadata")
+    def media_metadata() -> Response:
+        token = _authorized(state, "POST /2/media/metadata")
+        body = request.get_json(silent=True)
+        if body is None:
+            raise invalid_request("The request body is not valid JSON.")
+        errors = sorted(_METADATA_SCHEMA.iter_errors(body), key=lambda e: list(map(str, e.absolute_path)))
+        if errors:
+            raise invalid_request(*(_schema_message(e) for e in errors))
+        metadata = body.get("metadata") or {}
+        used = [name for name in METADATA_NOT_EMULATED if name in metadata]
+        if used:
+            raise invalid_request(f"The sandbox does not emulate metadata {', '.join(used)}; it takes alt_text.")
+        with state.lock:
+            upload = state.usable_upload(token, body["id"])
+            if upload is None:
+                raise media_not_found(body["id"])
+            if "alt_text" in metadata:
+                upload.alt_text = metadata["alt_text"]["text"]
+            associated = {"alt_text": {"text": upload.alt_text}} if upload.alt_text is not None else {}
+        return _json_response({"data": {"id": upload.id, "associated_metadata": associated}})
+
+    @app.get("/i/media/<media_key>")
+    def media_file(media_key: str) -> Response:
+        with state.lock:
+            upload = next((u for u in state.uploads.values() if u.media_key == media_key), None)
+        if upload is None:
+            return page("Not found", "<h1>Hmm… this page doesn’t exist.</h1>", 404)
+        return Response(upload.data, 200, mimetype=upload.content_type)
+
+    @app.get("/_sandbox/media")
+    def list_media() -> Response:
+        with state.lock:
+            return _json_response({"media": [state.upload_view(u) for u in state.uploads.values()]})
+
+
 def _install_timeline(app: Flask, state: XState) -> None:
     """``GET /2/users/:id/tweets``: a person's recent posts, newest first, paged (what ``find_post`` reads)."""
 
@@ -1133,8 +1333,10 @@ def _install_pages(app: Flask, state: XState) -> None:
         if post.deleted:
             return page("Deleted", f"<h1>This post was deleted by @{_e(handle)}.</h1>", 410)
         figures = " · ".join(f"{_e(v)} {_e(k.removesuffix('_count'))}" for k, v in _metrics_view(post).items())
+        images = "".join(f'<p><img src="/i/media/{_e(m["media_key"])}" alt="{_e(m["alt_text"] or "")}" '
+                         'style="max-width:100%;border-radius:1rem"></p>' for m in post.media)
         body = (
-            f"<article><h1>@{_e(handle)}</h1><p>{_linkify(post.text)}</p>"
+            f"<article><h1>@{_e(handle)}</h1><p>{_linkify(post.text)}</p>{images}"
             f'<p class="muted"><time datetime="{_e(post.created_at)}">{_e(post.created_at)}</time></p>'
             f'<p class="muted">{figures}</p></article>'
         )

@@ -69,7 +69,7 @@ def test_connect_flow_with_pkce(x_sandbox: Any, x_flow: Any, x_connector: XConne
     assert query["response_type"] == "code"
     assert query["client_id"] == x_flow.client_id
     assert query["redirect_uri"] == x_flow.redirect_uri
-    assert query["scope"].split() == ["tweet.read", "tweet.write", "users.read", "offline.access"]
+    assert query["scope"].split() == ["tweet.read", "tweet.write", "users.read", "offline.access", "media.write"]
     assert query["state"] == auth.state
     assert query["code_challenge_method"] == "S256"
     assert auth.code_verifier and 43 <= len(auth.code_verifier) <= 128
@@ -87,7 +87,7 @@ def test_connect_flow_with_pkce(x_sandbox: Any, x_flow: Any, x_connector: XConne
     assert token.access_token and token.refresh_token
     assert token.expires_at is not None and token.expires_at.tzinfo is not None
     assert abs((token.expires_at - now()).total_seconds() - 7200) < 30
-    assert set(token.scope.split()) == {"tweet.read", "tweet.write", "users.read", "offline.access"}
+    assert set(token.scope.split()) == {"tweet.read", "tweet.write", "users.read", "offline.access", "media.write"}
     assert x_connector.profile(token.access_token).handle == "alice"
 
     with pytest.raises(Rejected) as reused:  # codes are single use

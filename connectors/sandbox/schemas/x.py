@@ -82,3 +82,61 @@ NOT_EMULATED = ("card_uri", "community_id", "direct_message_deep_link", "edit_op
 MAX_WEIGHTED_LENGTH = 280
 URL_WEIGHT = 23
 LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))  # one unit each; everything else counts two
+
+# ----------------------------------------------------------------------------------------------------- media
+# ``POST /2/media/upload`` in one request (the spec's ``MediaUploadRequestOneShot``), as JSON (``media`` base64) or
+# multipart/form-data (``media`` the file; the other fields as form fields). Checked in code after the schema: the
+# bytes themselves (an image X takes, no larger than IMAGE_MAX_BYTES, of the ``media_type`` named if one is).
+MEDIA_CATEGORIES_ONE_SHOT = ["tweet_image", "dm_image", "subtitles"]
+MEDIA_TYPES_ONE_SHOT = [
+    "text/srt", "text/vtt", "image/jpeg", "image/bmp", "image/png", "image/webp", "image/pjpeg", "image/tiff"
+]  # fmt: skip
+
+MEDIA_UPLOAD_REQUEST: dict[str, Any] = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "title": "MediaUploadRequestOneShot (advocacy sandbox)",
+    **_obj(
+        {
+            "additional_owners": {"type": "array", "items": NUMERIC_ID},
+            "media": {"anyOf": [{"type": "string", "format": "binary"}, {"type": "string", "format": "byte"}]},
+            "media_category": {"type": "string", "enum": MEDIA_CATEGORIES_ONE_SHOT},
+            "media_type": {"type": "string", "enum": MEDIA_TYPES_ONE_SHOT},
+            "shared": {"type": "boolean"},
+        },
+        required=("media", "media_category"),
+    ),
+}
+
+# ``POST /2/media/metadata`` (``MetadataCreateRequest``): the sandbox emulates the alt text; the spec's other metadata
+# (``METADATA_NOT_EMULATED``) get a clear 400. Open objects, as in the spec.
+ALT_TEXT_MAX = 1000
+METADATA_CREATE_REQUEST: dict[str, Any] = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "title": "MetadataCreateRequest (advocacy sandbox)",
+    "type": "object",
+    "properties": {
+        "id": NUMERIC_ID,
+        "metadata": {
+            "type": "object",
+            "properties": {
+                "alt_text": {
+                    "type": "object",
+                    "properties": {"text": {"type": "string", "maxLength": ALT_TEXT_MAX}},
+                    "required": ["text"],
+                },
+            },
+        },
+    },
+    "required": ["id"],
+}
+METADATA_NOT_EMULATED = (
+    "allow_download_status", "audience_policy", "content_expiration", "domain_restrictions", "found_media_origin",
+    "geo_restrictions", "management_info", "preview_image", "sensitive_media_warning", "shared_info", "sticker_info",
+    "upload_source",
+)  # fmt: skip
+
+# What X takes in one request for ``tweet_image`` (docs.x.com, media best practices): images up to 5 MB.
+# GIFs are not among the one-shot ``media_type`` values: X takes them through the chunked upload (``tweet_gif``).
+IMAGE_MAX_BYTES = 5 * 1024 * 1024
+IMAGE_TYPES_ONE_SHOT = ("image/jpeg", "image/png", "image/webp", "image/bmp", "image/tiff")
+MEDIA_LIFETIME = 86400  # seconds an uploaded image can be attached (``expires_after_secs``)
