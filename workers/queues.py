@@ -191,6 +191,11 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def fanout_job_id(talking_point_id: int) -> str:
+    """One id per talking point, so the sweeper can ask Redis whether a fan-out is still waiting or running."""
+    return f"fanout-{talking_point_id}"
+
+
 def enqueue_fanout(connection: Redis, talking_point_id: int) -> str:
     """Queue the auto-share fan-out of an approved talking point (committed first). Returns the job id.
 
@@ -198,9 +203,25 @@ def enqueue_fanout(connection: Redis, talking_point_id: int) -> str:
         connection: Redis client.
         talking_point_id: primary key of the talking point.
     """
-    job_id = f"fanout-{talking_point_id}-{int(dt.datetime.now(dt.UTC).timestamp() * 1000)}"
+    job_id = fanout_job_id(talking_point_id)
     queue(DEFAULT, connection).enqueue(FANOUT_JOB, talking_point_id, job_id=job_id, job_timeout=3600,
                                        result_ttl=86400, failure_ttl=7 * 86400,
                                        description=f"auto-share fan-out of talking point {talking_point_id}")
     log.info("event=enqueued job_id=%s talking_point_id=%s", job_id, talking_point_id)
     return job_id
+
+
+def fanout_held(connection: Redis, talking_point_id: int, *, started_before: dt.datetime) -> bool:
+    """Whether the queue still holds the fan-out of a talking point: waiting, or started since ``started_before``
+    (a fan-out's run keeps a heartbeat in the database; one started before that and silent since is dead).
+
+    Args:
+        connection: Redis client.
+        talking_point_id: the talking point.
+        started_before: a job started before this no longer counts as held.
+    """
+    status, started_at = connection.hmget(f"rq:job:{fanout_job_id(talking_point_id)}", ["status", "started_at"])
+    state = _text(status) if status is not None else None
+    if state == "started":
+        return bool(started_at) and str_to_date(_text(started_at)) >= started_before
+    return state in HELD

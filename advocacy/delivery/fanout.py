@@ -21,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, has_app_context
-from sqlalchemy import event, func, insert, literal, or_, select
+from sqlalchemy import event, func, literal, or_, select, text
 from sqlalchemy.orm import Session
 
 from advocacy.accounts.models import AccountStatus, ConnectedAccount
@@ -221,7 +221,9 @@ def fanout_for(tp: TalkingPoint) -> FanOut | None:
 def run(tp_id: int) -> int:
     """Fan talking point ``tp_id`` out to its auto-share audience; returns how many shares were placed.
 
-    Safe to run twice: people who already have a share of it on a network are left out.
+    Safe to run twice, even at once: people who already have a share of it on a network are left out, and the
+    database keeps one auto-share per talking point, person and network (a unique index), so a second run that
+    raced the first places nobody twice.
 
     Args:
         tp_id: the approved talking point.
@@ -229,7 +231,8 @@ def run(tp_id: int) -> int:
     tp = db.session.get(TalkingPoint, tp_id)
     if tp is None:
         return 0
-    fo = FanOut(talking_point_id=tp.id, version=tp.version, status="running")
+    now = utcnow()
+    fo = FanOut(talking_point_id=tp.id, version=tp.version, status="running", heartbeat_at=now)
     db.session.add(fo)
     db.session.commit()
     try:
@@ -245,18 +248,37 @@ def run(tp_id: int) -> int:
     return created
 
 
+def _beat(fo: FanOut) -> None:
+    """Commit the fan-out's progress with a fresh heartbeat: the sweeper takes a fan-out whose heartbeat is older
+    than the lease for one whose worker died (see ``recover``)."""
+    fo.heartbeat_at = utcnow()
+    db.session.commit()
+
+
+def _insert_once() -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` on the auto-share unique index, in this database's dialect."""
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(Share).on_conflict_do_nothing(
+        index_elements=["talking_point_id", "user_id", "network"], index_where=text("auto"))
+
+
 def _run(tp: TalkingPoint, fo: FanOut) -> int:
     now = utcnow()
     if tp.status != Status.APPROVED or (tp.available_until is not None and tp.available_until <= now):
         return 0
     rows = targets(tp)
     fo.total = len(rows)
-    db.session.commit()
+    _beat(fo)
     placements = place(tp, rows, now, _existing({r[0] for r in rows}, now))
     texts = rotate(tp, placements)
+    _beat(fo)
     timeout = services.publish_timeout()
     conn = redis_client()
     created = 0
+    insert_once = _insert_once()
     for start in range(0, len(placements), CHUNK):
         chunk = list(enumerate(placements))[start : start + CHUNK]
         values = [{"talking_point_id": tp.id, "user_id": p.user_id, "account_id": p.account_id,
@@ -264,12 +286,62 @@ def _run(tp: TalkingPoint, fo: FanOut) -> int:
                    "status": ShareStatus.SCHEDULED if p.at > now else ShareStatus.QUEUED, "scheduled_at": p.at,
                    "followers_at_share": p.followers, "auto": True, "created_at": now, "updated_at": now}
                   for i, p in chunk]
-        ids = db.session.execute(insert(Share).returning(Share.id, sort_by_parameter_order=True), values).scalars()
-        items = [(share_id, v["scheduled_at"], services.job_key(v["scheduled_at"]))
-                 for share_id, v in zip(ids.all(), values, strict=True)]
+        # only the rows this run inserted come back: a share another run placed meanwhile is not queued twice
+        placed = db.session.execute(insert_once.returning(Share.id, Share.scheduled_at), values).all()
+        items = [(share_id, at, services.job_key(at)) for share_id, at in placed]
         fo.done = min(fo.total, start + len(chunk))
         fo.created = created = created + len(items)
-        db.session.commit()  # commit before enqueue
+        _beat(fo)  # commit before enqueue
         queues.enqueue_publish_many(conn, items, timeout)
     fo.done = fo.total
     return created
+
+
+# -------------------------------------------------------------------------------------------------- safety net
+STALLED = "the worker running this fan-out stopped; it was started again"
+LOOKBACK = dt.timedelta(days=7)
+
+
+def recover(now: dt.datetime | None = None) -> int:
+    """The fan-out safety net, run by the sweeper: returns how many fan-outs it queued again.
+
+    A fan-out still running when its heartbeat is older than ``DELIVERY_LEASE_SECONDS`` lost its worker: it is
+    marked failed and queued again (the new run leaves out everyone already placed). A talking point approved (with
+    topics) more than the grace period ago whose fan-out never started (Redis was down at approval, or lost the
+    job) is queued too, unless the queue still holds its job. Talking points approved over a week ago are left alone.
+    """
+    now = now or utcnow()
+    config = current_app.config
+    lease = now - dt.timedelta(seconds=config["DELIVERY_LEASE_SECONDS"])
+    late = now - dt.timedelta(seconds=config["DELIVERY_SWEEP_GRACE_SECONDS"])
+    approved = db.session.execute(select(TalkingPoint.id, TalkingPoint.version).where(
+        TalkingPoint.status == Status.APPROVED, TalkingPoint.topics != "", TalkingPoint.approved_at >= now - LOOKBACK,
+        TalkingPoint.approved_at <= late, or_(TalkingPoint.available_until.is_(None),
+                                              TalkingPoint.available_until > now))).all()
+    if not approved:
+        return 0
+    latest: dict[int, FanOut] = {}
+    for fo in db.session.scalars(select(FanOut).where(FanOut.talking_point_id.in_([i for i, _ in approved]))
+                                 .order_by(FanOut.id)):
+        latest[fo.talking_point_id] = fo
+    conn = redis_client()
+    again = 0
+    for tp_id, version in approved:
+        fo = latest.get(tp_id)
+        if fo is not None and fo.version == version:
+            beat = fo.heartbeat_at or fo.created_at
+            stalled = fo.status in ("queued", "running") and beat < lease
+            restarted = fo.status == "failed" and fo.error == STALLED  # its new run died before it began
+            if not (stalled or restarted):
+                continue
+            if restarted and queues.fanout_held(conn, tp_id, started_before=lease):
+                continue
+            if stalled:
+                fo.status, fo.error, fo.finished_at = "failed", STALLED, now
+                db.session.commit()
+        elif queues.fanout_held(conn, tp_id, started_before=lease):
+            continue
+        queues.enqueue_fanout(conn, tp_id)
+        again += 1
+        log.warning("event=fanout_recovered talking_point_id=%s version=%s", tp_id, version)
+    return again

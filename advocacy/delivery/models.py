@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import ForeignKey, Index, String, Text, false
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from advocacy.accounts.models import ConnectedAccount
@@ -30,7 +31,12 @@ class ShareStatus:
 
 class Share(db.Model):
     __tablename__ = "shares"
-    __table_args__ = (Index("ix_shares_status_scheduled_at", "status", "scheduled_at"),)
+    __table_args__ = (
+        Index("ix_shares_status_scheduled_at", "status", "scheduled_at"),
+        # one auto-share per talking point, person and network, whatever runs of the fan-out race
+        Index("ux_shares_auto_once", "talking_point_id", "user_id", "network", unique=True,
+              sqlite_where=sql_text("auto"), postgresql_where=sql_text("auto")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     talking_point_id: Mapped[int] = mapped_column(ForeignKey("talking_points.id"), index=True)
@@ -77,6 +83,7 @@ class FanOut(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # the run's last sign of life
 
     talking_point: Mapped[TalkingPoint] = relationship()
 

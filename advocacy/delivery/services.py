@@ -302,10 +302,13 @@ def resume_reconnected() -> int:
 
 
 def sweep() -> dict[str, int]:
-    """The periodic safety net: recover dead workers' shares, re-queue what Redis lost, resume reconnected ones."""
+    """The periodic safety net: recover dead workers' shares and fan-outs, re-queue what Redis lost, resume
+    reconnected shares."""
+    from advocacy.delivery import fanout  # fanout builds on this module
+
     now = utcnow()
     report = {"recovered": recover_lost(now), "requeued": requeue_lost(now), "rescheduled": requeue_future(now),
-              "resumed": resume_reconnected()}
+              "resumed": resume_reconnected(), "fanouts": fanout.recover(now)}
     if any(report.values()):
         log.info("event=sweep %s", " ".join(f"{k}={v}" for k, v in report.items()))
     return report
