@@ -220,7 +220,9 @@ def fanout_held(connection: Redis, talking_point_id: int, *, started_before: dt.
         talking_point_id: the talking point.
         started_before: a job started before this no longer counts as held.
     """
-    status, started_at = connection.hmget(f"rq:job:{fanout_job_id(talking_point_id)}", ["status", "started_at"])
+    reply: list[Any] = connection.hmget(f"rq:job:{fanout_job_id(talking_point_id)}",  # type: ignore[assignment]
+                                        ["status", "started_at"])
+    status, started_at = reply
     state = _text(status) if status is not None else None
     if state == "started":
         return bool(started_at) and str_to_date(_text(started_at)) >= started_before
