@@ -8,7 +8,11 @@ Endpoints: the consent page ``/oauth/v2/authorization`` (the tester may also gra
 an app approved for the Community Management API), ``POST /oauth/v2/accessToken`` (authorization code and, when
 configured for a partner app, refresh tokens), ``POST /oauth/v2/revoke``, ``GET /v2/userinfo``, and under ``/rest/``
 (``LinkedIn-Version`` and ``X-Restli-Protocol-Version: 2.0.0`` required; a retired version answers 426)
-``POST /rest/posts``, ``DELETE /rest/posts/<urn>``, ``GET /rest/memberCreatorPostAnalytics``; the public post page
+``POST /rest/posts`` (an article, or ``media`` / ``multiImage`` naming the member's own AVAILABLE images),
+``DELETE /rest/posts/<urn>``, ``GET /rest/memberCreatorPostAnalytics``, the Images API (``POST
+/rest/images?action=initializeUpload`` for the member as owner, the ``PUT`` of the bytes to the upload URL it answers,
+on this sandbox's own address, before that URL expires; ``GET /rest/images/<urn>`` with the status, JPG, PNG or GIF
+within 36,152,320 pixels becoming AVAILABLE, anything else PROCESSING_FAILED); the public post page
 ``/feed/update/<urn>/``, the share dialog ``/sharing/share-offsite/``, and a JSON control API under ``/_sandbox/``
 with the same endpoints and shapes as the X sandbox's (see ``create_app``). Daily limits per member and per app
 reset at midnight UTC and, as on LinkedIn, no rate-limit headers are sent. State lives in memory behind one lock.
@@ -35,9 +39,14 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import jsonschema
 from flask import Flask, Response, g, request
 
+from connectors.media import image_info
 from connectors.sandbox.schemas.linkedin import (
     ACCESS_TOKEN_LIFETIME,
     ANALYTICS_QUERY_TYPES,
+    IMAGE_FORMATS,
+    IMAGE_MAX_PIXELS,
+    IMAGE_URN,
+    INITIALIZE_UPLOAD_REQUEST,
     MAX_COMMENTARY,
     METRIC_TYPE_KEY,
     NOT_EMULATED,
@@ -58,14 +67,20 @@ VERSION_RE = re.compile(VERSION_FORMAT)
 ENTITY = re.compile(r"^\((share|ugcPost):(urn:li:(?:share|ugcPost):[0-9]{1,20})\)$")
 RESERVED = set("\\|{}@[]()<>#*_~")
 HASHTAG_TEMPLATE = re.compile(r"\{hashtag\|\\#\|((?:[^\\{}|]|\\.)+)\}")
-ENDPOINTS = ("POST /rest/posts", "DELETE /rest/posts", "GET /rest/memberCreatorPostAnalytics", "GET /v2/userinfo")
+ENDPOINTS = ("POST /rest/posts", "DELETE /rest/posts", "GET /rest/memberCreatorPostAnalytics", "GET /v2/userinfo",
+             "POST /rest/images", "GET /rest/images")  # fmt: skip
 DEFAULT_MEMBER_DAY = {"POST /rest/posts": 150, "DELETE /rest/posts": 150,
-                      "GET /rest/memberCreatorPostAnalytics": 5000, "GET /v2/userinfo": 5000}  # fmt: skip
+                      "GET /rest/memberCreatorPostAnalytics": 5000, "GET /v2/userinfo": 5000,
+                      "POST /rest/images": 5000, "GET /rest/images": 5000}  # fmt: skip
 DEFAULT_APP_DAY = {"POST /rest/posts": 100_000, "DELETE /rest/posts": 100_000,
-                   "GET /rest/memberCreatorPostAnalytics": 500_000, "GET /v2/userinfo": 500_000}  # fmt: skip
+                   "GET /rest/memberCreatorPostAnalytics": 500_000, "GET /v2/userinfo": 500_000,
+                   "POST /rest/images": 500_000, "GET /rest/images": 500_000}  # fmt: skip
 METRICS = ANALYTICS_QUERY_TYPES
 FIRST_SHARE_ID = 7_300_000_000_000_000_000
 _POST_SCHEMA = jsonschema.Draft7Validator(POST_CREATE_REQUEST)
+_INITIALIZE_SCHEMA = jsonschema.Draft7Validator(INITIALIZE_UPLOAD_REQUEST)
+IMAGE_URN_RE = re.compile(IMAGE_URN)
+IMAGE_ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
 def _month_shift(version: str, months: int) -> str:
@@ -94,6 +109,8 @@ class Config:
     latency_ms: int = 0
     metrics_growth: bool = True
     seed: int = 0
+    upload_url_lifetime: int = 3600  # seconds an initialized image's upload URL can be used
+    image_processing_ms: int = 0  # how long an uploaded image stays PROCESSING before it is AVAILABLE
     # client_id -> {"secret": str, "name": str}; empty means any client id with any non-empty secret is accepted
     clients: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -122,6 +139,31 @@ class Post:
     metrics: dict[str, int] = field(default_factory=lambda: dict.fromkeys(METRICS, 0))
     growth: bool = True
     lookups: int = 0
+
+
+@dataclass
+class Image:
+    """An image initialized through the Images API, uploaded (or not yet) to its upload URL."""
+
+    id: str  # urn:li:image:…
+    owner_id: str  # the member (``sub``) who owns it
+    client_id: str
+    upload_key: str  # the signature in the upload URL
+    upload_expires_at: float
+    created_at: str
+    data: bytes | None = None
+    content_type: str | None = None
+    width: int | None = None
+    height: int | None = None
+    available_at: float | None = None
+    failure: str | None = None
+
+    def status(self) -> str:
+        if self.failure:
+            return "PROCESSING_FAILED"
+        if self.data is None:
+            return "WAITING_UPLOAD"
+        return "AVAILABLE" if self.available_at is not None and self.available_at <= time.time() else "PROCESSING"
 
 
 @dataclass
@@ -255,6 +297,7 @@ class LinkedInState:
             self.random = random.Random(self.config.seed)
             self.users: dict[str, User] = {}  # by lower-case handle
             self.posts: dict[str, Post] = {}
+            self.images: dict[str, Image] = {}  # by URN
             self.grants: dict[str, Grant] = {}
             self.access: dict[str, AccessToken] = {}
             self.refresh: dict[str, RefreshToken] = {}
@@ -411,6 +454,8 @@ class LinkedInState:
 
     # ------------------------------------------------------------------------------------------------ posts
     def create_post(self, token: AccessToken, body: dict[str, Any], version: str) -> Post:
+        """A new post; the member's live post with the same commentary and article is a duplicate (422). Images are
+        not compared: every attempt uploads its images anew, under new URNs, so the text is what repeats."""
         with self.lock:
             commentary = str(body.get("commentary", ""))
             article = (body.get("content") or {}).get("article") or {}
@@ -425,6 +470,81 @@ class LinkedInState:
                         version, utc_iso(time.time()), growth=self.config.metrics_growth)
             self.posts[urn] = post
             return post
+
+    def check_post_media(self, token: AccessToken, body: Mapping[str, Any]) -> None:
+        """The images a post names must be the member's own and uploaded (AVAILABLE), as LinkedIn checks them."""
+        with self.lock:
+            content = body.get("content") or {}
+            named = []
+            if "media" in content:
+                named = [("/content/media/id", content["media"]["id"])]
+            elif "multiImage" in content:
+                named = [(f"/content/multiImage/images/{i}/id", item["id"])
+                         for i, item in enumerate(content["multiImage"]["images"])]  # fmt: skip
+            for where, urn in named:
+                if not IMAGE_URN_RE.match(urn):
+                    raise restli_error(422, f"The sandbox emulates image media only, not {urn}")
+                image = self.images.get(urn)
+                if image is None:
+                    raise restli_error(422, f"ERROR :: {where} :: {urn} does not exist")
+                if image.owner_id != token.user_id:
+                    raise service_error("ACCESS_DENIED", resource=f"{urn} (an image of another member)")
+                status = image.status()
+                if status != "AVAILABLE":
+                    reason = f": {image.failure}" if image.failure else ""
+                    raise restli_error(422, f"ERROR :: {where} :: {urn} is {status}, not AVAILABLE{reason}")
+
+    # ----------------------------------------------------------------------------------------------- images
+    def initialize_image(self, token: AccessToken, owner: str) -> Image:
+        """initializeUpload: a new image of the member, waiting for its bytes at an upload URL."""
+        with self.lock:
+            if owner != f"urn:li:person:{token.user_id}":
+                raise service_error("ACCESS_DENIED",
+                                    resource="images.ACTION.initializeUpload (owner is not the member)")  # fmt: skip
+            key = "D4E10AQ" + "".join(secrets.choice(IMAGE_ID_CHARS) for _ in range(12))  # never reused
+            now = time.time()
+            image = Image(f"urn:li:image:{key}", token.user_id, token.client_id, secrets.token_urlsafe(24),
+                          now + self.config.upload_url_lifetime, utc_iso(now))  # fmt: skip
+            self.images[image.id] = image
+            return image
+
+    def upload_image(self, token: AccessToken, key: str, signature: str, data: bytes) -> Image:
+        """The PUT of an image's bytes to its upload URL (before it expires, by its owner); then it is processed:
+        a documented format within the pixel limit becomes AVAILABLE, anything else PROCESSING_FAILED."""
+        with self.lock:
+            image = self.images.get(f"urn:li:image:{key}")
+            if image is None or not secrets.compare_digest(image.upload_key, signature):
+                raise restli_error(404, "No upload is waiting at this URL")
+            if image.owner_id != token.user_id:
+                raise service_error("ACCESS_DENIED", resource=f"{image.id} upload (an image of another member)")
+            if image.upload_expires_at <= time.time():
+                raise restli_error(400, f"The upload URL of {image.id} expired at {utc_iso(image.upload_expires_at)}")
+            info = image_info(data)
+            image.data, image.failure = data, None
+            image.content_type = info.content_type if info else None
+            image.width, image.height = (info.width, info.height) if info else (None, None)
+            if info is None or info.content_type not in IMAGE_FORMATS:
+                image.failure = f"not a {', '.join(IMAGE_FORMATS.values())} image"
+            elif info.pixels is not None and info.pixels > IMAGE_MAX_PIXELS:
+                image.failure = (f"{info.width}x{info.height} is {info.pixels:,} pixels; images have at most "
+                                 f"{IMAGE_MAX_PIXELS:,}")  # fmt: skip
+            image.available_at = time.time() + self.config.image_processing_ms / 1000
+            return image
+
+    def image_view(self, token: AccessToken, urn: str, host_url: str) -> dict[str, Any]:
+        """``GET /rest/images/{urn}``: the image's owner and status, and where to download it once AVAILABLE."""
+        with self.lock:
+            image = self.images.get(urn)
+            if image is None:
+                raise restli_error(404, f"Image {urn} does not exist")
+            if image.owner_id != token.user_id:
+                raise service_error("ACCESS_DENIED", resource="images.GET")
+            view: dict[str, Any] = {"id": image.id, "owner": f"urn:li:person:{image.owner_id}",
+                                    "status": image.status()}  # fmt: skip
+            if view["status"] == "AVAILABLE":
+                view["downloadUrl"] = f"{host_url}dms/image/{image.id.rsplit(':', 1)[1]}"
+                view["downloadUrlExpiresAt"] = int((time.time() + 3600) * 1000)
+            return view
 
     def delete_post(self, token: AccessToken, urn: str) -> None:
         with self.lock:
@@ -473,10 +593,26 @@ class LinkedInState:
             post.metrics.update({k: v for k, v in values.items() if k != "growth"})
             return post
 
+    def post_media(self, post: Post) -> list[dict[str, Any]]:
+        """The images a post carries, with what LinkedIn holds of each (for the control API and the page)."""
+        with self.lock:
+            content = post.body.get("content") or {}
+            items = [content["media"]] if "media" in content else list((content.get("multiImage") or {}).get(
+                "images", []))  # fmt: skip
+            found = []
+            for item in items:
+                image = self.images.get(item["id"])
+                found.append({"id": item["id"], "alt_text": item.get("altText"),
+                              "content_type": image.content_type if image else None,
+                              "size": len(image.data) if image and image.data else None,
+                              "width": image.width if image else None, "height": image.height if image else None})
+            return found
+
     def post_view(self, post: Post) -> dict[str, Any]:
         with self.lock:
             author = self.user_by_id(post.author_id)
             return {
+                "media": self.post_media(post),
                 "id": post.id, "author_id": post.author_id, "author_handle": author.handle if author else None,
                 "client_id": post.client_id, "text": post.text, "commentary": post.commentary, "body": post.body,
                 "linkedin_version": post.linkedin_version, "created_at": post.created_at, "deleted": post.deleted,
@@ -666,6 +802,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _install_consent(app, state)
     _install_tokens(app, state)
     _install_api(app, state)
+    _install_images(app, state)
     _install_pages(app, state)
     _install_control(app, state)
     _install_control_people(app, state)
@@ -900,7 +1037,9 @@ def _install_api(app: Flask, state: LinkedInState) -> None:
         token = _authorized(state, "POST /rest/posts", "w_member_social", "partnerApiPostsExternal.CREATE")
         _check_active(state, version)
         with state.lock:
-            post = state.create_post(token, _validated_post(token), version)
+            body = _validated_post(token)
+            state.check_post_media(token, body)
+            post = state.create_post(token, body, version)
         return Response(status=201, headers={"x-restli-id": post.id, "x-linkedin-id": post.id.rsplit(":", 1)[1]})
 
     @app.delete("/rest/posts/<path:urn>")
@@ -938,6 +1077,52 @@ def _install_api(app: Flask, state: LinkedInState) -> None:
         return _json_response({"paging": {"start": 0, "count": 10, "links": []}, "elements": [element]})
 
 
+def _install_images(app: Flask, state: LinkedInState) -> None:
+    @app.post("/rest/images")
+    def initialize_upload() -> Response:
+        """``?action=initializeUpload``: the upload URL (on this sandbox) and the image URN, as LinkedIn answers."""
+        version = _versioned()
+        if request.args.get("action") != "initializeUpload":
+            raise restli_error(400, "The sandbox emulates the action initializeUpload on /rest/images",
+                               "ILLEGAL_ARGUMENT")  # fmt: skip
+        token = _authorized(state, "POST /rest/images", "w_member_social", "images.ACTION.initializeUpload")
+        _check_active(state, version)
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise restli_error(400, "Cannot parse the request body as a JSON object")
+        errors = sorted(_INITIALIZE_SCHEMA.iter_errors(body), key=lambda e: list(map(str, e.absolute_path)))
+        if errors:
+            raise restli_error(422, "\n".join(_restli_message(e) for e in errors) + "\n")
+        image = state.initialize_image(token, body["initializeUploadRequest"]["owner"])
+        query = urlencode({"ca": "vector_feedshare", "cn": "uploads", "m": image.upload_key, "app": token.client_id,
+                           "sync": "0", "v": "beta"})  # fmt: skip
+        url = f"{request.host_url}dms-uploads/{image.id.rsplit(':', 1)[1]}/uploaded-image/0?{query}"
+        return _json_response({"value": {"uploadUrlExpiresAt": int(image.upload_expires_at * 1000), "uploadUrl": url,
+                                         "image": image.id}})  # fmt: skip
+
+    @app.put("/dms-uploads/<key>/uploaded-image/0")
+    def upload_image(key: str) -> Response:
+        token = state.authenticate(request.headers.get("Authorization"))
+        state.upload_image(token, key, request.args.get("m", ""), request.get_data(cache=False))
+        return Response(status=201)
+
+    @app.get("/rest/images/<path:urn>")
+    def get_image(urn: str) -> Response:
+        version = _versioned()
+        token = _authorized(state, "GET /rest/images", "w_member_social", "images.GET")
+        _check_active(state, version)
+        return _json_response(state.image_view(token, urn, request.host_url))
+
+    @app.get("/dms/image/<key>")
+    def download_image(key: str) -> Response:
+        with state.lock:
+            image = state.images.get(f"urn:li:image:{key}")
+            if image is None or image.data is None or image.status() != "AVAILABLE":
+                return page("Not found", "<h1>This image is not available</h1>", 404)
+            data, kind = image.data, image.content_type or "application/octet-stream"
+        return Response(data, 200, mimetype=kind, headers={"X-Content-Type-Options": "nosniff"})
+
+
 def _install_pages(app: Flask, state: LinkedInState) -> None:
     @app.get("/")
     def index() -> Response:
@@ -961,6 +1146,8 @@ def _install_pages(app: Flask, state: LinkedInState) -> None:
         article = (post.body.get("content") or {}).get("article") or {}
         card = (f'<p><a href="{_e(article["source"])}" rel="nofollow">{_e(article.get("title") or article["source"])}'
                 "</a></p>") if article else ""  # fmt: skip
+        card += "".join(f'<p><img src="/dms/image/{_e(m["id"].rsplit(":", 1)[1])}" alt="{_e(m["alt_text"] or "")}" '
+                        'style="max-width:100%"></p>' for m in state.post_media(post))  # fmt: skip
         body = (f"<article><h1>{_e(author.name if author else 'LinkedIn member')}</h1><p>{_e(post.text)}</p>{card}"
                 f'<p class="muted"><time datetime="{_e(post.created_at)}">{_e(post.created_at)}</time></p></article>')
         return page(author.name if author else "Post", body)

@@ -16,6 +16,8 @@ PERSON_URN = r"^urn:li:person:[A-Za-z0-9_-]{1,64}$"
 AUTHOR_URN = r"^urn:li:(person|organization):[A-Za-z0-9_-]{1,64}$"
 POST_URN = r"^urn:li:(share|ugcPost):[0-9]{1,20}$"
 IMAGE_URN = r"^urn:li:image:[A-Za-z0-9_-]{1,64}$"
+MEDIA_URN = r"^urn:li:(image|video|document):[A-Za-z0-9_-]{1,64}$"
+MAX_ALT_TEXT = 4086  # characters of altText, per the Posts API documentation
 
 
 def _obj(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -40,6 +42,27 @@ ARTICLE = _obj(
     required=("source",),
 )
 
+# Posts API content: one image, video or document (``media``), or 2 to 20 images (``multiImage``).
+MEDIA = _obj(
+    {"id": _urn(MEDIA_URN), "title": {"type": "string"}, "altText": {"type": "string", "maxLength": MAX_ALT_TEXT}},
+    required=("id",),
+)
+MULTI_IMAGE_RANGE = (2, 20)
+MULTI_IMAGE = _obj(
+    {
+        "images": {
+            "type": "array",
+            "minItems": MULTI_IMAGE_RANGE[0],
+            "maxItems": MULTI_IMAGE_RANGE[1],
+            "items": _obj(
+                {"id": _urn(IMAGE_URN), "altText": {"type": "string", "maxLength": MAX_ALT_TEXT}}, required=("id",)
+            ),
+        },
+        "options": {"type": "object"},
+    },
+    required=("images",),
+)
+
 POST_CREATE_REQUEST: dict[str, Any] = {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "Posts API create request (advocacy sandbox, written from LinkedIn's documentation)",
@@ -60,8 +83,8 @@ POST_CREATE_REQUEST: dict[str, Any] = {
                 "type": "object",
                 "properties": {
                     "article": ARTICLE,
-                    "media": {"type": "object"},
-                    "multiImage": {"type": "object"},
+                    "media": MEDIA,
+                    "multiImage": MULTI_IMAGE,
                     "poll": {"type": "object"},
                     "carousel": {"type": "object"},
                     "celebration": {"type": "object"},
@@ -84,11 +107,22 @@ POST_CREATE_REQUEST: dict[str, Any] = {
 }
 
 # Body fields the sandbox accepts by schema but does not emulate: a request using them gets a clear 422.
-NOT_EMULATED = ("content.media", "content.multiImage", "content.poll", "content.carousel", "content.celebration",
+NOT_EMULATED = ("content.poll", "content.carousel", "content.celebration",
                 "content.reference", "reshareContext", "container", "adContext", "contentLandingPage",
                 "contentCallToActionLabel")  # fmt: skip
 
 MAX_COMMENTARY = 3000  # characters, per the Posts API documentation
+
+# Images API (``/rest/images``): ``POST ?action=initializeUpload`` names the owner and answers an upload URL (used with
+# a PUT of the bytes, the member's token as bearer) and the image URN; the image is usable in a post once AVAILABLE.
+INITIALIZE_UPLOAD_REQUEST = _obj(
+    {"initializeUploadRequest": _obj({"owner": _urn(AUTHOR_URN), "mediaLibraryMetadata": {"type": "object"}},
+                                     required=("owner",))},
+    required=("initializeUploadRequest",),
+)  # fmt: skip
+IMAGE_STATUSES = ("WAITING_UPLOAD", "PROCESSING", "AVAILABLE", "PROCESSING_FAILED")
+IMAGE_FORMATS = {"image/jpeg": "JPG", "image/png": "PNG", "image/gif": "GIF"}  # the documented formats
+IMAGE_MAX_PIXELS = 36_152_320  # "images must have less than 36,152,320 pixels"
 
 # OAuth 2.0 (3-legged): scopes a self-serve or partner app can hold; anything else is not authorized for an app.
 SCOPES = frozenset(
