@@ -6,7 +6,10 @@ when LinkedIn retires the pinned version it answers 426, raised here as ``Config
 move the pin), never as a failed share. Access tokens live 60 days; refresh tokens come only to apps in LinkedIn's
 partner programmes, so ``Token.expires_at`` is what reminders to reconnect are built on. Post figures need
 ``r_member_postAnalytics``; without it ``metrics`` answers ``PostMetrics.unavailable`` (every figure None), never
-zeros. Every failure leaves this module as one of the ``connectors.base`` exceptions.
+zeros. Images go through the Images API (``initializeUpload``, a ``PUT`` of the bytes to the upload URL LinkedIn
+answers, then the image's status until it is AVAILABLE) and the post names them in ``content.media`` (one) or
+``content.multiImage`` (two or more); a post carries an article card or media, so with images the link goes into the
+commentary. Every failure leaves this module as one of the ``connectors.base`` exceptions.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import datetime as dt
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar, NoReturn, TypeVar
@@ -42,6 +46,7 @@ from connectors.base import (
     http_session,
     register,
 )
+from connectors.media import image_info
 from connectors.oauth import oauth_call, oauth_session
 
 log = logging.getLogger(__name__)
@@ -55,6 +60,10 @@ QUERY_TYPES = ("REACTION", "RESHARE", "COMMENT", "IMPRESSION", "MEMBERS_REACHED"
 LITTLE_TEXT_RESERVED = set("\\|{}@[]()<>#*_~")
 HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
 MAX_TITLE = 200
+IMAGE_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF"}  # what the Images API takes
+IMAGE_MAX_PIXELS = 36_152_320  # the Images API's limit
+MAX_IMAGES = 20  # a multiImage post holds 2 to 20 images
+MAX_ALT_TEXT = 4086  # characters of an image's altText
 T = TypeVar("T")
 
 
@@ -117,6 +126,7 @@ class LinkedInConnector:
         scopes: scopes asked for; add ``r_member_postAnalytics`` when the app holds it, to read post figures.
         timeout: seconds for connect and for read on every request.
         user_agent: sent on every request.
+        media_wait: seconds to wait, at most, for an uploaded image to be processed (AVAILABLE) before posting.
     """
 
     name: ClassVar[str] = "linkedin"
@@ -134,6 +144,7 @@ class LinkedInConnector:
         scopes: Sequence[str] = ("openid", "profile", "w_member_social"),
         timeout: float = DEFAULT_TIMEOUT,
         user_agent: str = DEFAULT_USER_AGENT,
+        media_wait: float = 10.0,
     ) -> None:
         for setting, url in (("api_base_url", api_base_url), ("token_url", token_url)):
             if urlsplit(url).scheme not in ("http", "https"):
@@ -150,6 +161,7 @@ class LinkedInConnector:
         self.scopes = tuple(scopes)
         self.timeout = timeout
         self.user_agent = user_agent
+        self.media_wait = media_wait
 
     def __repr__(self) -> str:
         return f"LinkedInConnector(api_base_url={self.api_base_url!r}, client_id={self.client_id!r})"
@@ -234,19 +246,29 @@ class LinkedInConnector:
         self, access_token: str, text: str, link: str | None = None, *, idempotency_key: str | None = None,
         media: Sequence[Media] = (),
     ) -> PublishedPost:
-        """Post as the member, publicly; ``link`` becomes the post's article card.
+        """Post as the member, publicly; ``link`` becomes the post's article card, or, with images, joins the text.
+
+        Images are checked first (JPEG, PNG or GIF, at most 36,152,320 pixels, at most 20), so a refused image
+        uploads nothing and posts nothing; each is then uploaded through the Images API and waited for until LinkedIn
+        has processed it. A retry uploads the images again; the repeated text is refused as a duplicate (422 naming
+        the post LinkedIn already holds), which the delivery engine recognises as our own post.
 
         Args:
             access_token: the member's access token (with ``w_member_social``).
             text: the post commentary, plain text (escaped to little text here).
-            link: a URL for the article card.
+            link: a URL for the article card (without images) or for the end of the text (with images).
             idempotency_key: ignored: LinkedIn has no idempotency header; a repeat is refused as a duplicate (422,
                 naming the post it already holds) instead.
+            media: images to attach, with their alt text.
         """
-        if media:
-            raise Rejected("this connector does not attach images yet", status=None)
+        media = tuple(media)
+        check_images(media)
+        if media and link and link not in text:
+            text = f"{text} {link}"
+        author = self.author_urn(access_token)
+        images = [(self._upload_image(access_token, author, m), m.alt) for m in media]
         body: dict[str, Any] = {
-            "author": self.author_urn(access_token),
+            "author": author,
             "commentary": little_text(text),
             "visibility": "PUBLIC",
             "distribution": {
@@ -257,14 +279,18 @@ class LinkedInConnector:
             "lifecycleState": "PUBLISHED",
             "isReshareDisabledByAuthor": False,
         }
-        if link:
+        if len(images) == 1:
+            body["content"] = {"media": _media_item(*images[0])}
+        elif images:
+            body["content"] = {"multiImage": {"images": [_media_item(urn, alt) for urn, alt in images]}}
+        elif link:
             body["content"] = {"article": {"source": link, "title": _title(text, link)}}
         response = self._call("POST", "/rest/posts", access_token, json_body=body)
         urn = response.headers.get("x-restli-id", "")
         if not POST_URN.match(urn):
             raise Transient("LinkedIn answered the post without its id (x-restli-id)", status=response.status_code,
                             raw=response.text)
-        log.info("linkedin.publish ok post_id=%s", urn)
+        log.info("linkedin.publish ok post_id=%s images=%d", urn, len(images))
         return PublishedPost(id=urn, url=self.post_url(urn))
 
     def post_url(self, post_id: str) -> str:
@@ -318,6 +344,42 @@ class LinkedInConnector:
         return found
 
     # ----------------------------------------------------------------------------------------------- helpers
+    def _upload_image(self, access_token: str, owner: str, media: Media) -> str:
+        """initializeUpload, the PUT of the bytes to the upload URL LinkedIn answered, then wait for AVAILABLE."""
+        answer = self._json(self._call("POST", "/rest/images?action=initializeUpload", access_token,
+                                       json_body={"initializeUploadRequest": {"owner": owner}}), dict)  # fmt: skip
+        value = answer.get("value")
+        upload_url = value.get("uploadUrl") if isinstance(value, dict) else None
+        image = value.get("image") if isinstance(value, dict) else None
+        if (not isinstance(upload_url, str) or urlsplit(upload_url).scheme not in ("http", "https")
+                or not isinstance(image, str) or not image.startswith("urn:li:image:")):  # fmt: skip
+            raise Transient("LinkedIn answered initializeUpload without an upload URL and image URN", status=200,
+                            raw=json.dumps(answer))  # fmt: skip
+        self._call("PUT", upload_url, access_token, data=media.data, content_type=media.content_type,
+                   versioned=False, absolute=True)  # fmt: skip
+        log.info("linkedin.image uploaded image=%s size=%d", image, len(media.data))
+        self._wait_available(access_token, image)
+        return image
+
+    def _wait_available(self, access_token: str, image: str) -> None:
+        """Read the image's status until LinkedIn has processed it; ``Transient`` if it takes longer than
+        ``media_wait``, ``Rejected`` if processing failed."""
+        deadline = time.monotonic() + self.media_wait
+        pause = 0.2
+        while True:
+            response = self._call("GET", f"/rest/images/{quote(image, safe='')}", access_token)
+            status = self._json(response, dict).get("status")
+            if status == "AVAILABLE":
+                return
+            if status == "PROCESSING_FAILED":
+                raise Rejected(f"LinkedIn could not process image {image} (JPEG, PNG or GIF within "
+                               f"{IMAGE_MAX_PIXELS:,} pixels)", status=200, raw=response.text)  # fmt: skip
+            if time.monotonic() + pause > deadline:
+                raise Transient(f"LinkedIn is still processing image {image} (status {status})", status=200,
+                                raw=response.text)  # fmt: skip
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
+
     def _analytics(self, access_token: str, post_id: str, query_type: str) -> int | None:
         kind = post_id.split(":")[2]
         entity = f"({kind}:{quote(post_id, safe='')})"  # Rest.li 2.0: structure bare, the URN encoded
@@ -397,17 +459,32 @@ class LinkedInConnector:
         )
 
     def _call(
-        self, method: str, path: str, access_token: str, *, json_body: Any = None, versioned: bool = True
+        self,
+        method: str,
+        path: str,
+        access_token: str,
+        *,
+        json_body: Any = None,
+        versioned: bool = True,
+        data: bytes | None = None,
+        content_type: str | None = None,
+        absolute: bool = False,
     ) -> requests.Response:
-        """One API request with the member's token (and the version headers on ``/rest/``); failures mapped."""
+        """One API request with the member's token (and the version headers on ``/rest/``); failures mapped.
+
+        ``absolute``: ``path`` is a whole URL LinkedIn answered (an image's upload URL), used as given.
+        """
         if not access_token:
             raise AuthExpired("no access token")
         headers = {"Authorization": f"Bearer {access_token}"}
         if versioned:
             headers |= {"LinkedIn-Version": self.version, "X-Restli-Protocol-Version": RESTLI_PROTOCOL_VERSION}
+        if content_type:
+            headers["Content-Type"] = content_type
+        url = path if absolute else self.api_base_url + path
         with http_session(timeout=self.timeout, user_agent=self.user_agent) as session:
             try:
-                response = session.request(method, self.api_base_url + path, headers=headers, json=json_body)
+                response = session.request(method, url, headers=headers, json=json_body, data=data)
             except requests.RequestException as exc:  # timeouts, refused connections
                 raise Transient(f"LinkedIn unreachable: {type(exc).__name__}") from None
         if not 200 <= response.status_code < 300:
@@ -431,6 +508,33 @@ class _Unavailable(Exception):
 
 class _Gone(Exception):
     """LinkedIn has no such post (any more)."""
+
+
+def check_images(media: Sequence[Media]) -> None:
+    """Refuse, before anything is uploaded, images LinkedIn would refuse: ``Rejected`` naming the limit.
+
+    Args:
+        media: the images of one post.
+    """
+    if len(media) > MAX_IMAGES:
+        raise Rejected(f"LinkedIn takes at most {MAX_IMAGES} images per post, not {len(media)}")
+    for i, item in enumerate(media, 1):
+        if item.content_type not in IMAGE_FORMATS:
+            raise Rejected(f"image {i}: LinkedIn takes {', '.join(IMAGE_FORMATS.values())} images, not "
+                           f"{item.content_type!r}")  # fmt: skip
+        if not item.data:
+            raise Rejected(f"image {i} is empty")
+        info = image_info(item.data)
+        if info is not None and info.pixels is not None and info.pixels > IMAGE_MAX_PIXELS:
+            raise Rejected(f"image {i} is {info.width}x{info.height}, {info.pixels:,} pixels; LinkedIn takes images "
+                           f"of at most {IMAGE_MAX_PIXELS:,} pixels")  # fmt: skip
+        if len(item.alt) > MAX_ALT_TEXT:
+            raise Rejected(f"image {i}: its alt text is {len(item.alt):,} characters; LinkedIn takes at most "
+                           f"{MAX_ALT_TEXT:,}")  # fmt: skip
+
+
+def _media_item(urn: str, alt: str) -> dict[str, str]:
+    return {"id": urn, "altText": alt} if alt else {"id": urn}
 
 
 def _title(text: str, link: str) -> str:
