@@ -866,6 +866,10 @@ def _install_blobs(app: Flask, state: BlueskyState) -> None:
     def upload_blob() -> Response:
         """The raw bytes as the body; answered with the blob ref a record uses. Over the PDS's limit: 413."""
         session = _authorized(state)
+        if not request.content_length and "chunked" not in request.headers.get("Transfer-Encoding", ""):
+            raise invalid("A request body is expected but none was provided")
+        if not request.mimetype:
+            raise invalid("Request encoding (Content-Type) required but not provided")
         limit = state.config.blob_upload_limit
         if request.content_length is not None and request.content_length > limit:
             raise XrpcError(413, "PayloadTooLarge", "request entity too large")

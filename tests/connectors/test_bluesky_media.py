@@ -156,6 +156,11 @@ def test_the_sandbox_checks_the_blob_against_what_was_uploaded(bluesky_sandbox: 
 def test_upload_sniffs_the_type_as_the_pds_does(bluesky_sandbox: Any, bluesky_token: Token) -> None:
     answer = upload(bluesky_sandbox, bluesky_token, png(), "image/jpeg")
     assert answer.status_code == 200 and answer.json()["blob"]["mimeType"] == "image/png"
+    empty = upload(bluesky_sandbox, bluesky_token, b"")
+    assert empty.status_code == 400 and empty.json() == {
+        "error": "InvalidRequest", "message": "A request body is expected but none was provided"}
+    untyped = xrpc(bluesky_sandbox, "POST", "com.atproto.repo.uploadBlob", bluesky_token, data=png())
+    assert untyped.status_code == 400 and "Content-Type" in untyped.json()["message"]
 
 
 # ---------------------------------------------------------------------------------------------------- failures
