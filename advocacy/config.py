@@ -277,8 +277,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Slack incoming-webhook URL for the comms channel's daily summary; empty: none"),
     Setting("LOGIN_RATE_LIMIT", parse_str, "10 per minute",
             "failed sign-ins allowed per address and per account (Flask-Limiter notation)"),
-    Setting("MEDIA_PATH", parse_str, "", "folder for talking points' images; <instance>/media if unset"),
-    Setting("MEDIA_MAX_BYTES", parse_positive_int, 5_000_000, "largest image a talking point may carry, in bytes"),
+    Setting("MEDIA_PATH", parse_str, "",
+            "folder images were kept in before they moved into the database (<instance>/media if unset): read once, "
+            "by the migration that moves them"),
+    Setting("MEDIA_MAX_BYTES", parse_positive_int, 5_000_000,
+            "largest image a talking point may carry, in bytes (stored in the database; larger uploads are refused)"),
     Setting("OIDC_ISSUER", parse_optional_http_url, "",
             "OpenID Connect issuer URL of your identity provider; single sign-on is offered when set"),
     Setting("OIDC_CLIENT_ID", parse_str, "", "client id the identity provider issued to advocacy"),

@@ -4,12 +4,12 @@ from advocacy.accounts.models import AccountStatus, ConnectedAccount, MastodonAp
 from advocacy.audit.models import AuditEvent
 from advocacy.content.models import (
     Comment,
-    Media,
     PostDeletion,
     Revision,
     ScreeningRule,
     Status,
     TalkingPoint,
+    TalkingPointImage,
     Target,
     Variant,
 )
@@ -32,7 +32,7 @@ from advocacy.reach.models import (
 )
 
 __all__ = [
-    "AuditEvent", "Comment", "Media", "PostDeletion", "Revision", "ScreeningRule", "Target",
+    "AuditEvent", "Comment", "TalkingPointImage", "PostDeletion", "Revision", "ScreeningRule", "Target",
     "ClickDaily", "ClickEvent", "ClickVisitor", "MetricSnapshot", "RateCard", "ReachPreference", "Result",
     "ShareStats", "VisitorSalt", "ActivityTotals", "DayTotals", "MonthTotals", "FanOut", "DigestState", "Notification",
     "AccountStatus", "ApiToken", "ConnectedAccount", "MastodonApp", "PolicyVersion", "Role", "Share", "ShareStatus",

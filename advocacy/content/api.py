@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response, request, url_for
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
@@ -66,12 +67,22 @@ class CommentOut(Schema):
     created_at = fields.DateTime()
 
 
-class MediaOut(Schema):
-    id = fields.Integer()
-    filename = fields.String()
-    content_type = fields.String()
-    size = fields.Integer()
-    alt_text = fields.String()
+class ImageOut(Schema):
+    content_type = fields.String(metadata={"description": "judged from the file's content: PNG, JPEG, GIF or WebP"})
+    size = fields.Integer(metadata={"description": "bytes"})
+    sha256 = fields.String()
+    filename = fields.String(metadata={"description": "as uploaded, for display only"})
+    alt = fields.String(attribute="alt_text", metadata={"description": "alt text, read out by screen readers"})
+    approved = fields.Boolean(metadata={"description": "shares carry this image (its last approval covered it)"})
+    url = fields.Function(lambda image: url_for("api_talking_points.image", tp_id=image.talking_point_id,
+                                                v=image.sha256[:16]))
+
+
+def _image_of(tp: TalkingPoint) -> Any:
+    """The image the caller sees: comms and the author the one as written, others the approved one."""
+    if current_user.has_role(*EDITORS) or tp.author_id == current_user.id:
+        return tp.image
+    return tp.approved_image
 
 
 class TalkingPointOut(Schema):
@@ -97,15 +108,22 @@ class TalkingPointOut(Schema):
     user_ids = fields.List(fields.Integer())
     variants = fields.List(fields.Nested(VariantSchema))
     comments = fields.List(fields.Nested(CommentOut))
-    media = fields.List(fields.Nested(MediaOut))
+    image = fields.Method("_image", allow_none=True, metadata={
+        "description": "its image (content_type, size, sha256, filename, alt, approved, url), never the bytes; "
+                       "null when it has none"})
+
+    def _image(self, tp: TalkingPoint) -> Any:
+        image = _image_of(tp)
+        return ImageOut().dump(image) if image is not None else None
 
 
-class MediaIn(Schema):
-    file = Upload(required=True)
+class ImageFileIn(Schema):
+    image = Upload(required=True, metadata={"description": "PNG, JPEG, GIF or WebP (judged by content), at most "
+                                                           "ADVOCACY_MEDIA_MAX_BYTES"})
 
 
-class AltTextIn(Schema):
-    alt_text = fields.String(load_default="", validate=validate.Length(max=1000))
+class ImageAltIn(Schema):
+    image_alt = fields.String(load_default="", metadata={"description": "alt text, required: 1 to 1000 characters"})
 
 
 class LibraryQuery(Schema):
@@ -275,15 +293,50 @@ def withdraw(data: dict[str, Any], tp_id: int) -> Any:
     return {"talking_point": tp, "cancelled": cancelled, "live_posts": services.live_posts(tp)}
 
 
-@blp.route("/<int:tp_id>/media", methods=["POST"])
-@roles_required(*EDITORS)
-@blp.arguments(MediaIn, location="files")
-@blp.arguments(AltTextIn, location="form")
-@blp.response(201, MediaOut)
-def add_media(files: dict[str, Any], form: dict[str, Any], tp_id: int) -> Any:
-    """Attach an image (multipart: ``file``, ``alt_text``); an approved talking point goes back to review."""
-    upload = files["file"]
-    return services.add_media(_get(tp_id), current_user, upload.filename or "", upload.read(), form["alt_text"])
+IMAGE_TYPES = {"image/png": {}, "image/jpeg": {}, "image/gif": {}, "image/webp": {}}
+
+
+@blp.route("/<int:tp_id>/image", endpoint="image")
+class ImageItem(MethodView):
+    @roles_required()
+    @blp.doc(responses={"200": {"description": "the image's bytes, with its stored content type", "content":
+                                IMAGE_TYPES},
+                        "304": {"description": "not modified (If-None-Match held the ETag)"},
+                        "404": {"description": "no such talking point, no image, or not one you may see"}})
+    def get(self, tp_id: int) -> Any:
+        """The image of a talking point (anyone who may see the talking point). ETag: the bytes' sha256."""
+        tp = _get(tp_id)
+        image = services.viewable_image(tp, current_user)
+        if image is None:
+            abort(404, message=f"talking point {tp_id} has no image you may see")
+        headers = {"ETag": f'"{image.sha256}"', "Cache-Control": "private, no-cache",
+                   "X-Content-Type-Options": "nosniff"}
+        if image.sha256 in request.if_none_match:
+            return Response(status=304, headers=headers)  # the bytes are not even loaded
+        return Response(image.data, mimetype=image.content_type, headers=headers)
+
+    @roles_required(*EDITORS)
+    @blp.arguments(ImageFileIn, location="files")
+    @blp.arguments(ImageAltIn, location="form")
+    @blp.response(200, TalkingPointOut)
+    def put(self, files: dict[str, Any], form: dict[str, Any], tp_id: int) -> Any:
+        """Attach or replace the image (multipart: ``image``, ``image_alt``). A content edit: a new version, and an
+        approved talking point goes back to review. A refused upload changes nothing."""
+        upload = files["image"]
+        return services.set_image(_get(tp_id), current_user, upload.read(), form["image_alt"], upload.filename or "")
+
+    @roles_required(*EDITORS)
+    @blp.arguments(ImageAltIn)
+    @blp.response(200, TalkingPointOut)
+    def patch(self, data: dict[str, Any], tp_id: int) -> Any:
+        """Change the image's alt text (JSON ``{"image_alt": ...}``): a content edit, like a new image."""
+        return services.set_image_alt(_get(tp_id), current_user, data["image_alt"])
+
+    @roles_required(*EDITORS)
+    @blp.response(200, TalkingPointOut)
+    def delete(self, tp_id: int) -> Any:
+        """Remove the image: a content edit, like a new image."""
+        return services.remove_image(_get(tp_id), current_user)
 
 
 @blp.route("/<int:tp_id>/live-posts")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from advocacy.extensions import db
@@ -57,7 +57,13 @@ class TalkingPoint(db.Model):
     targets: Mapped[list[Target]] = relationship(cascade="all, delete-orphan", order_by="Target.id")
     comments: Mapped[list[Comment]] = relationship(cascade="all, delete-orphan", order_by="Comment.id")
     revisions: Mapped[list[Revision]] = relationship(cascade="all, delete-orphan", order_by="Revision.version")
-    media: Mapped[list[Media]] = relationship(cascade="all, delete-orphan", order_by="Media.id")
+    # the image as written now, and the one its last approval covered (what shares carry): see TalkingPointImage
+    image: Mapped[TalkingPointImage | None] = relationship(
+        primaryjoin="and_(TalkingPoint.id == TalkingPointImage.talking_point_id, TalkingPointImage.current)",
+        viewonly=True, uselist=False)
+    approved_image: Mapped[TalkingPointImage | None] = relationship(
+        primaryjoin="and_(TalkingPoint.id == TalkingPointImage.talking_point_id, TalkingPointImage.approved)",
+        viewonly=True, uselist=False)
 
     def copy_for(self, network: str) -> str:
         """The suggested copy for ``network``: its own (first) variant, else the generic one."""
@@ -137,19 +143,35 @@ class Revision(db.Model):
     user: Mapped[User] = relationship()
 
 
-class Media(db.Model):
-    """An image attached to a talking point; the bytes live in the media store under ``key``."""
+class TalkingPointImage(db.Model):
+    """The image of a talking point, its bytes in the database (every web and worker host reads the same one).
 
-    __tablename__ = "talking_point_media"
+    A talking point has at most one ``current`` image (as written now) and one ``approved`` image (the one its last
+    approval covered: what shares carry); usually the same row. The bytes and the alt text of a row never change: a
+    new upload, or new alt text, is a new row, so the approved image stays as approved while an edit waits for
+    review. A row that is neither is deleted. ``data`` is loaded only when asked for.
+    """
+
+    __tablename__ = "talking_point_images"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     talking_point_id: Mapped[int] = mapped_column(ForeignKey("talking_points.id"), index=True)
-    key: Mapped[str] = mapped_column(String(200), unique=True)
-    filename: Mapped[str] = mapped_column(String(255))
-    content_type: Mapped[str] = mapped_column(String(64))
+    current: Mapped[bool] = mapped_column(default=False, server_default=false())
+    approved: Mapped[bool] = mapped_column(default=False, server_default=false())
+    content_type: Mapped[str] = mapped_column(String(32))  # from the magic bytes, never from the upload
     size: Mapped[int] = mapped_column()
-    alt_text: Mapped[str] = mapped_column(String(1000), default="")
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))  # as uploaded, for display only
+    alt_text: Mapped[str] = mapped_column(String(1000))
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    def refusal(self, network: str) -> str | None:
+        """Why ``network`` would refuse this image (too large, a type it does not take), or None."""
+        from advocacy.content.media import refusal
+
+        return refusal(network, self.size, self.content_type)
 
 
 class ScreeningRule(db.Model):

@@ -29,12 +29,12 @@ from advocacy.content import screening
 from advocacy.content.models import (
     NETWORKS,
     Comment,
-    Media,
     PostDeletion,
     Revision,
     ScreeningRule,
     Status,
     TalkingPoint,
+    TalkingPointImage,
     Target,
     Variant,
 )
@@ -210,7 +210,15 @@ def snapshot(tp: TalkingPoint) -> dict[str, Any]:
             "available_until": tp.available_until.isoformat() if tp.available_until else None,
             "target_everyone": tp.target_everyone, "team_ids": tp.team_ids, "user_ids": tp.user_ids,
             "variants": [{"network": v.network, "text": v.text} for v in tp.variants],
-            "media": [{"key": m.key, "filename": m.filename, "alt_text": m.alt_text} for m in tp.media]}
+            "image": image_meta(tp.image)}
+
+
+def image_meta(image: TalkingPointImage | None) -> dict[str, Any] | None:
+    """What a revision (and the audit log) keeps of an image: everything but its bytes."""
+    if image is None:
+        return None
+    return {"content_type": image.content_type, "size": image.size, "sha256": image.sha256,
+            "filename": image.filename, "alt": image.alt_text}
 
 
 def _revise(tp: TalkingPoint, user: User) -> None:
@@ -327,6 +335,7 @@ def approve(tp: TalkingPoint, approver: User) -> None:
     tp.status = Status.APPROVED
     tp.approved_by_id = approver.id
     tp.approved_at = utcnow()
+    _approve_image(tp)  # from now on shares carry the image this approval covers
     record(approver, "approve", "talking_point", tp.id, version=tp.version)
     db.session.commit()
     log.info("event=talking_point_approved talking_point_id=%s user_id=%s", tp.id, approver.id)
@@ -385,49 +394,175 @@ def withdraw(tp: TalkingPoint, user: User, reason: str = "") -> int:
     return cancelled
 
 
-# ---------------------------------------------------------------------------------------------------------- media
-def add_media(tp: TalkingPoint, user: User, filename: str, data: bytes, alt_text: str = "") -> Media:
-    """Attach an image (PNG, JPEG, GIF or WebP) to a talking point; an approved one goes back to review.
+# ---------------------------------------------------------------------------------------------------------- image
+def check_image(data: bytes) -> str:
+    """The content type of an uploaded image, from its magic bytes; raises ``DomainError`` naming ``image``."""
+    from advocacy.content.media import sniff
+
+    if not data:
+        raise DomainError("is empty: choose a PNG, JPEG, GIF or WebP file", "image")
+    limit = current_app.config["MEDIA_MAX_BYTES"]
+    if len(data) > limit:
+        raise DomainError(f"is {len(data):,} bytes; the limit is {limit:,} bytes", "image")
+    content_type = sniff(data)
+    if content_type is None:
+        raise DomainError("is not a PNG, JPEG, GIF or WebP image (judged by its content, not its name)", "image")
+    return content_type
+
+
+def check_alt(value: Any) -> str:
+    """Alt text: required (screen readers read it, every network takes it), at most 1000 characters."""
+    from advocacy.content.media import MAX_ALT
+
+    return _text(value, "image_alt", MAX_ALT, required=True)
+
+
+def _editable(tp: TalkingPoint, user: User) -> None:
+    _editor(user, "change talking points' images")
+    if tp.status == Status.WITHDRAWN:
+        raise Conflict("a withdrawn talking point cannot be edited; write a new one", "status")
+
+
+def set_image(tp: TalkingPoint, user: User, data: bytes, alt_text: str, filename: str = "") -> TalkingPoint:
+    """Attach an image to a talking point, or replace the one it has. A content edit: a new version, and an approved
+    talking point goes back to review; shares keep the image approved earlier until a second person approves.
+
+    Everything is checked before anything is stored: a refused upload leaves the talking point and its image as
+    they were.
 
     Args:
         tp: the talking point.
         user: comms staff.
-        filename: the uploaded file's name (kept for display only).
-        data: the image's bytes.
-        alt_text: a description for people who cannot see it.
+        data: the file's bytes (PNG, JPEG, GIF or WebP by content, at most ``ADVOCACY_MEDIA_MAX_BYTES``).
+        alt_text: the description screen readers read out (1 to 1000 characters).
+        filename: the uploaded file's name, kept for display only.
     """
-    import secrets
+    import hashlib
+    import os.path
 
-    from advocacy.content.media import media_store, sniff
-
-    _editor(user, "add images")
-    if tp.status == Status.WITHDRAWN:
-        raise Conflict("a withdrawn talking point cannot be edited; write a new one", "status")
-    if not data:
-        raise DomainError("is empty", "file")
-    limit = current_app.config["MEDIA_MAX_BYTES"]
-    if len(data) > limit:
-        raise DomainError(f"is {len(data)} bytes; the limit is {limit}", "file")
-    kind = sniff(data)
-    if kind is None:
-        raise DomainError("is not a PNG, JPEG, GIF or WebP image", "file")
-    alt = _text(alt_text, "alt_text", 1000)
-    key = f"{secrets.token_hex(16)}{kind[1]}"
-    media_store().put(key, data, kind[0])
-    try:
-        item = Media(key=key, filename=(filename or "image")[-255:], content_type=kind[0], size=len(data),
-                     alt_text=alt)
-        tp.media.append(item)
-        _changed(tp, user, media_added=key)
-    except Exception:
-        db.session.rollback()
-        media_store().delete(key)
-        raise
-    return item
+    _editable(tp, user)
+    content_type = check_image(data)
+    alt = check_alt(alt_text)
+    name = os.path.basename((filename or "").replace("\\", "/")).strip() or "image"
+    image = TalkingPointImage(content_type=content_type, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                              filename=name[-255:], alt_text=alt, data=data, uploaded_by_id=user.id)
+    if tp.image is not None and (tp.image.sha256, tp.image.alt_text) == (image.sha256, alt):
+        return tp  # the same file with the same words: nothing changes
+    _swap(tp, user, image, "image_set")
+    return tp
 
 
-def _changed(tp: TalkingPoint, user: User, **detail: Any) -> bool:
-    """Record a saved change: a new version, and back to review if it was approved. Commits."""
+def set_image_alt(tp: TalkingPoint, user: User, alt_text: str) -> TalkingPoint:
+    """Change the alt text of a talking point's image (a content edit, like ``set_image``)."""
+    _editable(tp, user)
+    alt = check_alt(alt_text)
+    current = tp.image
+    if current is None:
+        raise DomainError("this talking point has no image yet: upload one with its alt text", "image")
+    if current.alt_text == alt:
+        return tp
+    image = TalkingPointImage(content_type=current.content_type, size=current.size, sha256=current.sha256,
+                              filename=current.filename, alt_text=alt, data=current.data, uploaded_by_id=user.id)
+    _swap(tp, user, image, "image_alt")
+    return tp
+
+
+def remove_image(tp: TalkingPoint, user: User) -> TalkingPoint:
+    """Take the image off a talking point (a content edit, like ``set_image``)."""
+    _editable(tp, user)
+    if tp.image is None:
+        return tp
+    _swap(tp, user, None, "image_removed")
+    return tp
+
+
+def _swap(tp: TalkingPoint, user: User, image: TalkingPointImage | None, change: str) -> None:
+    old = tp.image
+    if old is not None:
+        old.current = False
+    if image is not None:
+        image.talking_point_id, image.current = tp.id, True
+        db.session.add(image)
+    db.session.flush()
+    db.session.expire(tp, ["image"])
+    _changed(tp, user, change=change, image=image_meta(image), commit=False)
+    _drop_unused(tp)
+    db.session.commit()
+    log.info("event=talking_point_image talking_point_id=%s user_id=%s change=%s version=%s", tp.id, user.id,
+             change, tp.version)
+
+
+def _approve_image(tp: TalkingPoint) -> None:
+    """The image as written becomes the one shares carry (none, if it has none)."""
+    current, approved = tp.image, tp.approved_image
+    if approved is not None and approved is not current:
+        approved.approved = False
+    if current is not None:
+        current.approved = True
+    db.session.flush()
+    db.session.expire(tp, ["approved_image"])
+    _drop_unused(tp)
+
+
+def _drop_unused(tp: TalkingPoint) -> None:
+    """Delete the talking point's images that are neither as written nor approved."""
+    from sqlalchemy import delete
+
+    db.session.execute(delete(TalkingPointImage).where(
+        TalkingPointImage.talking_point_id == tp.id, TalkingPointImage.current.is_(False),
+        TalkingPointImage.approved.is_(False)).execution_options(synchronize_session="fetch"))
+
+
+def shared_image(talking_point_id: int) -> TalkingPointImage | None:
+    """The image shares of this talking point carry (the one its last approval covered), bytes loaded; None when it
+    has none. One query, which brings the bytes only when there is an image."""
+    from sqlalchemy.orm import undefer
+
+    return db.session.scalar(
+        select(TalkingPointImage).options(undefer(TalkingPointImage.data))
+        .where(TalkingPointImage.talking_point_id == talking_point_id, TalkingPointImage.approved.is_(True)))
+
+
+def may_see(tp: TalkingPoint, user: User) -> bool:
+    """Comms see every talking point; others those aimed at them now, their own suggestions, and those they shared."""
+    from advocacy.delivery.models import Share
+
+    if user.has_role(*EDITORS) or tp.author_id == user.id or tp in approved_for(user):
+        return True
+    return db.session.scalar(select(Share.id).where(Share.talking_point_id == tp.id,
+                                                    Share.user_id == user.id).limit(1)) is not None
+
+
+def viewable_image(tp: TalkingPoint, user: User) -> TalkingPointImage | None:
+    """The image ``user`` may see of ``tp``: comms and the author the one as written now, everyone else the approved
+    one; None when there is none or the person may not see the talking point."""
+    if not may_see(tp, user):
+        return None
+    if user.has_role(*EDITORS) or tp.author_id == user.id:
+        return tp.image
+    return tp.approved_image
+
+
+def image_findings(tp: TalkingPoint) -> list[screening.Finding]:
+    """A warning for each network that would refuse the talking point's image (too large, a type it does not take),
+    to be seen before approving: shares there would fail."""
+    from advocacy.content.media import LABELS
+
+    image = tp.image
+    if image is None:
+        return []
+    findings = []
+    for network, label in LABELS.items():
+        why = image.refusal(network)
+        if why:
+            findings.append(screening.Finding(
+                rule="image", label="Image", action=screening.WARN, network=network, start=0, end=0, excerpt="",
+                message=f"{why}, so shares on {label} will fail: use a smaller image or another format"))
+    return findings
+
+
+def _changed(tp: TalkingPoint, user: User, *, commit: bool = True, **detail: Any) -> bool:
+    """Record a saved change: a new version, and back to review if it was approved. Commits unless told not to."""
     back_to_review = tp.status == Status.APPROVED
     if back_to_review:
         tp.status = Status.IN_REVIEW
@@ -437,7 +572,8 @@ def _changed(tp: TalkingPoint, user: User, **detail: Any) -> bool:
     tp.version += 1
     _revise(tp, user)
     record(user, "edit", "talking_point", tp.id, version=tp.version, back_to_review=back_to_review, **detail)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     log.info("event=talking_point_edited talking_point_id=%s user_id=%s version=%s back_to_review=%s", tp.id,
              user.id, tp.version, back_to_review)
     return back_to_review

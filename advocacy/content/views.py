@@ -7,7 +7,7 @@ import json
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from advocacy.auth import roles_required
@@ -40,9 +40,9 @@ def _local(value: str, name: str) -> dt.datetime | None:
     return (naive if naive.tzinfo else naive.replace(tzinfo=zone)).astimezone(dt.UTC)
 
 
-def _form_values(tp: TalkingPoint | None = None) -> dict[str, Any]:
-    """The form as typed (after a refusal), or filled from ``tp`` to edit it."""
-    if request.method == "POST":
+def _form_values(tp: TalkingPoint | None = None, typed: bool = True) -> dict[str, Any]:
+    """The form as typed (after a refusal), or filled from ``tp`` to edit it (``typed`` False: always from ``tp``)."""
+    if request.method == "POST" and typed:
         form: dict[str, Any] = {f: request.form.get(f, "") for f in TEXT_FIELDS + tuple(COPY_FIELDS.values())}
         boxes = "checkboxes" in request.form  # the form marks that its checkboxes were shown (unticked = off)
         form["employees_may_edit"] = "employees_may_edit" in request.form or not boxes
@@ -155,6 +155,7 @@ def _detail(tp: TalkingPoint, status: int = 200, **extra: Any) -> Any:
     previews = {n: services.preview(tp, n) for n in networks}
     return render_template("content/detail.html", tp=tp, previews=previews, labels=LABELS,
                            screened=services.screen_talking_point(tp), live=services.live_posts(tp),
+                           image_findings=services.image_findings(tp),
                            revisions=[(r, json.loads(r.snapshot)) for r in reversed(tp.revisions)],
                            audience=services.audience(tp), teams={t.id: t.name for t in services.teams()},
                            **extra), status
@@ -174,8 +175,7 @@ def edit(tp_id: int) -> Any:
     tp = _get(tp_id)
     form = _form_values(tp)
     if request.method == "GET":
-        return render_template("content/edit.html", tp=tp, form=form, errors={}, teams=services.teams(),
-                               people=services.people(), labels=LABELS, copy_fields=COPY_FIELDS, **_composing(form))
+        return _editor_page(tp, {})
     names: list[str] = []
     try:
         data, names = _data(form)
@@ -185,7 +185,8 @@ def edit(tp_id: int) -> Any:
         db.session.rollback()
         return render_template("content/edit.html", tp=tp, form=form, errors={_field(exc, names): exc.message},
                                teams=services.teams(), people=services.people(), labels=LABELS,
-                               copy_fields=COPY_FIELDS, **_composing(form)), exc.status
+                               copy_fields=COPY_FIELDS, image_form={}, max_bytes=current_app.config["MEDIA_MAX_BYTES"],
+                               **_composing(form)), exc.status
     back = was == Status.APPROVED and tp.status == Status.IN_REVIEW
     again = " It is back in review: a second person must approve it again." if back else ""
     flash(f"Saved as version {tp.version}.{again}", "success")
@@ -258,31 +259,59 @@ def delete_post(tp_id: int, share_id: int) -> Any:
     return redirect(url_for("delivery.share_detail", share_id=share_id))
 
 
-@bp.post("/<int:tp_id>/media")
+def _editor_page(tp: TalkingPoint, errors: dict[str, str], status: int = 200, **image_form: str) -> Any:
+    form = _form_values(tp, typed=False)
+    return render_template("content/edit.html", tp=tp, form=form, errors=errors, teams=services.teams(),
+                           people=services.people(), labels=LABELS, copy_fields=COPY_FIELDS, image_form=image_form,
+                           max_bytes=current_app.config["MEDIA_MAX_BYTES"], **_composing(form)), status
+
+
+@bp.post("/<int:tp_id>/image")
 @roles_required(*EDITORS)
-def upload(tp_id: int) -> Any:
-    """Attach an image (PNG, JPEG, GIF, WebP) with its alt text."""
-    upload = request.files.get("file")
-    data = upload.read() if upload else b""
-    name = upload.filename if upload else ""
-    return _act(tp_id, lambda tp, user: services.add_media(tp, user, name or "", data,
-                                                           request.form.get("alt_text", "")), "Image added.")
+def image(tp_id: int) -> Any:
+    """Attach, replace or re-describe the talking point's image (multipart: ``image``, ``image_alt``). A content
+    edit: an approved talking point goes back to review. A refused upload changes nothing."""
+    tp = _get(tp_id)
+    upload = request.files.get("image")
+    data = upload.read() if upload is not None else b""
+    alt = request.form.get("image_alt", "")
+    chosen = upload is not None and (bool(upload.filename) or bool(data))
+    was, version = tp.status, tp.version
+    try:
+        if chosen:
+            services.set_image(tp, current_user, data, alt, upload.filename or "" if upload is not None else "")
+        elif tp.image is not None:
+            services.set_image_alt(tp, current_user, alt)
+        else:
+            raise DomainError("choose a PNG, JPEG, GIF or WebP file", "image")
+    except DomainError as exc:
+        db.session.rollback()
+        return _editor_page(tp, {exc.field or "image": exc.message}, exc.status, image_alt=alt)
+    if tp.version == version:
+        flash("The image is unchanged.", "success")
+    else:
+        back = " It is back in review: a second person must approve it again." if (
+            was == Status.APPROVED and tp.status == Status.IN_REVIEW) else ""
+        flash(f"Image saved as version {tp.version}.{back}", "success")
+    return redirect(url_for("content.detail", tp_id=tp.id) + "#image")
 
 
-@bp.get("/media/<int:media_id>")
-@roles_required()
-def media(media_id: int) -> Any:
-    """One image of a talking point, served with its checked content type."""
-    from flask import Response
-
-    from advocacy.content.media import media_store
-    from advocacy.content.models import Media
-
-    item = db.session.get(Media, media_id)
-    if item is None:
-        abort(404)
-    return Response(media_store().get(item.key), mimetype=item.content_type,
-                    headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"})
+@bp.post("/<int:tp_id>/image/remove")
+@roles_required(*EDITORS)
+def remove_image(tp_id: int) -> Any:
+    """Take the image off the talking point (a content edit, like a new image)."""
+    tp = _get(tp_id)
+    was = tp.status
+    try:
+        services.remove_image(tp, current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return _detail(tp, exc.status)
+    back = " It is back in review: a second person must approve it again." if (
+        was == Status.APPROVED and tp.status == Status.IN_REVIEW) else ""
+    flash(f"Image removed (version {tp.version}).{back}", "success")
+    return redirect(url_for("content.detail", tp_id=tp.id) + "#image")
 
 
 def _act(tp_id: int, action: Any, success: str) -> Any:

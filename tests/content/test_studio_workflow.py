@@ -251,7 +251,7 @@ def test_the_studio_api_is_in_the_openapi_document(client):
     paths = client.get("/api/openapi.json").get_json()["paths"]
     for path in ("/api/talking-points/{tp_id}/reject", "/api/talking-points/{tp_id}/withdraw",
                  "/api/talking-points/{tp_id}/revisions", "/api/talking-points/{tp_id}/live-posts",
-                 "/api/talking-points/{tp_id}/preview", "/api/talking-points/{tp_id}/media",
+                 "/api/talking-points/{tp_id}/preview", "/api/talking-points/{tp_id}/image",
                  "/api/talking-points/suggestions", "/api/screening/rules/{key}", "/api/screening/check",
                  "/api/policy", "/api/policy/acknowledge", "/api/audit/events", "/api/audit/archive"):
         assert path in paths, path
