@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from advocacy.accounts.models import AccountStatus
 from advocacy.accounts.networks import connector_for
+from advocacy.content.services import shared_image
 from advocacy.delivery import budgets, services, tokens
 from advocacy.delivery.models import Share
 from advocacy.extensions import db, redis_client
@@ -32,6 +33,7 @@ from connectors.base import (
     ConnectorError,
     Duplicate,
     FindsPosts,
+    Media,
     PublishedPost,
     RateLimited,
     Rejected,
@@ -161,6 +163,9 @@ def _with_refresh(share: Share, call: Any) -> Any:
 def _post(connector: Any, share: Share) -> PublishedPost:
     link = tracked_url(share)
     kwargs = {"idempotency_key": idempotency_key(share)} if _takes_idempotency_key(type(connector)) else {}
+    image = shared_image(share.talking_point_id)  # one query; the bytes come only when there is an image
+    if image is not None:
+        kwargs["media"] = [Media(image.data, image.content_type, image.alt_text, image.filename)]
     post: PublishedPost = _with_refresh(share, lambda token: connector.publish(token, share.text, link, **kwargs))
     return post
 
