@@ -3,7 +3,9 @@
 One ``MastodonConnector`` talks to one server (``instance_url``) with the client credentials that server issued
 (``register_app``). Access tokens do not expire and come without a refresh token, so a 401 means the person (or the
 server's admin) revoked the app: only the person can reconnect. ``publish`` sends an ``Idempotency-Key``, so a retry
-after a lost answer gets the status the server already made instead of a second one.
+after a lost answer gets the status the server already made instead of a second one. Images are uploaded first
+(``POST /api/v2/media`` with their description), waited for while the server processes them (202, then
+``GET /api/v1/media/:id`` until it stops answering 206), and attached by id.
 Every failure leaves this module as one of the ``connectors.base`` exceptions.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar, NoReturn, TypeVar
@@ -23,6 +26,7 @@ from requests_oauthlib import OAuth2Session
 from connectors.base import (
     DEFAULT_TIMEOUT,
     DEFAULT_USER_AGENT,
+    IMAGE_TYPES,
     AppCredentials,
     AuthRequest,
     AuthRevoked,
@@ -43,7 +47,10 @@ from connectors.oauth import oauth_call, oauth_session
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SCOPES = ("read:accounts", "read:statuses", "write:statuses")
+DEFAULT_SCOPES = ("read:accounts", "read:statuses", "write:statuses", "write:media")
+MAX_IMAGES = 4  # attachments per status on Mastodon (the default of configuration.statuses.max_media_attachments)
+POLL_FIRST, POLL_MAX = 0.05, 1.0  # seconds between checks of an image being processed: doubling, capped
+NOT_READY_MARK = "not finished processing"
 T = TypeVar("T")
 
 
@@ -89,8 +96,10 @@ class MastodonConnector:
         client_secret: the matching client secret.
         client_name: how the app is named on consent pages and under posts.
         website: the app's home page, shown by the server; optional.
-        scopes: scopes asked for; ``write:statuses`` posts, ``read:accounts`` reads the profile.
-        timeout: seconds for connect and for read on every request.
+        scopes: scopes asked for; ``write:statuses`` posts, ``write:media`` uploads images, ``read:accounts`` reads
+            the profile.
+        timeout: seconds for connect and for read on every request, and at most this long waiting for the server to
+            process an uploaded image.
         user_agent: sent on every request.
     """
 
@@ -242,22 +251,31 @@ class MastodonConnector:
             link: a URL to add at the end.
             idempotency_key: the same key on every attempt of one share: the server answers a repeat (within about
                 an hour) with the status it already made.
+            media: up to 4 images, each uploaded with its alt text as the description and waited for while the
+                server processes it (at most ``timeout`` seconds: still processing after that is ``Transient``).
+                A retry uploads them again (harmless); the status is made once, by the idempotency key.
         """
-        if media:
-            raise Rejected("this connector does not attach images yet", status=None)
+        _check_media(media)
         if link and link not in text:
             text = f"{text} {link}"
+        media_ids = [self._upload(access_token, item, number) for number, item in enumerate(media, 1)]
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        answer = self._call(
-            "POST", "/api/v1/statuses", access_token, json={"status": text, "visibility": "public"}, headers=headers
-        )
+        body: dict[str, Any] = {"status": text, "visibility": "public"}
+        if media_ids:
+            body["media_ids"] = media_ids
+        try:
+            answer = self._call("POST", "/api/v1/statuses", access_token, json=body, headers=headers)
+        except Rejected as exc:
+            if exc.status == 422 and NOT_READY_MARK in exc.message:  # processing outran our wait: worth a retry
+                raise Transient(exc.message, status=exc.status, raw=exc.raw) from None
+            raise
         post_id = answer.get("id")
         if not isinstance(post_id, str) or not post_id:
             raise Transient("Mastodon answered the status without an id", raw=_dump(answer))
         url = answer.get("url") or answer.get("uri")
         if not isinstance(url, str) or not url:
             url = f"{self.instance_url}/statuses/{post_id}"
-        log.info("mastodon.publish ok instance=%s post_id=%s", self.instance_url, post_id)
+        log.info("mastodon.publish ok instance=%s post_id=%s images=%s", self.instance_url, post_id, len(media_ids))
         return PublishedPost(id=post_id, url=url)
 
     def delete(self, access_token: str, post_id: str) -> None:
@@ -289,6 +307,37 @@ class MastodonConnector:
         return found
 
     # ----------------------------------------------------------------------------------------------- helpers
+    def _upload(self, access_token: str, item: Media, number: int) -> str:
+        """Upload one image (``POST /api/v2/media``), wait until it is processed; returns its media id."""
+        data = {"description": item.alt} if item.alt else {}
+        files = {"file": (item.filename or "image", item.data, item.content_type)}
+        response = self._request("POST", "/api/v2/media", access_token, files=files, data=data, image=number)
+        answer = _json_object(response.text)
+        media_id = answer.get("id") if answer else None
+        if not isinstance(media_id, str) or not media_id:
+            raise Transient("Mastodon answered the upload without a media id", status=response.status_code,
+                            raw=response.text)
+        if response.status_code == 202:
+            self._wait_processed(access_token, media_id, number)
+        log.info("mastodon.media uploaded instance=%s media_id=%s bytes=%s async=%s", self.instance_url, media_id,
+                 len(item.data), response.status_code == 202)
+        return media_id
+
+    def _wait_processed(self, access_token: str, media_id: str, number: int) -> None:
+        """Check ``GET /api/v1/media/:id`` (206 while processing, 200 when done) for at most ``timeout`` seconds."""
+        deadline = time.monotonic() + self.timeout
+        delay = POLL_FIRST
+        while True:
+            response = self._request("GET", f"/api/v1/media/{quote(media_id, safe='')}", access_token, image=number)
+            if response.status_code == 200:
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise Transient(f"Mastodon was still processing image {number} after {self.timeout:g} s",
+                                status=response.status_code)
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, POLL_MAX)
+
     def _require_client(self) -> None:
         if not self.client_id or not self.client_secret:
             raise ConfigurationError(f"no app registered on {self.instance_url} yet (call register_app first)")
@@ -309,6 +358,18 @@ class MastodonConnector:
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """One API request; the answer's JSON object, or the mapped exception."""
+        response = self._request(method, path, access_token, json=json, headers=headers)
+        body = _json_object(response.text)
+        if body is None:
+            raise Transient("Mastodon answered something unreadable", status=response.status_code, raw=response.text)
+        return body
+
+
+    def _request(
+        self, method: str, path: str, access_token: str | None, *, headers: Mapping[str, str] | None = None,
+        image: int | None = None, **kw: Any,
+    ) -> requests.Response:
+        """One API request; the 2xx answer, or the mapped exception (``image``: the number of the image it is for)."""
         sent = dict(headers or {})
         if access_token is not None:
             if not access_token:
@@ -316,15 +377,14 @@ class MastodonConnector:
             sent["Authorization"] = f"Bearer {access_token}"
         with http_session(timeout=self.timeout, user_agent=self.user_agent) as session:
             try:
-                response = session.request(method, self.instance_url + path, json=json, headers=sent)
+                response = session.request(method, self.instance_url + path, headers=sent, **kw)
             except requests.RequestException as exc:  # timeouts, refused connections
                 raise Transient(f"Mastodon unreachable: {type(exc).__name__}") from None
         if not 200 <= response.status_code < 300:
+            if image is not None:
+                _raise_media_mapped(response, image)
             _raise_mapped(response)
-        body = _json_object(response.text)
-        if body is None:
-            raise Transient("Mastodon answered something unreadable", status=response.status_code, raw=response.text)
-        return body
+        return response
 
 
 # ---------------------------------------------------------------------------------------------- answer reading
@@ -363,6 +423,35 @@ def _message(body: Mapping[str, Any] | None, status: int) -> str:
     error = str(body.get("error") or f"Mastodon answered {status}")
     description = body.get("error_description")
     return f"{error}: {description}" if description else error
+
+
+def _check_media(media: Sequence[Media]) -> None:
+    """Refuse, before anything is uploaded, what no Mastodon server takes (``Rejected`` naming the limit).
+
+    Sizes are each server's own (16 MB for images by default): the server's refusal names its limit.
+    """
+    if len(media) > MAX_IMAGES:
+        raise Rejected(f"Mastodon attaches at most {MAX_IMAGES} images to a status, not {len(media)}")
+    for number, item in enumerate(media, 1):
+        if item.content_type not in IMAGE_TYPES:
+            raise Rejected(f"image {number} is {item.content_type or 'of no type'}: Mastodon takes "
+                           f"{', '.join(t.removeprefix('image/').upper() for t in IMAGE_TYPES)} images here")
+        if not item.data:
+            raise Rejected(f"image {number} is empty")
+
+
+def _raise_media_mapped(response: requests.Response, number: int) -> NoReturn:
+    """Raise the ``connectors.base`` exception for a failed upload or status check of image ``number``."""
+    status, raw = response.status_code, response.text
+    message = _message(_json_object(raw), status)
+    if status == 403 and "outside the authorized scopes" in message:  # connected before images were asked for
+        raise AuthRevoked(f"Mastodon did not grant this app write:media: the person must reconnect to share images "
+                          f"({message})", status=status, raw=raw)
+    if status == 413:  # the server's proxy refused the body's size
+        raise Rejected(f"Mastodon refused image {number} as too large (HTTP 413)", status=status, raw=raw)
+    if status == 422:
+        raise Rejected(f"Mastodon refused image {number}: {message}", status=status, raw=raw)
+    _raise_mapped(response)
 
 
 def _raise_mapped(response: requests.Response) -> NoReturn:

@@ -16,6 +16,7 @@ from connectors.base import (
     AuthRevoked,
     ConfigurationError,
     Connector,
+    Media,
     PostMetrics,
     Profile,
     PublishedPost,
@@ -133,10 +134,11 @@ class MastodonServers:
         return connector.profile(token)
 
     def publish(
-        self, access_token: str, text: str, link: str | None = None, *, idempotency_key: str | None = None
+        self, access_token: str, text: str, link: str | None = None, *, idempotency_key: str | None = None,
+        media: Sequence[Media] = (),
     ) -> PublishedPost:
         connector, token = self._on(access_token)
-        return connector.publish(token, text, link, idempotency_key=idempotency_key)
+        return connector.publish(token, text, link, idempotency_key=idempotency_key, media=media)
 
     def delete(self, access_token: str, post_id: str) -> None:
         connector, token = self._on(access_token)

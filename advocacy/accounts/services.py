@@ -67,7 +67,8 @@ def _save(user: User, network: str, profile: Profile, token: Token, server_url: 
 def mastodon_app(server_url: str, redirect_uri: str) -> AppCredentials:
     """This app's registration on a Mastodon server: the stored one, else registered now and stored (committed).
 
-    A registration made for another callback URL (the app moved) is replaced by a new one.
+    A registration made for another callback URL (the app moved), or without a scope the app now asks for
+    (``write:media`` came with images), is replaced by a new one.
 
     Args:
         server_url: the server as the person named it (normalized here; junk raises ConfigurationError).
@@ -75,7 +76,8 @@ def mastodon_app(server_url: str, redirect_uri: str) -> AppCredentials:
     """
     server_url = normalize_instance_url(server_url)
     stored = db.session.scalar(select(MastodonApp).where(MastodonApp.instance_url == server_url))
-    if stored is not None and stored.redirect_uri == redirect_uri:
+    wanted = set(mastodon_connector(server_url).scopes)
+    if stored is not None and stored.redirect_uri == redirect_uri and wanted <= set(stored.scopes.split()):
         return AppCredentials(server_url, stored.client_id, crypto.decrypt(stored.client_secret_encrypted) or "",
                               stored.redirect_uri, stored.scopes)
     app = mastodon_connector(server_url).register_app(redirect_uri)

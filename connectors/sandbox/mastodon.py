@@ -2,9 +2,11 @@
 
 Endpoints: app registration (``POST /api/v1/apps``), the OAuth consent page and token endpoints (authorization code,
 optional PKCE S256, client credentials, revocation; tokens do not expire, as on Mastodon),
-``GET /api/v1/accounts/verify_credentials``, ``POST /api/v1/statuses`` (with ``Idempotency-Key``),
-``GET|DELETE /api/v1/statuses/<id>``, a public page per status (``/@<username>/<id>``), and the JSON control API
-under ``/_sandbox/`` (the same endpoints and shapes as the X sandbox). Rate limits answer with Mastodon's
+``GET /api/v1/accounts/verify_credentials``, ``POST /api/v1/statuses`` (with ``Idempotency-Key`` and
+``media_ids``), ``GET|DELETE /api/v1/statuses/<id>``, image upload (``POST /api/v2/media``: 200 when processed at
+once, 202 while processing, then ``GET /api/v1/media/<id>`` answers 206 until done), a public page per status
+(``/@<username>/<id>``), and the JSON control API under ``/_sandbox/`` (the same endpoints and shapes as the X
+sandbox). Rate limits answer with Mastodon's
 ``X-RateLimit-*`` headers, the reset as an ISO-8601 timestamp. Run it with ``connectors.sandbox.runner``.
 """
 
@@ -37,11 +39,18 @@ from connectors.sandbox.common import (
     install_control,
     install_faults,
     json_response,
+    sniff_image,
     utc_iso,
 )
 from connectors.sandbox.schemas.mastodon import (
     APP_CREATE_REQUEST,
+    IMAGE_MIME_TYPES,
+    IMAGE_SIZE_LIMIT,
     MAX_CHARACTERS,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_MEDIA_ATTACHMENTS,
+    MEDIA_CREATE_REQUEST,
+    MEDIA_NOT_EMULATED,
     NOT_EMULATED,
     STATUS_CREATE_REQUEST,
     TOKEN_REQUEST,
@@ -70,6 +79,8 @@ ENDPOINT_SCOPES = {
     "POST /api/v1/statuses": ("write:statuses",),
     "GET /api/v1/statuses/{id}": ("read:statuses",),
     "DELETE /api/v1/statuses/{id}": ("write:statuses",),
+    "POST /api/v2/media": ("write:media",),
+    "GET /api/v1/media/{id}": ("write:media",),
 }
 # name -> (limit, window seconds): Mastodon's rack-attack throttles and the status-posting limiter
 DEFAULT_RATE_LIMITS = {
@@ -77,6 +88,7 @@ DEFAULT_RATE_LIMITS = {
     "unauthenticated": (300, 300),  # API requests without a token, per IP
     "statuses": (300, 10800),  # posting statuses, per account
     "delete": (30, 1800),  # deleting statuses, per account
+    "media": (30, 1800),  # uploading media, per account
 }
 METRIC_NAMES = ("favourites_count", "reblogs_count", "replies_count", "quotes_count")
 OOB = "urn:ietf:wg:oauth:2.0:oob"
@@ -94,6 +106,8 @@ INVALID_CLIENT = (
 _APP_SCHEMA = jsonschema.Draft202012Validator(APP_CREATE_REQUEST)
 _STATUS_SCHEMA = jsonschema.Draft202012Validator(STATUS_CREATE_REQUEST)
 _TOKEN_SCHEMA = jsonschema.Draft202012Validator(TOKEN_REQUEST)
+_MEDIA_SCHEMA = jsonschema.Draft202012Validator(MEDIA_CREATE_REQUEST)
+NOT_READY = "Cannot attach files that have not finished processing. Try again in a moment!"
 
 
 def countable_length(text: str) -> int:
@@ -122,6 +136,10 @@ class Config:
     metrics_growth: bool = True
     seed: int = 0
     title: str = "Mastodon sandbox"
+    # Mastodon 4 processes images at once (200); a busy server, or video, answers 202 and processes in the background.
+    # Images larger than this many bytes take that path here, and stay processing for this many status checks.
+    media_async_over_bytes: int = 1024 * 1024
+    media_processing_polls: int = 2
 
 
 @dataclass
@@ -162,6 +180,26 @@ class Status:
     metrics: dict[str, int | None] = field(default_factory=lambda: dict.fromkeys(METRIC_NAMES, 0))
     growth: bool = True
     lookups: int = 0
+    media_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Attachment:
+    """An uploaded image: its owner's, attachable to one status once processed."""
+
+    id: str
+    owner_id: str
+    content_type: str
+    data: bytes
+    description: str | None
+    focus: tuple[float, float] | None
+    created_at: str
+    polls_left: int = 0  # status checks still answered 206 (processing)
+    status_id: str | None = None
+
+    @property
+    def processed(self) -> bool:
+        return self.polls_left <= 0
 
 
 @dataclass
@@ -223,6 +261,7 @@ class MastodonState(SandboxState):
             self.apps: dict[str, App] = {}  # by client_id
             self.users: dict[str, User] = {}  # by lower-case username
             self.statuses: dict[str, Status] = {}
+            self.attachments: dict[str, Attachment] = {}
             self.grants: dict[str, Grant] = {}
             self.tokens: dict[str, AccessToken] = {}
 
@@ -386,7 +425,11 @@ class MastodonState(SandboxState):
 
     # ------------------------------------------------------------------------------------------------ statuses
     def create_status(self, token: AccessToken, fields: Mapping[str, Any], key: str | None) -> tuple[Status, bool]:
-        """A new status, or the one made earlier with the same ``Idempotency-Key`` (then ``False``)."""
+        """A new status, or the one made earlier with the same ``Idempotency-Key`` (then ``False``).
+
+        As Mastodon's PostStatusService: a repeated key answers first, then the media are checked: the caller's
+        own, not yet attached, processed, at most four.
+        """
         with self.lock:
             assert token.user_id is not None
             if key:
@@ -398,6 +441,7 @@ class MastodonState(SandboxState):
                         and _epoch(status.created_at) >= horizon
                     ):
                         return status, False
+            attachments = self._attachable(token.user_id, [str(i) for i in fields.get("media_ids") or []])
             status = Status(
                 id=str(self._next_status),
                 author_id=token.user_id,
@@ -412,8 +456,51 @@ class MastodonState(SandboxState):
                 growth=self.config.metrics_growth,
             )
             self._next_status += 1 + self.random.randrange(1 << 10)
+            for attachment in attachments:
+                attachment.status_id = status.id
+                status.media_ids.append(attachment.id)
             self.statuses[status.id] = status
             return status, True
+
+    def _attachable(self, user_id: str, media_ids: list[str]) -> list[Attachment]:
+        if len(media_ids) > MAX_MEDIA_ATTACHMENTS:
+            raise error(422, f"Cannot attach more than {MAX_MEDIA_ATTACHMENTS} files")
+        found = {i: a for i in media_ids if (a := self.attachments.get(i)) is not None and a.owner_id == user_id
+                 and a.status_id is None}  # Mastodon looks among the caller's unattached media only
+        missing = [i for i in media_ids if i not in found]
+        if missing:
+            raise error(422, f"Media with ID(s) {', '.join(missing)} were not found")
+        if not all(a.processed for a in found.values()):
+            raise error(422, NOT_READY)
+        return [found[i] for i in media_ids]
+
+    # --------------------------------------------------------------------------------------------------- media
+    def store_attachment(self, token: AccessToken, content_type: str, data: bytes, description: str | None,
+                         focus: tuple[float, float] | None) -> Attachment:
+        """Keep an uploaded image; one over ``media_async_over_bytes`` is processed in the background."""
+        with self.lock:
+            assert token.user_id is not None
+            attachment = Attachment(str(self._next_status), token.user_id, content_type, data, description, focus,
+                                    utc_iso(time.time()))
+            self._next_status += 1 + self.random.randrange(1 << 10)
+            if len(data) > self.config.media_async_over_bytes:
+                attachment.polls_left = max(self.config.media_processing_polls, 1)
+            self.attachments[attachment.id] = attachment
+            return attachment
+
+    def own_attachment(self, token: AccessToken, media_id: str) -> Attachment:
+        """The caller's unattached media ``media_id`` (Mastodon's ``GET /api/v1/media/:id`` sees nothing else)."""
+        with self.lock:
+            attachment = self.attachments.get(media_id)
+            if attachment is None or attachment.owner_id != token.user_id or attachment.status_id is not None:
+                raise error(404, "Record not found")
+            return attachment
+
+    def attachment_record(self, attachment: Attachment) -> dict[str, Any]:
+        """What ``/_sandbox/posts`` and ``/_sandbox/media`` show of an attachment."""
+        return {"id": attachment.id, "type": "image", "content_type": attachment.content_type,
+                "size": len(attachment.data), "description": attachment.description,
+                "processed": attachment.processed, "status_id": attachment.status_id}
 
     def live_status(self, status_id: str) -> Status:
         with self.lock:
@@ -477,6 +564,7 @@ class MastodonState(SandboxState):
                 "deleted_at": status.deleted_at,
                 "public_metrics": dict(status.metrics),
                 "metrics_growth": status.growth,
+                "media": [self.attachment_record(self.attachments[i]) for i in status.media_ids],
             }
 
     def post_views(self) -> list[dict[str, Any]]:
@@ -561,6 +649,39 @@ def account_view(state: MastodonState, user: User, *, credential: bool = False) 
     return view
 
 
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height of a PNG or GIF from its header; None for other types (their meta is left out)."""
+    if data.startswith(b"\x89PNG") and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:3] == b"GIF" and len(data) >= 10:
+        return int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
+    return None
+
+
+def attachment_view(attachment: Attachment) -> dict[str, Any]:
+    """A MediaAttachment as Mastodon renders it: ``url`` null while the original is still being processed."""
+    base = base_url()
+    name = f"{attachment.id}.{attachment.content_type.rsplit('/', 1)[-1]}"
+    meta: dict[str, Any] = {}
+    size = image_size(attachment.data)
+    if size and all(size):
+        details = {"width": size[0], "height": size[1], "aspect": size[0] / size[1]}
+        meta |= {"original": details, "small": details}
+    if attachment.focus is not None:
+        meta["focus"] = {"x": attachment.focus[0], "y": attachment.focus[1]}
+    return {
+        "id": attachment.id,
+        "type": "image",
+        "url": f"{base}/system/media_attachments/files/{attachment.id}/original/{name}" if attachment.processed
+        else None,
+        "preview_url": f"{base}/system/media_attachments/files/{attachment.id}/small/{name}",
+        "remote_url": None,
+        "meta": meta or None,
+        "description": attachment.description,
+        "blurhash": None,
+    }
+
+
 def status_view(state: MastodonState, status: Status, *, with_source: bool = False) -> dict[str, Any]:
     base = base_url()
     author = state.user_by_id(status.author_id)
@@ -592,7 +713,7 @@ def status_view(state: MastodonState, status: Status, *, with_source: bool = Fal
         "reblog": None,
         "application": {"name": app.name, "website": app.website} if app else None,
         "account": account_view(state, author),
-        "media_attachments": [],
+        "media_attachments": [attachment_view(state.attachments[i]) for i in status.media_ids],
         "mentions": [],
         "tags": [],
         "emojis": [],
@@ -681,9 +802,10 @@ def _params_error(message: str) -> Response:
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Mastodon sandbox (one server).
 
-    Control API (JSON): ``GET /_sandbox/posts``, ``POST /_sandbox/posts/<id>/metrics``, ``POST /_sandbox/reset``,
-    ``GET|POST|DELETE /_sandbox/faults``, ``GET|POST /_sandbox/users``, ``POST /_sandbox/tokens/expire``,
-    ``POST /_sandbox/tokens/revoke``, ``GET|POST /_sandbox/config``; plus ``GET /_sandbox/apps``.
+    Control API (JSON): ``GET /_sandbox/posts`` (each with its ``media``), ``POST /_sandbox/posts/<id>/metrics``,
+    ``POST /_sandbox/reset``, ``GET|POST|DELETE /_sandbox/faults``, ``GET|POST /_sandbox/users``,
+    ``POST /_sandbox/tokens/expire``, ``POST /_sandbox/tokens/revoke``, ``GET|POST /_sandbox/config``; plus
+    ``GET /_sandbox/apps`` and ``GET /_sandbox/media`` (the uploads).
 
     Args:
         config: initial settings, the same keys ``POST /_sandbox/config`` takes.
@@ -696,6 +818,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _install_oauth(app, state)
     _install_tokens(app, state)
     _install_api(app, state)
+    _install_media(app, state)
     _install_pages(app, state)
     install_control(app, state)
     return app
@@ -945,10 +1068,8 @@ def _checked_status_body(state: MastodonState) -> dict[str, Any]:
     used = [name for name in NOT_EMULATED if body.get(name) not in (None, "", [], {})]
     if used:
         raise error(422, f"The sandbox does not emulate {', '.join(used)}")
-    if body.get("media_ids"):  # nothing can be uploaded to the sandbox, so no media id is known
-        raise error(422, f"Media with ID(s) {', '.join(body['media_ids'])} were not found")
     text = body.get("status", "")
-    if not text.strip():
+    if not text.strip() and not body.get("media_ids"):
         raise error(422, "Validation failed: Text can't be blank")
     limit = state.config.max_characters
     if countable_length(text + body.get("spoiler_text", "")) > limit:
@@ -988,6 +1109,74 @@ def _install_api(app: Flask, state: MastodonState) -> None:
         return json_response(status_view(state, status, with_source=True))
 
 
+def _focus(raw: str | None) -> tuple[float, float] | None:
+    """``"x,y"`` in [-1, 1] each; anything else is ignored, as Mastodon does."""
+    try:
+        x, y = (float(v) for v in (raw or "").split(","))
+    except ValueError:
+        return None
+    return (x, y) if -1 <= x <= 1 and -1 <= y <= 1 else None
+
+
+def _uploaded_image() -> tuple[str, bytes, str | None, tuple[float, float] | None]:
+    """Type, bytes, description and focus of a valid ``POST /api/v2/media``; Mastodon's 422 otherwise."""
+    fields: dict[str, Any] = {k: request.form[k] for k in request.form}
+    fields |= {k: "(binary)" for k in request.files}
+    _validation_failed(_MEDIA_SCHEMA, fields)
+    used = [name for name in MEDIA_NOT_EMULATED if name in fields]
+    if used:
+        raise error(422, f"The sandbox does not emulate {', '.join(used)}")
+    data = request.files["file"].read() if "file" in request.files else b""
+    if not data:
+        raise error(422, "Validation failed: File can't be blank")
+    kind = sniff_image(data)  # Mastodon detects the type from the bytes, whatever the part's Content-Type says
+    if kind not in IMAGE_MIME_TYPES:
+        raise error(422, "Validation failed: File content type is invalid, File is invalid")
+    if len(data) >= IMAGE_SIZE_LIMIT:  # Paperclip's less_than
+        raise error(422, f"Validation failed: File file size must be less than {IMAGE_SIZE_LIMIT // 2**20} MB")
+    description = fields.get("description") or None
+    if description is not None and len(description) > MAX_DESCRIPTION_LENGTH:
+        raise error(422, f"Validation failed: Description is too long (maximum is {MAX_DESCRIPTION_LENGTH} "
+                         "characters)")
+    return kind, data, description, _focus(fields.get("focus"))
+
+
+def _install_media(app: Flask, state: MastodonState) -> None:
+    """``POST /api/v2/media``, ``GET /api/v1/media/<id>`` and the files themselves."""
+
+    @app.post("/api/v2/media")
+    def upload_media() -> Response:
+        token = _authorized(state, "POST /api/v2/media", ("media", 1))
+        attachment = state.store_attachment(token, *_uploaded_image())
+        return json_response(attachment_view(attachment), 200 if attachment.processed else 202)
+
+    @app.get("/api/v1/media/<media_id>")
+    def get_media(media_id: str) -> Response:
+        token = _authorized(state, "GET /api/v1/media/{id}")
+        with state.lock:
+            attachment = state.own_attachment(token, media_id)
+            processing = not attachment.processed
+            if processing:
+                attachment.polls_left -= 1
+            view = attachment_view(attachment)
+        if processing:
+            view["url"] = None  # this answer was the check that found it still processing
+        return json_response(view, 206 if processing else 200)
+
+    @app.get("/system/media_attachments/files/<media_id>/<style>/<name>")
+    def media_file(media_id: str, style: str, name: str) -> Response:
+        with state.lock:
+            attachment = state.attachments.get(media_id)
+        if attachment is None or style not in ("original", "small") or not name.startswith(media_id + "."):
+            return page("Not found", "<h1>The page you are looking for isn't here.</h1>", 404)
+        return Response(attachment.data, 200, mimetype=attachment.content_type)
+
+    @app.get("/_sandbox/media")
+    def list_media() -> Response:
+        with state.lock:
+            return json_response({"media": [state.attachment_record(a) for a in state.attachments.values()]})
+
+
 def _install_pages(app: Flask, state: MastodonState) -> None:
     @app.get("/")
     def index() -> Response:
@@ -1012,8 +1201,12 @@ def _install_pages(app: Flask, state: MastodonState) -> None:
             return page("Deleted", f"<h1>This post by @{e(author.username)} was deleted.</h1>", 410)
         shown = {k.removesuffix("_count"): v for k, v in status.metrics.items() if v is not None}
         figures = " · ".join(f"{e(v)} {e(k)}" for k, v in shown.items())
+        with state.lock:
+            shown_media = [state.attachments[i] for i in status.media_ids]
+        images = "".join(f'<p><img src="{e(attachment_view(a)["url"])}" alt="{e(a.description or "")}" '
+                         'style="max-width:100%"></p>' for a in shown_media)
         body = (
-            f"<article><h1>@{e(author.username)}</h1>{content_html(status.text)}"
+            f"<article><h1>@{e(author.username)}</h1>{content_html(status.text)}{images}"
             f'<p class="muted"><time datetime="{e(status.created_at)}">{e(status.created_at)}</time></p>'
             f'<p class="muted">{figures}</p></article>'
         )

@@ -73,7 +73,7 @@ def test_register_app_once_per_server(mastodon_sandbox: Any, mastodon_flow: Any)
     creds = first.register_app(mastodon_flow.redirect_uri)
     assert creds.server_url == mastodon_sandbox.url and creds.client_id and creds.client_secret
     assert creds.redirect_uri == mastodon_flow.redirect_uri
-    assert creds.scopes == "read:accounts read:statuses write:statuses"
+    assert creds.scopes == "read:accounts read:statuses write:statuses write:media"
     assert creds.client_secret not in repr(creds)
     apps = mastodon_sandbox.control("GET", "apps")["apps"]
     assert [(a["name"], a["website"], a["redirect_uris"]) for a in apps] == [
@@ -109,7 +109,7 @@ def test_connect_flow_with_pkce(mastodon_sandbox: Any, mastodon_flow: Any, masto
     assert auth.url.startswith(f"{mastodon_sandbox.url}/oauth/authorize?")
     assert query["response_type"] == "code" and query["client_id"] == mastodon_connector.client_id
     assert query["redirect_uri"] == mastodon_flow.redirect_uri
-    assert query["scope"].split() == ["read:accounts", "read:statuses", "write:statuses"]
+    assert query["scope"].split() == ["read:accounts", "read:statuses", "write:statuses", "write:media"]
     assert query["state"] == auth.state and query["code_challenge_method"] == "S256"
     digest = hashlib.sha256((auth.code_verifier or "").encode()).digest()
     assert query["code_challenge"] == base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
@@ -123,7 +123,7 @@ def test_connect_flow_with_pkce(mastodon_sandbox: Any, mastodon_flow: Any, masto
     assert params["state"] == auth.state and params["code"]
     token = mastodon_connector.exchange_code(params["code"], mastodon_flow.redirect_uri, auth.code_verifier)
     assert token.access_token and token.refresh_token is None and token.expires_at is None  # never expires
-    assert token.scope == "read:accounts read:statuses write:statuses"
+    assert token.scope == "read:accounts read:statuses write:statuses write:media"
     profile = mastodon_connector.profile(token.access_token)
     assert profile.handle == f"alice@{urlsplit(mastodon_sandbox.url).netloc}"
 

@@ -158,3 +158,31 @@ def test_a_lost_answer_is_answered_by_the_idempotency_key(app: Any, sandbox: dic
     posts = requests.get(f"{server}/_sandbox/posts", timeout=5).json()["posts"]
     assert share.status == "published" and share.attempts == 2, share.last_error
     assert [p["id"] for p in posts] == [share.post_id]
+
+
+def test_a_registration_made_before_images_is_replaced(app: Any, sandbox: dict[str, str], browser_factory: Any,
+                                                        make_user: Any, policy: Any) -> None:
+    """A server registered when the app did not ask for write:media would refuse the wider consent: register anew."""
+    from advocacy.accounts import crypto
+    from connectors.mastodon import MastodonConnector
+
+    server = sandbox["mastodon"]
+    make_user("emma@acme.test")
+    emma = browser_factory("emma@acme.test")
+    opt_in(emma)
+    connect_mastodon(emma, server, "emma")
+    stored = db.session.scalars(select(MastodonApp)).one()
+    old_scopes = ("read:accounts", "read:statuses", "write:statuses")
+    old = MastodonConnector(instance_url=server, scopes=old_scopes).register_app(stored.redirect_uri)
+    stored.client_id, stored.client_secret_encrypted = old.client_id, crypto.encrypt(old.client_secret) or ""
+    stored.scopes = " ".join(old_scopes)
+    db.session.commit()
+
+    make_user("liam@acme.test")
+    liam = browser_factory("liam@acme.test")
+    opt_in(liam)
+    assert connect_mastodon(liam, server, "liam").status_code == 302
+    db.session.refresh(stored)
+    assert stored.client_id != old.client_id and "write:media" in stored.scopes.split()
+    assert len(requests.get(f"{server}/_sandbox/apps", timeout=5).json()["apps"]) == 3
+    assert db.session.scalars(select(ConnectedAccount).where(ConnectedAccount.handle.like("liam@%"))).one()

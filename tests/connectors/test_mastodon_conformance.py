@@ -23,6 +23,7 @@ from connectors.base import Token
 from connectors.sandbox import mastodon as sandbox_mastodon
 from connectors.sandbox.schemas.mastodon import (
     APP_CREATE_REQUEST,
+    MEDIA_CREATE_REQUEST,
     STATUS_CREATE_REQUEST,
     TOKEN_REQUEST,
     VISIBILITIES,
@@ -165,6 +166,21 @@ def test_status_request_schema_agrees_with_the_spec(spec: dict[str, Any]) -> Non
     assert set(VISIBILITIES) == set(spec["components"]["schemas"]["StatusVisibilityEnum"]["enum"])
 
 
+def test_media_request_schema_agrees_with_the_spec(spec: dict[str, Any]) -> None:
+    body = spec["paths"]["/api/v2/media"]["post"]["requestBody"]
+    assert list(body["content"]) == ["multipart/form-data"] and body["required"] is True
+    theirs = body["content"]["multipart/form-data"]["schema"]
+    differences = list(compare(spec, MEDIA_CREATE_REQUEST, theirs, "createMediaV2"))
+    assert not differences, differences
+    assert set(MEDIA_CREATE_REQUEST["required"]) == set(theirs["required"])
+    # 200 when processed at once, 202 while processing; the status check answers 206 until done
+    assert {"200", "202"} <= set(spec["paths"]["/api/v2/media"]["post"]["responses"])
+    assert {"200", "206", "404"} <= set(spec["paths"]["/api/v1/media/{id}"]["get"]["responses"])
+    # a status takes media by id: the kind of status that requires them
+    media_status = resolve(spec, {"$ref": "#/components/schemas/MediaStatus"})
+    assert resolve(spec, declared(spec, media_status)["media_ids"])["items"]["type"] == "string"
+
+
 def test_idempotency_key_is_a_documented_header(spec: dict[str, Any]) -> None:
     parameters = spec["paths"]["/api/v1/statuses"]["post"]["parameters"]
     assert [p["in"] for p in parameters if p["name"] == "Idempotency-Key"] == ["header"]
@@ -287,3 +303,64 @@ def test_the_checker_catches_drift(spec: dict[str, Any], mastodon_sandbox: Any, 
     assert any("likes_count" in p for p in strict_problems(spec, body, schema))
     body["account"]["followers"] = 3
     assert any("account.followers" in p for p in strict_problems(spec, body, schema))
+
+
+def png(size: int = 0) -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    padding = chunk(b"tEXt", b"Comment\x00" + b"x" * size) if size else b""
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 3, 2, 8, 2, 0, 0, 0)) + padding
+            + chunk(b"IDAT", zlib.compress(b"\x00\x1d\x9b\xf0")) + chunk(b"IEND", b""))
+
+
+def test_media_answers(spec: dict[str, Any], mastodon_sandbox: Any, mastodon_token: Token) -> None:
+    def upload(data: bytes, **fields: str) -> requests.Response:
+        return call(mastodon_sandbox, "POST", "/api/v2/media", mastodon_token,
+                    files={"file": ("a.png", data, "image/png")}, data=fields)
+
+    done = upload(png(), description="A dot", focus="0.1,0.2")
+    assert done.status_code == 200
+    media_id = check_answer(spec, "POST", "/api/v2/media", done)["id"]
+
+    mastodon_sandbox.config(media_async_over_bytes=0, media_processing_polls=1)
+    pending = upload(png())
+    assert pending.status_code == 202
+    pending_id = check_answer(spec, "POST", "/api/v2/media", pending)["id"]
+    processing = call(mastodon_sandbox, "GET", f"/api/v1/media/{pending_id}", mastodon_token)
+    assert processing.status_code == 206
+    # the spec gives 206 no body; Mastodon sends the attachment (url still null), held to MediaAttachment here
+    assert "content" not in spec["paths"]["/api/v1/media/{id}"]["get"]["responses"]["206"]
+    attachment = {"$ref": "#/components/schemas/MediaAttachment"}
+    body = processing.json()
+    problems = [e.message for e in validator(spec, attachment).iter_errors(body)]
+    assert not problems + list(strict_problems(spec, body, attachment)) and body["url"] is None
+    processed = call(mastodon_sandbox, "GET", f"/api/v1/media/{pending_id}", mastodon_token)
+    assert processed.status_code == 200
+    assert check_answer(spec, "GET", "/api/v1/media/{id}", processed)["url"]
+
+    refused = upload(b"not an image")
+    assert refused.status_code == 422
+    check_answer(spec, "POST", "/api/v2/media", refused)
+    missing = call(mastodon_sandbox, "GET", "/api/v1/media/1", mastodon_token)
+    assert missing.status_code == 404
+    assert check_answer(spec, "GET", "/api/v1/media/{id}", missing) == {"error": "Record not found"}
+
+    status_schema = {"$ref": "#/components/schemas/Status"}
+    posted = call(mastodon_sandbox, "POST", "/api/v1/statuses", mastodon_token,
+                  json={"status": "With media", "media_ids": [media_id, pending_id]})
+    assert posted.status_code == 200
+    shown = check_answer(spec, "POST", "/api/v1/statuses", posted, status_schema)["media_attachments"]
+    assert [m["id"] for m in shown] == [media_id, pending_id] and shown[0]["description"] == "A dot"
+    assert shown[0]["meta"]["original"] == {"width": 3, "height": 2, "aspect": 1.5}
+    reused = call(mastodon_sandbox, "POST", "/api/v1/statuses", mastodon_token,
+                  json={"status": "Again", "media_ids": [media_id]})
+    assert reused.status_code == 422
+    check_answer(spec, "POST", "/api/v1/statuses", reused)
+    mastodon_sandbox.fault(status=429, count=1, path_prefix="/api/v2/media")
+    limited = upload(png())
+    assert limited.status_code == 429
+    check_answer(spec, "POST", "/api/v2/media", limited)

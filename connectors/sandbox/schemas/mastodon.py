@@ -76,3 +76,26 @@ NOT_EMULATED = ("poll", "scheduled_at", "quoted_status_id", "quote_approval_poli
 # What Mastodon counts (StatusLengthValidator): grapheme clusters of text + content warning, each URL as 23.
 MAX_CHARACTERS = 500
 URL_LENGTH = 23
+
+# ``POST /api/v2/media`` (multipart/form-data): the file and its description. The sandbox emulates images;
+# a custom ``thumbnail`` (for video and audio) gets a clear 422. Checked in code: the file's real type (Mastodon
+# detects it from the bytes, whatever the part says), its size, the description's length.
+MEDIA_CREATE_REQUEST: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "POST /api/v2/media (advocacy sandbox)",
+    "type": "object",
+    "properties": {
+        "file": {"type": "string", "format": "binary"},
+        "description": STRING,
+        "focus": STRING,
+        "thumbnail": {"type": "string", "format": "binary"},
+    },
+    "required": ["file"],
+}
+MEDIA_NOT_EMULATED = ("thumbnail",)
+
+# MediaAttachment's limits in Mastodon 4 (app/models/media_attachment.rb), and the attachments a status takes.
+IMAGE_SIZE_LIMIT = 16 * 1024 * 1024
+IMAGE_MIME_TYPES = ("image/jpeg", "image/png", "image/gif", "image/heic", "image/heif", "image/webp", "image/avif")
+MAX_DESCRIPTION_LENGTH = 1500
+MAX_MEDIA_ATTACHMENTS = 4
