@@ -124,6 +124,7 @@ def seed() -> list[str]:
             link="https://example.com/careers/platform?ref=demo",
             text="Our platform team is hiring: remote-friendly, on-call that respects sleep, and real ownership.",
             hashtags="#hiring #platform", disclosure="#iworkforacme")
+        content.set_image(tp, author, demo_png(), DEMO_ALT, "platform-team.png")
         content.submit(tp, author)
         content.approve(tp, approver)
         draft = content.create_talking_point(
@@ -133,6 +134,32 @@ def seed() -> list[str]:
             hashtags="#sustainability", disclosure="#iworkforacme")
         content.submit(draft, author)
     return lines
+
+
+DEMO_ALT = "Six bars rising from left to right, shading from blue to green: a team that keeps growing."
+
+
+def demo_png(width: int = 240, height: int = 126) -> bytes:
+    """A small PNG drawn here (zlib and struct, no imaging library): six bars rising on a pale background."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    rows = bytearray()
+    for y in range(height):
+        rows.append(0)  # filter: none
+        for x in range(width):
+            bar, inside = divmod(x - 20, 34)
+            top = height - 16 - (bar + 1) * 15
+            if 0 <= bar < 6 and inside < 26 and top <= y < height - 16:
+                rows += bytes((30 + bar * 20, 90 + bar * 18, 200 - bar * 8))
+            else:
+                rows += bytes((238, 243, 250))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8 bits per channel, RGB
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(rows), 9))
+            + chunk(b"IEND", b""))
 
 
 @click.command("create-user")
