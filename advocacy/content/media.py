@@ -25,25 +25,35 @@ def sniff(data: bytes) -> str | None:
 
 
 @cache
-def network_rules() -> dict[str, tuple[int | None, tuple[str, ...]]]:
-    """Per network: (largest image in bytes or None, image types taken), as its connector checks them before
-    uploading (``IMAGE_MAX_BYTES``; ``ONE_SHOT_TYPES`` where it takes fewer types than the four)."""
+def network_rules() -> dict[str, tuple[int | None, tuple[str, ...], int | None]]:
+    """Per network: (largest image in bytes, image types taken, most pixels), as its connector checks them before
+    uploading (``IMAGE_MAX_BYTES``; ``ONE_SHOT_TYPES`` or ``IMAGE_FORMATS`` where it takes fewer types than the four;
+    ``IMAGE_MAX_PIXELS``). None: no limit this app can reach."""
     from connectors import bluesky, linkedin, mastodon, x
 
-    rules: dict[str, tuple[int | None, tuple[str, ...]]] = {}
+    rules: dict[str, tuple[int | None, tuple[str, ...], int | None]] = {}
     for name, module in (("x", x), ("linkedin", linkedin), ("mastodon", mastodon), ("bluesky", bluesky)):
-        limit = getattr(module, "IMAGE_MAX_BYTES", FALLBACK_MAX_BYTES.get(name))
-        rules[name] = (limit, tuple(getattr(module, "ONE_SHOT_TYPES", IMAGE_TYPES)))
+        types = getattr(module, "ONE_SHOT_TYPES", None) or getattr(module, "IMAGE_FORMATS", None) or IMAGE_TYPES
+        rules[name] = (getattr(module, "IMAGE_MAX_BYTES", FALLBACK_MAX_BYTES.get(name)), tuple(types),
+                       getattr(module, "IMAGE_MAX_PIXELS", None))
     return rules
 
 
-def refusal(network: str, size: int, content_type: str) -> str | None:
-    """Why ``network`` would refuse an image of this size and type, or None when it takes it."""
-    limit, types = network_rules().get(network, (None, IMAGE_TYPES))
+def pixels(data: bytes) -> int | None:
+    """Width × height from the image's header, when it says."""
+    info = image_info(data)
+    return info.pixels if info is not None else None
+
+
+def refusal(network: str, size: int, content_type: str, pixel_count: int | None = None) -> str | None:
+    """Why ``network`` would refuse an image of this size and type (and pixel count, when known), or None."""
+    limit, types, max_pixels = network_rules().get(network, (None, IMAGE_TYPES, None))
     label = LABELS.get(network, network)
     if content_type not in types:
         names = ", ".join(t.split("/")[1].upper() for t in types)
         return f"{label} takes {names} images, not {content_type.split('/')[1].upper()}"
     if limit is not None and size > limit:
         return f"{label} takes images of at most {limit:,} bytes; this one is {size:,}"
+    if max_pixels is not None and pixel_count is not None and pixel_count > max_pixels:
+        return f"{label} takes images of at most {max_pixels:,} pixels; this one has {pixel_count:,}"
     return None

@@ -167,11 +167,12 @@ class TalkingPointImage(db.Model):
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    def refusal(self, network: str) -> str | None:
-        """Why ``network`` would refuse this image (too large, a type it does not take), or None."""
+    def refusal(self, network: str, pixels: int | None = None) -> str | None:
+        """Why ``network`` would refuse this image (too large, a type it does not take, too many ``pixels`` when
+        given), or None."""
         from advocacy.content.media import refusal
 
-        return refusal(network, self.size, self.content_type)
+        return refusal(network, self.size, self.content_type, pixels)
 
 
 class ScreeningRule(db.Model):

@@ -546,14 +546,15 @@ def viewable_image(tp: TalkingPoint, user: User) -> TalkingPointImage | None:
 def image_findings(tp: TalkingPoint) -> list[screening.Finding]:
     """A warning for each network that would refuse the talking point's image (too large, a type it does not take),
     to be seen before approving: shares there would fail."""
-    from advocacy.content.media import LABELS
+    from advocacy.content.media import LABELS, pixels
 
     image = tp.image
     if image is None:
         return []
+    count = pixels(image.data)  # the header only; this page is the one place the bytes are read for it
     findings = []
     for network, label in LABELS.items():
-        why = image.refusal(network)
+        why = image.refusal(network, count)
         if why:
             findings.append(screening.Finding(
                 rule="image", label="Image", action=screening.WARN, network=network, start=0, end=0, excerpt="",
