@@ -172,6 +172,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--rows", action="store_true", help="also render each page from the per-share rows")
     parser.add_argument("--database", default="advocacy_bench", help="the PostgreSQL database to create and drop")
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database (to profile it)")
     args = parser.parse_args()
     if args.backend == "sqlite":
         run(f"sqlite:///{tempfile.mkdtemp()}/bench.db", args.runs, args.rows)
@@ -188,10 +189,9 @@ def main() -> None:
     try:
         run(parse_database_url(args.pg.rsplit("/", 1)[0] + f"/{name}"), args.runs, args.rows)
     finally:
-        from advocacy.extensions import db  # noqa: F401
-
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        if not args.keep:
+            with admin.connect() as conn:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
 
 

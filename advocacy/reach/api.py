@@ -66,6 +66,10 @@ class ReportOut(Schema):
     currency = fields.String()
     formula_measured = fields.String()
     formula_estimated = fields.String()
+    page = fields.Integer(attribute="paging.page")
+    per_page = fields.Integer(attribute="paging.per_page")
+    pages = fields.Integer()
+    count = fields.Integer(metadata={"description": "rows over every page (those the name filter keeps)"})
 
 
 class ReportArgs(Schema):
@@ -76,6 +80,12 @@ class ReportArgs(Schema):
     team = fields.String()
     talking_point = fields.String()
     person = fields.String()
+    page = fields.String(metadata={"description": "page of rows, from 1"})
+    per_page = fields.String(metadata={"description": f"rows per page, 1 to {reports.MAX_PER_PAGE} "
+                                                      f"(default {reports.PER_PAGE})"})
+    sort = fields.String(metadata={"description": f"sort column: {', '.join(reports.SORTS)}"})
+    order = fields.String(metadata={"description": "asc or desc (default: names ascending, figures descending)"})
+    q = fields.String(metadata={"description": "only rows whose name contains this"})
 
 
 @blp.route("/report", methods=["GET"])
@@ -83,8 +93,10 @@ class ReportArgs(Schema):
 @blp.arguments(ReportArgs, location="query")
 @blp.response(200, ReportOut)
 def report(_args: dict[str, Any]) -> Any:
-    """Figures per talking point, team, network, person or day for shares published in the range."""
-    return reports.report(reports.parse_group(request.args.get("group")), reports.parse_filters(request.args))
+    """Figures per talking point, team, network, person or day for shares published in the range, a page of rows
+    at a time (``page``, ``per_page``, ``sort``, ``order``, ``q``); ``total`` covers every row."""
+    return reports.report(reports.parse_group(request.args.get("group")), reports.parse_filters(request.args),
+                          reports.parse_paging(request.args))
 
 
 @blp.route("/talking-points", methods=["GET"])

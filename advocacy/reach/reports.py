@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from flask import current_app
-from sqlalchemy import case, func, literal, or_, select, tuple_
+from flask import current_app, g, has_request_context
+from sqlalchemy import String, case, cast, func, literal, or_, select, tuple_
 
 from advocacy.accounts.models import AccountStatus, ConnectedAccount
 from advocacy.content.models import TalkingPoint
@@ -37,12 +37,22 @@ from advocacy.extensions import db
 from advocacy.people.models import Team, User
 from advocacy.reach import totals
 from advocacy.reach.models import ClickDaily, MetricSnapshot, RateCard, ReachPreference, Result, ShareStats
+from advocacy.reach.totals import VALUES
 
 GROUPS = ("talking_point", "team", "network", "person", "day")
 FORMULA_MEASURED = "impressions / 1000 × CPM + unique clicks × CPC + engagements × value per engagement"
 FORMULA_ESTIMATED = "followers at share time / 1000 × CPM (shares whose network gives no impressions)"
 ENGAGEMENT_COLS = (ShareStats.likes, ShareStats.reposts, ShareStats.replies, ShareStats.quotes)
 CENT = Decimal("0.01")
+PER_PAGE = 50  # report rows on a page
+MAX_PER_PAGE = 200
+MAX_NAME_FILTER = 100
+# sortable columns of a report table: the row label, the summed figures (column of the totals), the network figures
+# (unavailable last) and earned media value
+SORT_FIGURES = {"shares": "shares", "clicks": "hits", "unique_clicks": "unique_clicks", "bot_hits": "bot_hits",
+                "potential_reach": "followers", "results": "results"}
+SORTS = ("label", *SORT_FIGURES, "likes", "reposts", "replies", "quotes", "impressions", "emv_measured",
+         "emv_estimated")
 
 
 # ----------------------------------------------------------------------------------------------------- filters
@@ -112,6 +122,61 @@ def parse_filters(args: Mapping[str, Any], today: dt.date | None = None) -> Filt
     return Filters(date_from, date_to, network, _id(args, "team"), _id(args, "talking_point"), _id(args, "person"))
 
 
+@dataclass(frozen=True)
+class Paging:
+    """Which rows of a report: a page of ``per_page`` rows (``None``: every row) in ``sort`` order (``None``: the
+    group's default, most unique clicks first; by day: oldest first), of the rows whose label contains ``q``."""
+
+    page: int = 1
+    per_page: int | None = PER_PAGE
+    sort: str | None = None
+    descending: bool = True
+    q: str = ""
+
+    def query(self, **changes: Any) -> dict[str, str]:
+        """The paging as query-string arguments (with ``changes``), for page and sort links."""
+        values = {"page": self.page, "per_page": self.per_page, "sort": self.sort,
+                  "order": None if self.sort is None else ("desc" if self.descending else "asc"),
+                  "q": self.q or None} | changes
+        return {k: str(v) for k, v in values.items()
+                if v is not None and not (k == "page" and v == 1) and not (k == "per_page" and v == PER_PAGE)}
+
+
+def _whole(args: Mapping[str, Any], name: str, default: int, highest: int) -> int:
+    raw = str(args.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or len(raw) > 9 or not 1 <= int(raw) <= highest:
+        raise DomainError(f"must be a whole number from 1 to {highest}", name)
+    return int(raw)
+
+
+def parse_paging(args: Mapping[str, Any]) -> Paging:
+    """Page, rows per page, sort column and order, and name filter from query arguments; bad ones raise
+    ``DomainError`` naming the field.
+
+    Args:
+        args: ``page`` (from 1), ``per_page`` (1 to ``MAX_PER_PAGE``, default ``PER_PAGE``), ``sort`` (one of
+            ``SORTS``), ``order`` (``asc`` or ``desc``; default: names ascending, figures descending), ``q`` (the
+            row's name contains it, case-insensitive).
+    """
+    page = _whole(args, "page", 1, 999_999_999)
+    per_page = _whole(args, "per_page", PER_PAGE, MAX_PER_PAGE)
+    sort = str(args.get("sort") or "").strip() or None
+    if sort is not None and sort not in SORTS:
+        raise DomainError(f"must be one of {', '.join(SORTS)}", "sort")
+    order = str(args.get("order") or "").strip() or None
+    if order not in (None, "asc", "desc"):
+        raise DomainError("must be asc or desc", "order")
+    if order is not None and sort is None:
+        raise DomainError("needs a sort column", "order")
+    q = str(args.get("q") or "").strip()
+    if len(q) > MAX_NAME_FILTER:
+        raise DomainError(f"must be at most {MAX_NAME_FILTER} characters", "q")
+    descending = order == "desc" if order else sort != "label"
+    return Paging(page, per_page, sort, descending, q)
+
+
 def parse_group(value: str | None) -> str:
     group = (value or "talking_point").strip()
     if group not in GROUPS:
@@ -177,25 +242,18 @@ class Report:
     currency: str = "EUR"
     formula_measured: str = FORMULA_MEASURED
     formula_estimated: str = FORMULA_ESTIMATED
+    count: int = 0  # rows in the report (the name filter applied), over every page
+    paging: Paging | None = None  # None: every row
+
+    @property
+    def pages(self) -> int:
+        per = self.paging.per_page if self.paging else None
+        return max(1, -(-self.count // per)) if per else 1
 
 
 def _group_column(group: str) -> Any:
     return {"talking_point": ShareStats.talking_point_id, "team": ShareStats.team_id,
             "network": ShareStats.network, "person": ShareStats.user_id, "day": ShareStats.day}[group]
-
-
-def _sums(key: Any, conds: list[Any]) -> Any:
-    any_engagement = or_(*(c.is_not(None) for c in ENGAGEMENT_COLS))
-    engagement = sum((func.coalesce(c, 0) for c in ENGAGEMENT_COLS), literal(0))
-    return (
-        select(key.label("key"), ShareStats.rate_card_id, func.count().label("shares"),
-               func.coalesce(func.sum(ShareStats.followers), 0), func.sum(ShareStats.hits),
-               func.sum(ShareStats.unique_clicks), func.sum(ShareStats.bot_hits),
-               *[x for c in (*ENGAGEMENT_COLS, ShareStats.impressions) for x in (func.sum(c), func.count(c))],
-               func.sum(case((any_engagement, engagement))), func.count(case((any_engagement, 1))),
-               func.coalesce(func.sum(case((ShareStats.impressions.is_(None), ShareStats.followers))), 0))
-        .where(*conds).group_by(key, ShareStats.rate_card_id)
-    )
 
 
 class _Sums:
@@ -278,51 +336,177 @@ def emv(card: RateCard, impressions: int, unique_clicks: int, engagements: int,
     return measured.quantize(CENT), estimated.quantize(CENT)
 
 
-def report(group: str, filters: Filters) -> Report:
-    """Figures per ``group`` for the shares published in the filters' range, with a total row.
+def report(group: str, filters: Filters, paging: Paging | None = None, summary: bool = True) -> Report:
+    """Figures per ``group`` for the shares published in the filters' range, with the organisation's total row.
+
+    The rows are chosen, sorted and counted in SQL over the summed figures (the report totals, or the per-share rows
+    when a talking point or person is filtered on); only the requested page's rows are folded into :class:`Row`s.
+    The total covers every row, not only the page (and not only the rows the name filter keeps).
 
     Args:
         group: one of ``GROUPS``.
         filters: range and filters (:func:`parse_filters`).
+        paging: page, sort and name filter (:func:`parse_paging`); ``None``: every row in the default order.
+        summary: False: no organisation total and no row count (a "top 5" needs neither).
     """
     group = parse_group(group)
     cards = {c.id: c for c in db.session.scalars(select(RateCard))}
-    rows: dict[Any, Row] = {}
-    plan = _totals_plan(group, filters)
-    if plan is None:
-        conds = _where(filters)
-        sums: list[Any] = list(db.session.execute(_sums(_group_column(group), conds)))
-        results = _results_by(group, conds)
-    else:
-        sums, results = [], {}
-        for r in totals.range_rows(*plan, filters.date_from, filters.date_to, filters.network, filters.team_id):
-            key = None if group == "team" and r[0] == totals.NO_TEAM else r[0]
-            sums.append((key, *r[1:-1]))
-            if r[-1]:
-                results[key] = results.get(key, 0) + r[-1]
-    summed: dict[Any, _Sums] = {}
-    rates: dict[int, tuple[int, int, int] | None] = {}
-    for r in sums:
-        acc = summed.get(r[0]) or summed.setdefault(r[0], _Sums())
-        values = list(r[2:20]) if plan else [int(x or 0) for x in r[2:20]]
-        acc.add(values, cards.get(r[1]) if r[1] else None, rates)
-    everything = _Sums()
-    for key, acc in summed.items():
-        everything.merge(acc)
-        rows[key] = acc.row(key, "")
-    total = everything.row(None, "Organisation") if summed else Row(key=None, label="Organisation")
-    for key, n in results.items():
-        if key in rows:
-            rows[key].results = n
-        total.results += n
-    labels = _labels(group, list(rows))
-    for key, row in rows.items():
-        row.label = labels.get(key, str(key) if key is not None else "(no team)")
-    ordered = sorted(rows.values(), key=(lambda x: x.key) if group == "day" else
-                     (lambda x: (-x.unique_clicks, -x.shares, x.label, x.key is None, x.key or 0)))
     currency = next(iter({c.currency for c in cards.values()}), "EUR")
+    parts = _parts(group, filters)
+    if parts is None:
+        return Report(group, filters, [], Row(key=None, label="Organisation"), [], currency, count=0, paging=paging)
+    sums = [totals.total(parts.c[v]) for v in VALUES]
+    rates: dict[int, tuple[int, int, int] | None] = {}
+
+    total = _total(_total_parts(group, filters, parts), cards, rates) if summary else \
+        Row(key=None, label="Organisation")
+
+    keyed, label, order = _keyed(group, parts, cards, paging or Paging(per_page=None))
+    stmt = keyed.add_columns(func.count().over().label("rows")).order_by(*order)
+    if paging is not None and paging.per_page is not None:
+        stmt = stmt.limit(paging.per_page).offset((paging.page - 1) * paging.per_page)
+    found = db.session.execute(stmt).all()
+    picked = [(k, lbl) for k, lbl, _ in found]
+    count = found[0][2] if found else 0
+    if not found and summary and paging is not None and paging.page > 1:  # past the last page: how many are there?
+        count = db.session.scalar(select(func.count()).select_from(keyed.subquery())) or 0
+    summed: dict[Any, _Sums] = {}
+    results: dict[Any, int] = {}
+    if picked:
+        fold = select(parts.c.k, parts.c.card, *sums).group_by(parts.c.k, parts.c.card)
+        wanted = {k for k, _ in picked}
+        if len(picked) <= 500:
+            fold = fold.where(parts.c.k.in_(list(wanted)))
+        for r in db.session.execute(fold):
+            if r[2] and r[0] in wanted:
+                acc = summed.get(r[0]) or summed.setdefault(r[0], _Sums())
+                acc.add([int(x or 0) for x in r[2:20]], cards.get(r[1]) if r[1] else None, rates)
+                results[r[0]] = results.get(r[0], 0) + int(r[20] or 0)
+    rows = []
+    for k, lbl in picked:
+        key = None if group == "team" and k == totals.NO_TEAM else k
+        row = (summed.get(k) or _Sums()).row(key, lbl if group != "day" else _day(k).isoformat())
+        row.results = results.get(k, 0)
+        if group == "day":
+            row.key = _day(k)
+        rows.append(row)
     used = [c for c in cards.values() if f"{c.network} v{c.version}" in total.rate_cards]
-    return Report(group, filters, ordered, total, sorted(used, key=lambda c: (c.network, c.version)), currency)
+    return Report(group, filters, rows, total, sorted(used, key=lambda c: (c.network, c.version)), currency,
+                  count=count, paging=paging)
+
+
+def _total_parts(group: str, filters: Filters, parts: Any) -> Any:
+    """The rows to sum for the organisation total: the same figures as ``parts`` in a grain with few keys (every
+    grain of the report totals sums to the same figures), or ``parts`` itself for the per-share rows."""
+    plan = _totals_plan(group, filters)
+    if plan is None or plan[0] in ("network", "team"):
+        return parts
+    grain = "network" if filters.team_id is None else "team"
+    return totals.range_parts(grain, "key", filters.date_from, filters.date_to, filters.network, filters.team_id)
+
+
+def _total(parts: Any, cards: dict[int, RateCard], rates: dict[int, tuple[int, int, int] | None]) -> Row:
+    """The organisation's row: the figures of ``parts`` summed per rate card (its EMV, per card)."""
+    everything = _Sums()
+    results = 0
+    if parts is not None:
+        for r in db.session.execute(select(parts.c.card, *[totals.total(parts.c[v]) for v in VALUES])
+                                    .group_by(parts.c.card)):
+            if r[1]:
+                everything.add([int(x or 0) for x in r[1:19]], cards.get(r[0]) if r[0] else None, rates)
+                results += int(r[19] or 0)
+    if not everything.values[0]:
+        return Row(key=None, label="Organisation")
+    total = everything.row(None, "Organisation")
+    total.results = results
+    return total
+
+
+def _day(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+def _parts(group: str, filters: Filters) -> Any:
+    """The signed rows (``k``, ``card``, ``VALUES``) whose sums per ``k`` are the report's rows: from the report
+    totals (:func:`advocacy.reach.totals.range_parts`) or one row per share; ``None`` when there is nothing."""
+    plan = _totals_plan(group, filters)
+    if plan is not None:
+        return totals.range_parts(*plan, filters.date_from, filters.date_to, filters.network, filters.team_id)
+    s = ShareStats
+    results = select(Result.share_id, func.count().label("n")).group_by(Result.share_id).subquery()
+    any_engagement = or_(*(c.is_not(None) for c in ENGAGEMENT_COLS))
+    engagement = sum((func.coalesce(c, 0) for c in ENGAGEMENT_COLS), literal(0))
+    key = func.coalesce(s.team_id, totals.NO_TEAM) if group == "team" else _group_column(group)
+    cols = [literal(1).label("shares"), func.coalesce(s.followers, 0).label("followers"),
+            func.coalesce(s.hits, 0).label("hits"), func.coalesce(s.unique_clicks, 0).label("unique_clicks"),
+            func.coalesce(s.bot_hits, 0).label("bot_hits")]
+    for name in ("likes", "reposts", "replies", "quotes", "impressions"):
+        col = getattr(s, name)
+        cols += [func.coalesce(col, 0).label(name), case((col.is_not(None), 1), else_=0).label(f"{name}_n")]
+    cols += [case((any_engagement, engagement), else_=0).label("engagements"),
+             case((any_engagement, 1), else_=0).label("engagements_n"),
+             case((s.impressions.is_(None), func.coalesce(s.followers, 0)), else_=0).label("est_followers"),
+             func.coalesce(results.c.n, 0).label("results")]
+    return (select(key.label("k"), func.coalesce(s.rate_card_id, 0).label("card"), *cols)
+            .outerjoin(results, results.c.share_id == s.share_id).where(*_where(filters)).subquery())
+
+
+def _keyed(group: str, parts: Any, cards: dict[int, RateCard], paging: Paging) -> tuple[Any, Any, list[Any]]:
+    """(the rows' keys and labels, grouped, name-filtered; the label column; the ORDER BY of ``paging``)."""
+    k = parts.c.k
+    joins: list[tuple[Any, Any]] = []
+    if group == "person":
+        label: Any = func.coalesce(User.name, cast(k, String))
+        joins.append((User, User.id == k))
+    elif group == "talking_point":
+        label = func.coalesce(TalkingPoint.title, cast(k, String))
+        joins.append((TalkingPoint, TalkingPoint.id == k))
+    elif group == "team":
+        label = func.coalesce(Team.name, "(no team)")
+        joins.append((Team, Team.id == k))
+    elif group == "network":
+        from advocacy.accounts.networks import LABELS
+
+        label = case(LABELS, value=k, else_=k)
+    else:
+        label = cast(k, String)
+    stmt = select(k, label.label("label")).select_from(parts)
+    for model, on in joins:
+        stmt = stmt.outerjoin(model, on)
+    shares = totals.total(parts.c.shares)
+    stmt = stmt.group_by(k, label).having(shares > 0)
+    if paging.q:
+        stmt = stmt.where(func.lower(label).contains(paging.q.lower(), autoescape=True))
+    col = {name: totals.total(parts.c[v]) for name, v in SORT_FIGURES.items()}
+    default = [k] if group == "day" else [col["unique_clicks"].desc(), col["shares"].desc(), label, k]
+    if paging.sort is None:
+        return stmt, label, default
+    if paging.sort == "label":
+        first = [k if group == "day" else label]
+    elif paging.sort in col:
+        first = [col[paging.sort]]
+    elif paging.sort in ("emv_measured", "emv_estimated"):
+        first = [_emv_order(parts, cards, paging.sort == "emv_measured")]
+    else:  # a network figure: shares whose network never gave it ("unavailable") go last either way
+        unavailable = case((totals.total(parts.c[f"{paging.sort}_n"]) == 0, 1), else_=0)
+        return stmt, label, [unavailable, _direction(totals.total(parts.c[paging.sort]), paging), *default]
+    return stmt, label, [_direction(first[0], paging), *default]
+
+
+def _direction(column: Any, paging: Paging) -> Any:
+    return column.desc() if paging.descending else column.asc()
+
+
+def _emv_order(parts: Any, cards: dict[int, RateCard], measured: bool) -> Any:
+    """Earned media value in 1/10,000,000 of the currency unit, exact integers (the rates have four decimals), for
+    sorting: the same per-card formula as :func:`emv`, before rounding."""
+    whens = []
+    for card in cards.values():
+        cpm, cpc, per = (int((r * 10_000).to_integral_value()) for r in (card.cpm, card.cpc, card.per_engagement))
+        value = (parts.c.impressions * cpm + parts.c.unique_clicks * (cpc * 1000)
+                 + parts.c.engagements * (per * 1000)) if measured else parts.c.est_followers * cpm
+        whens.append((parts.c.card == card.id, value))
+    return func.sum(case(*whens, else_=0)) if whens else literal(0)
 
 
 def _card_order(label: str) -> tuple[str, int]:
@@ -340,34 +524,16 @@ def _totals_plan(group: str, filters: Filters) -> tuple[str, str] | None:
     plan = {"talking_point": None if in_team else ("talking_point", "key"), "person": ("person", "key"),
             "team": ("team", "key"), "network": ("team" if in_team else "network", "network"),
             "day": ("team" if in_team else "network", "day")}[group]
-    return plan if plan is not None and totals.ready() else None
+    return plan if plan is not None and _ready() else None
 
 
-def _results_by(group: str, conds: list[Any]) -> dict[Any, int]:
-    key = _group_column(group)
-    return {k: n for k, n in db.session.execute(
-        select(key, func.count(Result.id)).join(ShareStats, ShareStats.share_id == Result.share_id)
-        .where(*conds).group_by(key))}
-
-
-def _labels(group: str, keys: list[Any]) -> dict[Any, str]:
-    ids = [k for k in keys if k is not None]
-    models = {"talking_point": (TalkingPoint.id, TalkingPoint.title), "team": (Team.id, Team.name),
-              "person": (User.id, User.name)}
-    if group in models:
-        if not ids:
-            return {}
-        id_col, name = models[group]
-        if len(ids) <= 200:
-            return dict(db.session.execute(select(id_col, name).where(id_col.in_(ids))).all())
-        wanted = set(ids)  # thousands of ids: one range scan beats thousands of bound parameters
-        return {k: v for k, v in db.session.execute(select(id_col, name).where(id_col.between(min(ids), max(ids))))
-                if k in wanted}
-    if group == "network":
-        from advocacy.accounts.networks import LABELS
-
-        return {k: LABELS.get(k, k) for k in ids}
-    return {k: k.isoformat() for k in ids}
+def _ready() -> bool:
+    """:func:`totals.ready`, asked once per request (a dashboard runs a dozen reports)."""
+    if not has_request_context():
+        return totals.ready()
+    if "reach_totals_ready" not in g:
+        g.reach_totals_ready = totals.ready()
+    return bool(g.reach_totals_ready)
 
 
 # ------------------------------------------------------------------------------------------------ over time
@@ -405,6 +571,32 @@ def over_time(filters: Filters) -> list[DayPoint]:
         .where(MetricSnapshot.day >= filters.date_from, MetricSnapshot.day <= filters.date_to, *conds)
         .group_by(MetricSnapshot.day)).all())
     return _points(filters, clicks, gained)
+
+
+def networks() -> list[str]:
+    """Every network with a published share (for the filter), from the report totals once they are built."""
+    if current_app.config["REACH_PREAGGREGATED"] and _ready():
+        return sorted(totals.networks())
+    return sorted(n for (n,) in db.session.execute(select(ShareStats.network).distinct()))
+
+
+def potential_reach_by_day(filters: Filters) -> dict[dt.date, int]:
+    """Potential reach (estimated: followers at share time) of the shares published each day of the range.
+
+    Args:
+        filters: range and filters.
+    """
+    plan = _totals_plan("day", filters)
+    if plan is not None:
+        parts = totals.range_parts(*plan, filters.date_from, filters.date_to, filters.network, filters.team_id,
+                                   ("followers",))
+        if parts is None:
+            return {}
+        stmt = select(parts.c.k, totals.total(parts.c.followers)).group_by(parts.c.k)
+    else:
+        stmt = (select(ShareStats.day, func.coalesce(func.sum(ShareStats.followers), 0))
+                .where(*_where(filters)).group_by(ShareStats.day))
+    return {_day(k): int(v or 0) for k, v in db.session.execute(stmt)}
 
 
 def _points(filters: Filters, clicks: dict[Any, Any], gained: dict[Any, Any]) -> list[DayPoint]:

@@ -29,6 +29,8 @@ from sqlalchemy import (
     BigInteger,
     Date,
     Float,
+    String,
+    bindparam,
     case,
     cast,
     delete,
@@ -203,7 +205,15 @@ class Changes:
 
 def frontier(grain: str) -> dt.date | None:
     """The newest month of the cumulative rows of ``grain`` (every share was published before it)."""
-    return db.session.scalar(select(func.max(MonthTotals.month)).where(MonthTotals.grain == grain))
+    return db.session.scalar(select(func.max(MonthTotals.month)).where(MonthTotals.grain == _inline(grain)))
+
+
+def _inline(value: str) -> Any:
+    """``value`` written into the SQL instead of bound. PostgreSQL plans a statement that the driver prepared (the
+    fifth run on) once for any value of its parameters; the grains are very uneven (a few rows of ``built`` or
+    ``network``, tens of thousands of ``person``), and that generic plan scanned the whole table to find the
+    ``built`` row (11 ms instead of 0.1 ms). With the grain in the text, each grain gets its own plan."""
+    return bindparam(None, value, type_=String, unique=True, literal_execute=True)
 
 
 def _extend(grain: str, old: dt.date, new: dt.date) -> None:
@@ -243,7 +253,7 @@ def _add_cumulative(day: dict[DayKey, Vector]) -> None:
 # ------------------------------------------------------------------------------------------------------ reading
 def ready() -> bool:
     """True once the totals were built (:func:`rebuild`); until then the reports read the per-share rows."""
-    return bool(db.session.scalar(select(exists().where(MonthTotals.grain == BUILT))))
+    return bool(db.session.scalar(select(exists().where(MonthTotals.grain == _inline(BUILT)))))
 
 
 def range_rows(grain: str, by: str, date_from: dt.date, date_to: dt.date, network: str | None = None,
@@ -294,7 +304,7 @@ def range_parts(grain: str, by: str, date_from: dt.date, date_to: dt.date, netwo
     parts = []
 
     def where(model: Any) -> list[Any]:
-        conds = [model.grain == grain]
+        conds = [model.grain == _inline(grain)]
         if network is not None:
             conds.append(model.network == network)
         if team_id is not None:
@@ -350,7 +360,8 @@ def activity_rows(date_from: dt.date, date_to: dt.date, network: str | None = No
         team_id: only shares made by members of this team.
     """
     a = ActivityTotals
-    conds = [a.grain == ("all" if team_id is None else "team"), a.team_id == (ALL if team_id is None else team_id),
+    conds = [a.grain == _inline("all" if team_id is None else "team"),
+             a.team_id == (ALL if team_id is None else team_id),
              a.day >= date_from, a.day <= date_to, a.share_day >= date_from, a.share_day <= date_to]
     if network is not None:
         conds.append(a.network == network)
@@ -363,7 +374,7 @@ def networks() -> list[str]:
     """Every network with a published share."""
     top = frontier("network")
     return list(db.session.scalars(select(MonthTotals.network).distinct().where(
-        MonthTotals.grain == "network", MonthTotals.month == top, MonthTotals.shares > 0)))
+        MonthTotals.grain == _inline("network"), MonthTotals.month == top, MonthTotals.shares > 0)))
 
 
 # ------------------------------------------------------------------------------------------------------ rebuild

@@ -1,4 +1,5 @@
-"""Reports: the three levels agree, EMV under two rate-card versions, CSV = page, bad ranges are 422."""
+"""Reports: the three levels agree (summed over every page), EMV under two rate-card versions, CSV = pages,
+paging and sorting in SQL, bad ranges and bad paging are 422."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import csv
 import datetime as dt
 import io
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import func, select
 
@@ -51,6 +53,20 @@ def as_dict(row):
         f: (row[f] or {}).get("value") for f in ("likes", "reposts", "replies", "quotes", "impressions", "engagements")}
 
 
+def all_pages(browser, url):
+    """Every row of a report through the JSON API, one row a page: (rows, total, pages walked)."""
+    rows, page, first = [], 1, None
+    while True:
+        rep = browser.api("GET", f"{url}&per_page=1&page={page}").get_json()
+        first = first or rep
+        assert rep["total"] == first["total"] and rep["count"] == first["count"], (url, page)  # every page: all rows
+        assert rep["page"] == page and rep["per_page"] == 1 and len(rep["rows"]) == 1
+        rows += rep["rows"]
+        if page >= rep["pages"]:
+            return rows, rep["total"], page
+        page += 1
+
+
 def test_organisation_equals_sum_of_teams_people_networks_talking_points_and_days(app, client, factory, make_user,
                                                                                  browser_factory):
     world(factory, make_user, client)
@@ -58,14 +74,16 @@ def test_organisation_equals_sum_of_teams_people_networks_talking_points_and_day
     analyst = browser_factory("mia@acme.test")
     total = None
     for group in ("team", "person", "network", "talking_point", "day"):
-        rep = analyst.api("GET", f"/api/reach/report?group={group}&{RANGE}").get_json()
-        org = as_dict(rep["total"])
+        rows, org_row, pages = all_pages(analyst, f"/api/reach/report?group={group}&{RANGE}")
+        org = as_dict(org_row)
         total = total or org
         assert org == total, group
+        assert len(rows) == len({str(r["key"]) for r in rows})  # no row on two pages
+        assert pages == len(rows) > 1, group  # the sums below really cross pages
         for f in FIELDS:
-            assert sum(r[f] for r in rep["rows"]) == org[f], (group, f)
+            assert sum(r[f] for r in rows) == org[f], (group, f)
         for f in ("likes", "impressions", "engagements"):
-            values = [r[f]["value"] for r in rep["rows"] if r[f]["value"] is not None]
+            values = [r[f]["value"] for r in rows if r[f]["value"] is not None]
             assert sum(values) == org[f], (group, f)
     assert total["shares"] == 5 and total["clicks"] == 15 and total["unique_clicks"] == 15 and total["bot_hits"] == 5
     assert total["likes"] == 8 and total["impressions"] == 2500 and total["potential_reach"] == 15000
@@ -102,25 +120,45 @@ def test_emv_with_two_rate_card_versions_is_labelled_and_shows_its_formula(app, 
     assert "x v1" in page and "x v2" in page and "EUR 24.70" in page
 
 
-def test_csv_exports_match_the_page_and_stream(app, client, factory, make_user, browser_factory):
+def page_rows(html):
+    """(data-key, shares cell, clicks cell) of each row of the report table on a page, the total row last."""
+    body = html.split('<table id="report"')[1].split("</table>")[0].split("<tbody>")[1]
+    out = []
+    for tr in body.split("<tr ")[1:]:
+        key = tr.split('data-key="')[1].split('"')[0]
+        cells = tr.split("<td")
+        out.append((key, cells[2].split(">", 1)[1].split("<")[0], tr.split('class="clicks">')[1].split("<")[0]))
+    return out
+
+
+def test_csv_exports_match_the_pages_and_stream(app, client, factory, make_user, browser_factory):
     world(factory, make_user, client)
     make_user("mia@acme.test", "analyst")
     analyst = browser_factory("mia@acme.test")
-    for group in ("team", "talking_point", "day"):
-        api = analyst.api("GET", f"/api/reach/report?group={group}&{RANGE}").get_json()
-        page = analyst.get(f"/reach?group={group}&{RANGE}").get_data(as_text=True)
-        export = analyst.get(f"/reach/export.csv?group={group}&{RANGE}", buffered=True)
+    for group, order in [("team", ""), ("talking_point", ""), ("day", ""), ("person", ""),
+                         ("person", "&sort=label&order=desc"), ("person", "&sort=clicks&order=asc"),
+                         ("person", "&sort=impressions"), ("day", "&sort=emv_estimated&order=desc")]:
+        export = analyst.get(f"/reach/export.csv?group={group}&{RANGE}{order}&page=2&per_page=1", buffered=True)
         assert export.status_code == 200 and export.mimetype == "text/csv"
-        rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True))))
-        assert [r["label"] for r in rows] == [r["label"] for r in api["rows"]] + ["Organisation"]
-        for row, expected in zip(rows, [*api["rows"], api["total"]], strict=True):
+        rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True))))  # every row, whatever the page
+        assert export.headers["X-Total-Rows"] == str(len(rows))
+        api_rows, api_total, _ = all_pages(analyst, f"/api/reach/report?group={group}&{RANGE}{order}")
+        assert [r["label"] for r in rows] == [r["label"] for r in api_rows] + ["Organisation"], (group, order)
+        for row, expected in zip(rows, [*api_rows, api_total], strict=True):
             for f in FIELDS:
                 assert int(row[f if f != "potential_reach" else "potential_reach_estimated"]) == expected[f]
             assert row["likes"] == ("unavailable" if expected["likes"]["value"] is None
                                     else str(expected["likes"]["value"]))
-            key = "total" if row["label"] == "Organisation" else row["key"]
-            cells = page.split(f'data-key="{key}"')[1].split("</tr>")[0]
-            assert f"<td>{row['shares']}</td>" in cells and f'<td class="clicks">{row["clicks"]}</td>' in cells
+            assert Decimal(row["emv_measured"]) == Decimal(expected["emv_measured"])
+        # page N of the HTML report shows the CSV's rows N*2-1 and N*2, in the same order, and the same total row
+        seen = []
+        for page in (1, 2, 3):
+            html = analyst.get(f"/reach?group={group}&{RANGE}{order}&per_page=2&page={page}").get_data(as_text=True)
+            shown = page_rows(html)
+            assert shown[-1] == ("total", rows[-1]["shares"], rows[-1]["clicks"]), (group, order, page)
+            seen += shown[:-1] if shown[0][0] != "" or len(shown) > 1 else []
+        expected_rows = [("" if r["key"] == "" else r["key"], r["shares"], r["clicks"]) for r in rows[:-1]][:6]
+        assert [s for s in seen if not s[1].startswith("No")] == expected_rows, (group, order)
     shares = analyst.get(f"/reach/shares.csv?{RANGE}", buffered=True)
     lines = list(csv.DictReader(io.StringIO(shares.get_data(as_text=True))))
     assert shares.headers["X-Total-Rows"] == "5" and len(lines) == 5
@@ -134,6 +172,64 @@ def test_csv_exports_match_the_page_and_stream(app, client, factory, make_user, 
     finally:
         reports.SHARE_PAGE = 2000
     assert paged == shares.get_data(as_text=True)
+
+
+def test_pages_sort_filter_by_name_and_keep_the_filters_in_their_links(app, client, factory, make_user,
+                                                                      browser_factory):
+    world(factory, make_user, client)
+    make_user("mia@acme.test", "analyst")
+    analyst = browser_factory("mia@acme.test")
+    url = f"/api/reach/report?group=person&{RANGE}"
+    default = analyst.api("GET", url).get_json()
+    # most unique clicks first: Cy (5), Ben (3 + 4), Ana (1 + 2)
+    assert [r["label"] for r in default["rows"]] == ["Ben", "Cy", "Ana"] and default["count"] == 3
+    assert [r["label"] for r in analyst.api("GET", f"{url}&sort=label").get_json()["rows"]] == ["Ana", "Ben", "Cy"]
+    assert [r["label"] for r in analyst.api("GET", f"{url}&sort=label&order=desc").get_json()["rows"]] == \
+        ["Cy", "Ben", "Ana"]
+    assert [r["label"] for r in analyst.api("GET", f"{url}&sort=potential_reach&order=asc").get_json()["rows"]] == \
+        ["Ana", "Cy", "Ben"]  # 1000 + 2000, 5000, 3000 + 4000
+    # Cy's only share has no figures yet ("unavailable"): last whichever way impressions are sorted
+    for order in ("asc", "desc"):
+        rows = analyst.api("GET", f"{url}&sort=impressions&order={order}").get_json()["rows"]
+        assert rows[-1]["label"] == "Cy" and rows[-1]["impressions"]["value"] is None, order
+    top = analyst.api("GET", f"{url}&per_page=1").get_json()
+    assert [r["label"] for r in top["rows"]] == ["Ben"] and top["pages"] == 3 and top["count"] == 3
+    named = analyst.api("GET", f"{url}&q=BE").get_json()
+    assert [r["label"] for r in named["rows"]] == ["Ben"] and named["count"] == 1
+    assert named["total"]["shares"] == 5  # the organisation total is still everyone's
+    assert analyst.api("GET", f"{url}&q=%25").get_json()["count"] == 0  # a LIKE wildcard is a plain character
+    page = analyst.get(f"/reach?group=person&{RANGE}&network=x&per_page=1&page=2&sort=clicks&order=desc")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Rows 2–2 of 3" in html and 'aria-current="page">2<' in html
+    nav = html.split('id="pager"')[1].split("</nav>")[0]
+    links = [parse_qs(urlsplit(a.split('"')[0].replace("&amp;", "&")).query) for a in nav.split('href="')[1:]]
+    kept = {"group": ["person"], "from": ["2026-01-01"], "to": ["2026-06-30"], "network": ["x"], "per_page": ["1"],
+            "sort": ["clicks"], "order": ["desc"]}
+    assert links and all({k: v for k, v in q.items() if k != "page"} == kept for q in links), links
+    assert sorted(q.get("page", ["1"])[0] for q in links) == ["1", "1", "3", "3"]  # previous, 1, 3, next
+    header = html.split('<table id="report"')[1].split("</thead>")[0]
+    assert 'aria-sort="descending"' in header and "sort=label" in header
+    export = html.split('id="export-csv"')[1].split(">")[0].replace("&amp;", "&")
+    assert "sort=clicks" in export and "network=x" in export and "page=" not in export and "per_page" not in export
+    past = analyst.get(f"/reach?group=person&{RANGE}&page=9").get_data(as_text=True)
+    assert "Page 9 is past the last page (1)" in past
+
+
+def test_bad_paging_is_422_naming_the_field(app, make_user, browser_factory):
+    make_user("mia@acme.test", "analyst")
+    analyst = browser_factory("mia@acme.test")
+    for query, field in [("page=0", "page"), ("page=abc", "page"), ("page=-1", "page"), ("page=" + "9" * 40, "page"),
+                         ("per_page=201", "per_page"), ("per_page=0", "per_page"), ("per_page=1e3", "per_page"),
+                         ("sort=password_hash", "sort"), ("sort=label&order=sideways", "order"),
+                         ("order=asc", "order"), ("q=" + "x" * 101, "q")]:
+        api = analyst.api("GET", f"/api/reach/report?group=person&{query}")
+        assert api.status_code == 422, query
+        assert field in api.get_json()["errors"]["json"], (query, api.get_json())
+        page = analyst.get(f"/reach?group=person&{query}")
+        html = page.get_data(as_text=True)
+        assert page.status_code == 422 and 'role="alert"' in html and f"{field}: " in html, query
+        export = analyst.get(f"/reach/export.csv?group=person&{query}")
+        assert export.status_code == 422 and export.get_data(as_text=True).startswith(f"{field}: "), query
 
 
 def test_bad_date_ranges_are_422_naming_the_field(app, client, factory, make_user, browser_factory):
