@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from advocacy.auth import roles_required
 from advocacy.content import screening, services
@@ -294,6 +295,18 @@ def image(tp_id: int) -> Any:
             was == Status.APPROVED and tp.status == Status.IN_REVIEW) else ""
         flash(f"Image saved as version {tp.version}.{back}", "success")
     return redirect(url_for("content.detail", tp_id=tp.id) + "#image")
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(exc: RequestEntityTooLarge) -> Any:
+    """A body over the limit is refused before any view runs; on the image form, say so next to the file field."""
+    tp_id = (request.view_args or {}).get("tp_id")
+    if request.endpoint == "content.image" and current_user.is_authenticated and current_user.has_role(*EDITORS):
+        tp = db.session.get(TalkingPoint, tp_id)
+        if tp is not None:
+            limit = current_app.config["MEDIA_MAX_BYTES"]
+            return _editor_page(tp, {"image": f"is larger than the limit of {limit:,} bytes"}, 413)
+    return render_template("error.html", code=413, name=exc.name, description=exc.description), 413
 
 
 @bp.post("/<int:tp_id>/image/remove")

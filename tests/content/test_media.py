@@ -192,6 +192,16 @@ def test_the_web_form_without_a_file_on_a_talking_point_without_an_image_asks_fo
     assert stored_images() == []
 
 
+def test_a_body_over_the_request_limit_is_named_on_the_image_form(app, staff):
+    author, _ = staff
+    tp_id = new_talking_point(author)
+    app.config["MAX_CONTENT_LENGTH"] = 4000  # refused while the body is read, before the view runs
+    answer = web_image(author, tp_id, PNG + b"\x00" * 5000)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 413 and "Image is larger than the limit of" in page and 'id="image-error"' in page
+    assert stored_images() == [] and tp_of(tp_id).version == 1
+
+
 def test_the_web_form_refuses_a_post_without_the_csrf_token(staff):
     author, _ = staff
     tp_id = new_talking_point(author)
