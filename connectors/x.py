@@ -3,7 +3,8 @@
 tweepy's ``Client`` hard-codes ``https://api.twitter.com``; a transport adapter mounted on its session sends each
 request to ``api_base_url`` instead (the real API, or the sandbox), so tweepy is used as released, not forked.
 tweepy 4 has no v2 media upload: images go up as multipart/form-data on the same session (``POST /2/media/upload``,
-as X documents it), their alt text through ``Client.request`` (``POST /2/media/metadata``), and the post through
+as X documents it; GIFs in segments: ``initialize``, ``append``, ``finalize``, then the status until X has processed
+them), their alt text through ``Client.request`` (``POST /2/media/metadata``), and the post through
 ``create_tweet(media_ids=...)``. Every failure leaves this module as one of the ``connectors.base`` exceptions.
 """
 
@@ -13,6 +14,7 @@ import datetime as dt
 import json
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -54,8 +56,10 @@ LOOKUP_BATCH = 100  # GET /2/tweets takes at most 100 ids
 FIND_PAGES = 5  # find_post reads at most this many pages of 100 of the person's timeline
 DUPLICATE_MARK = "duplicate content"
 MAX_IMAGES = 4  # media.media_ids takes 1 to 4 ids
-IMAGE_MAX_BYTES = 5 * 1024 * 1024  # X's limit for an image uploaded in one request (media_category tweet_image)
-ONE_SHOT_TYPES = ("image/jpeg", "image/png", "image/webp")  # of base.IMAGE_TYPES, what one upload takes (no GIF)
+IMAGE_MAX_BYTES = 5 * 1024 * 1024  # X's limit for an image (media_category tweet_image)
+GIF_MAX_BYTES = 15 * 1024 * 1024  # X's limit for a GIF (tweet_gif, uploaded in segments)
+IMAGE_FORMATS = ("image/jpeg", "image/png", "image/webp", "image/gif")  # what X takes for posts
+SEGMENT_BYTES = 4 * 1024 * 1024  # one appended segment of a chunked upload (X takes up to 5 MB)
 ALT_TEXT_MAX = 1000  # characters of alt text X keeps per image
 MEDIA_SCOPE = "media.write"
 T = TypeVar("T")
@@ -308,25 +312,61 @@ class XConnector:
 
     # ----------------------------------------------------------------------------------------------- helpers
     def _upload(self, client: tweepy.Client, item: Media, number: int) -> str:
-        """Upload one image in one request (``POST /2/media/upload``), set its alt text; returns the media id."""
-        response = client.session.post(
-            f"{self.api_base_url}/2/media/upload",
-            files={"media": (item.filename or "image", item.data, item.content_type)},
-            data={"media_category": "tweet_image", "media_type": item.content_type},
-            headers={"Authorization": f"Bearer {client.bearer_token}"},
-        )
-        if not 200 <= response.status_code < 300:
-            _raise_media_mapped(response, number)
-        data = (_json_object(response.text) or {}).get("data")
-        media_id = data.get("id") if isinstance(data, dict) else None
-        if not isinstance(media_id, str) or not media_id.isdigit():
-            raise Transient("X answered the image upload without a media id", status=response.status_code,
-                            raw=response.text)
+        """Upload one image (in one request; a GIF in segments), set its alt text; returns the media id."""
+        if item.content_type == "image/gif":
+            media_id = self._upload_in_segments(client, item, number)
+        else:
+            answer = self._media_call(
+                client, "POST", "/2/media/upload", number,
+                files={"media": (item.filename or "image", item.data, item.content_type)},
+                data={"media_category": "tweet_image", "media_type": item.content_type},
+            )
+            media_id = _media_id(answer)
         if item.alt:
             metadata = {"id": media_id, "metadata": {"alt_text": {"text": item.alt}}}
             client.request("POST", "/2/media/metadata", json=metadata, user_auth=False)
         log.info("x.media uploaded media_id=%s bytes=%s alt=%s", media_id, len(item.data), bool(item.alt))
         return media_id
+
+    def _upload_in_segments(self, client: tweepy.Client, item: Media, number: int) -> str:
+        """``initialize``, ``append`` each segment, ``finalize``; then wait while X processes the GIF."""
+        init = {"media_type": item.content_type, "total_bytes": len(item.data), "media_category": "tweet_gif"}
+        media_id = _media_id(self._media_call(client, "POST", "/2/media/upload/initialize", number, json=init))
+        for index, start in enumerate(range(0, len(item.data), SEGMENT_BYTES)):
+            segment = item.data[start : start + SEGMENT_BYTES]
+            self._media_call(client, "POST", f"/2/media/upload/{media_id}/append", number,
+                             files={"media": (item.filename or "image", segment, "application/octet-stream")},
+                             data={"segment_index": str(index)})
+        answer = self._media_call(client, "POST", f"/2/media/upload/{media_id}/finalize", number)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            data = answer.get("data")
+            info = data.get("processing_info") if isinstance(data, dict) else None
+            state = info.get("state") if isinstance(info, dict) else None
+            if state in (None, "succeeded"):
+                return media_id
+            if state == "failed":
+                raise Rejected(f"X could not process image {number}", raw=json.dumps(answer))
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise Transient(f"X was still processing image {number} after {self.timeout:g} s",
+                                raw=json.dumps(answer))
+            wait = info.get("check_after_secs") if isinstance(info, dict) else None
+            time.sleep(min(max(float(wait) if isinstance(wait, int | float) else 1.0, 0.05), remaining))
+            answer = self._media_call(client, "GET", "/2/media/upload", number,
+                                      params={"command": "STATUS", "media_id": media_id})
+
+    def _media_call(self, client: tweepy.Client, method: str, path: str, number: int, **kw: Any) -> dict[str, Any]:
+        """One media request on tweepy's session with the person's token; the JSON answer, or the mapped error."""
+        response = client.session.request(method, f"{self.api_base_url}{path}",
+                                           headers={"Authorization": f"Bearer {client.bearer_token}"}, **kw)
+        if not 200 <= response.status_code < 300:
+            _raise_media_mapped(response, number)
+        answer = _json_object(response.text)
+        if answer is None:
+            raise Transient(f"X answered {path} with something unreadable", status=response.status_code,
+                            raw=response.text)
+        return answer
 
     def _require_client_id(self) -> None:
         if not self.client_id:
@@ -486,17 +526,27 @@ def _check_media(media: Sequence[Media]) -> None:
     if len(media) > MAX_IMAGES:
         raise Rejected(f"X attaches at most {MAX_IMAGES} images to a post, not {len(media)}")
     for number, item in enumerate(media, 1):
-        if item.content_type not in ONE_SHOT_TYPES:
-            raise Rejected(f"image {number} is {item.content_type or 'of no type'}: X takes JPEG, PNG or WebP images "
-                           "(GIFs only through its chunked upload, which this connector does not use)")
+        if item.content_type not in IMAGE_FORMATS:
+            raise Rejected(f"image {number} is {item.content_type or 'of no type'}: X takes JPEG, PNG, WebP or GIF "
+                           "images")
         if not item.data:
             raise Rejected(f"image {number} is empty")
-        if len(item.data) > IMAGE_MAX_BYTES:
-            raise Rejected(f"image {number} is {len(item.data):,} bytes: X takes images up to 5 MB "
-                           f"({IMAGE_MAX_BYTES:,} bytes)")
+        gif = item.content_type == "image/gif"
+        limit = GIF_MAX_BYTES if gif else IMAGE_MAX_BYTES
+        if len(item.data) > limit:
+            raise Rejected(f"image {number} is {len(item.data):,} bytes: X takes {'GIFs' if gif else 'images'} up "
+                           f"to {limit // 2**20} MB ({limit:,} bytes)")
         if len(item.alt) > ALT_TEXT_MAX:
             raise Rejected(f"the alt text of image {number} is {len(item.alt):,} characters: X keeps up to "
                            f"{ALT_TEXT_MAX:,}")
+
+
+def _media_id(answer: Mapping[str, Any]) -> str:
+    data = answer.get("data")
+    media_id = data.get("id") if isinstance(data, dict) else None
+    if not isinstance(media_id, str) or not media_id.isdigit():
+        raise Transient("X answered the image upload without a media id", raw=json.dumps(answer))
+    return media_id
 
 
 def _raise_media_mapped(response: requests.Response, number: int) -> NoReturn:
@@ -507,7 +557,7 @@ def _raise_media_mapped(response: requests.Response, number: int) -> NoReturn:
         raise AuthRevoked(f"X did not grant this app {MEDIA_SCOPE}: the person must reconnect to share images "
                           f"({message})", status=status, raw=raw)
     if status == 413:  # something in front of X refused the body's size
-        raise Rejected(f"X refused image {number} as too large (HTTP 413; X takes images up to 5 MB)",
+        raise Rejected(f"X refused image {number} as too large (HTTP 413)",
                        status=status, raw=raw)
     if status == 400:
         raise Rejected(f"X refused image {number}: {message}", status=status, raw=raw)

@@ -2,8 +2,9 @@
 
 Endpoints: the OAuth 2.0 consent page and token endpoints (Authorization Code with PKCE S256, rotating refresh
 tokens), ``POST /2/tweets`` (with ``media.media_ids``), ``DELETE /2/tweets/<id>``, ``GET /2/tweets``,
-``GET /2/users/me``, image upload in one request (``POST /2/media/upload``, kept per user until it expires) and its
-alt text (``POST /2/media/metadata``), a public page per post (``/i/web/status/<id>``, images at ``/i/media/<key>``),
+``GET /2/users/me``, image upload in one request (``POST /2/media/upload``, kept per user until it expires) or in
+segments (``initialize``, ``append``, ``finalize``, then ``GET /2/media/upload`` while a GIF is processed), its alt
+text (``POST /2/media/metadata``), a public page per post (``/i/web/status/<id>``, images at ``/i/media/<key>``),
 and a JSON control API under ``/_sandbox/`` for tests and the demo: see ``create_app`` for the list. State lives
 in memory behind one lock; run it with ``connectors.sandbox.runner``.
 """
@@ -33,15 +34,20 @@ from flask import Flask, Response, g, request
 
 from connectors.sandbox.common import sniff_image
 from connectors.sandbox.schemas.x import (
+    CHUNKED_CATEGORIES,
+    GIF_MAX_BYTES,
     IMAGE_MAX_BYTES,
     IMAGE_TYPES_ONE_SHOT,
     LIGHT_RANGES,
     MAX_WEIGHTED_LENGTH,
+    MEDIA_APPEND_REQUEST,
+    MEDIA_INIT_REQUEST,
     MEDIA_LIFETIME,
     MEDIA_UPLOAD_REQUEST,
     METADATA_CREATE_REQUEST,
     METADATA_NOT_EMULATED,
     NOT_EMULATED,
+    SEGMENT_MAX_BYTES,
     TWEET_CREATE_REQUEST,
     URL_WEIGHT,
 )
@@ -72,9 +78,15 @@ ENDPOINT_SCOPES = {
     "GET /2/users/:id/tweets": ("tweet.read", "users.read"),
     "POST /2/media/upload": ("media.write",),
     "POST /2/media/metadata": ("media.write",),
+    "POST /2/media/upload/initialize": ("media.write",),
+    "POST /2/media/upload/:id/append": ("media.write",),
+    "POST /2/media/upload/:id/finalize": ("media.write",),
+    "GET /2/media/upload": ("media.write",),
 }
 DEFAULT_RATE_LIMITS = {"POST /2/tweets": 100, "DELETE /2/tweets/:id": 50, "GET /2/tweets": 900, "GET /2/users/me": 75,
-                       "GET /2/users/:id/tweets": 900, "POST /2/media/upload": 500, "POST /2/media/metadata": 500}
+                       "GET /2/users/:id/tweets": 900, "POST /2/media/upload": 500, "POST /2/media/metadata": 500,
+                       "POST /2/media/upload/initialize": 500, "POST /2/media/upload/:id/append": 500,
+                       "POST /2/media/upload/:id/finalize": 500, "GET /2/media/upload": 1000}
 JOURNAL_SIZE = 20_000  # API requests remembered for GET /_sandbox/requests
 METRIC_NAMES = ("retweet_count", "reply_count", "like_count", "quote_count", "bookmark_count", "impression_count")
 HANDLE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
@@ -92,6 +104,8 @@ MEDIA_IDS_INVALID = "Your media IDs are invalid."
 _TWEET_SCHEMA = jsonschema.Draft7Validator(TWEET_CREATE_REQUEST)
 _UPLOAD_SCHEMA = jsonschema.Draft7Validator(MEDIA_UPLOAD_REQUEST)
 _METADATA_SCHEMA = jsonschema.Draft7Validator(METADATA_CREATE_REQUEST)
+_INIT_SCHEMA = jsonschema.Draft7Validator(MEDIA_INIT_REQUEST)
+_APPEND_SCHEMA = jsonschema.Draft7Validator(MEDIA_APPEND_REQUEST)
 
 
 # ------------------------------------------------------------------------------------------------ text length
@@ -138,6 +152,8 @@ class Config:
     latency_ms: int = 0
     metrics_growth: bool = True
     media_lifetime: int = MEDIA_LIFETIME  # seconds an uploaded image can be attached to a post
+    gif_processing_polls: int = 1  # status checks (GET /2/media/upload) before a finalized GIF is processed
+    gif_check_after_secs: int = 1  # what processing_info tells the client to wait between checks
     seed: int = 0
     # client_id -> {"secret": str | None, "name": str}; empty means any client id is accepted (secret unchecked)
     clients: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -182,6 +198,15 @@ class Upload:
     expires_at: float
     alt_text: str | None = None
     attached: bool = False
+    category: str = "tweet_image"
+    total_bytes: int = 0  # declared at initialize (chunked uploads)
+    segments: dict[int, bytes] = field(default_factory=dict)
+    finalized: bool = True
+    polls_left: int = 0  # status checks before processing succeeds
+
+    @property
+    def ready(self) -> bool:
+        return self.finalized and self.polls_left <= 0
 
 
 @dataclass
@@ -530,40 +555,69 @@ class XState:
             for upload in uploads:
                 assert upload is not None
                 upload.attached = True
-                post.media.append({"media_id": upload.id, "media_key": upload.media_key, "type": "photo",
+                kind = "animated_gif" if upload.category == "tweet_gif" else "photo"
+                post.media.append({"media_id": upload.id, "media_key": upload.media_key, "type": kind,
                                    "content_type": upload.content_type, "size": len(upload.data),
                                    "alt_text": upload.alt_text})
             self.posts[post_id] = post
             return post
 
     # ------------------------------------------------------------------------------------------------ media
-    def store_upload(self, token: AccessToken, content_type: str, data: bytes, owners: list[str]) -> Upload:
-        """Keep an uploaded image for ``media_lifetime`` seconds (expired, unattached ones are dropped here)."""
+    def store_upload(self, token: AccessToken, content_type: str, data: bytes, owners: list[str],
+                     category: str = "tweet_image", total_bytes: int | None = None) -> Upload:
+        """Keep an upload for ``media_lifetime`` seconds (expired, unattached ones are dropped here).
+
+        ``total_bytes``: a chunked upload just initialized (its bytes come in segments, then ``finalize_upload``).
+        """
         with self.lock:
             now = time.time()
             for key in [k for k, u in self.uploads.items() if u.expires_at <= now and not u.attached]:
                 del self.uploads[key]
             media_id = str(self._next_media)
             self._next_media += 1
-            upload = Upload(media_id, f"3_{media_id}", tuple(dict.fromkeys([token.user_id, *owners])), content_type,
-                            data, now, now + self.config.media_lifetime)
+            prefix = "16" if category == "tweet_gif" else "3"
+            upload = Upload(media_id, f"{prefix}_{media_id}", tuple(dict.fromkeys([token.user_id, *owners])),
+                            content_type, data, now, now + self.config.media_lifetime, category=category)
+            if total_bytes is not None:
+                upload.total_bytes, upload.finalized = total_bytes, False
             self.uploads[media_id] = upload
             return upload
 
-    def usable_upload(self, token: AccessToken, media_id: str) -> Upload | None:
-        """The upload ``media_id`` if this token's user owns it and it has not expired."""
+    def finalize_upload(self, token: AccessToken, media_id: str) -> Upload:
+        """Join the segments of a chunked upload and check them; a GIF then processes for a few status checks."""
+        with self.lock:
+            upload = self.usable_upload(token, media_id, ready=False)
+            if upload is None:
+                raise media_not_found(media_id)
+            if upload.finalized:
+                raise invalid_request("The media upload is already finalized.")
+            data = b"".join(upload.segments[i] for i in sorted(upload.segments))
+            if len(data) != upload.total_bytes:
+                raise invalid_request("Segments do not add up to provided total file size.")
+            kind = sniff_image(data)
+            if kind != upload.content_type.replace("image/pjpeg", "image/jpeg"):
+                raise invalid_request(f"media_type {upload.content_type} does not match the uploaded file "
+                                      f"({kind or 'not an image'}).")
+            upload.data, upload.segments, upload.finalized = data, {}, True
+            if upload.category == "tweet_gif":
+                upload.polls_left = self.config.gif_processing_polls
+            return upload
+
+    def usable_upload(self, token: AccessToken, media_id: str, *, ready: bool = True) -> Upload | None:
+        """The upload ``media_id`` if this token's user owns it, it has not expired and (``ready``) it is processed."""
         with self.lock:
             upload = self.uploads.get(media_id)
             if upload is None or token.user_id not in upload.owners or upload.expires_at <= time.time():
                 return None
-            return upload
+            return upload if upload.ready or not ready else None
 
     def upload_view(self, upload: Upload) -> dict[str, Any]:
         with self.lock:
             owners = [self.user_by_id(o) for o in upload.owners]
             return {"media_id": upload.id, "media_key": upload.media_key, "content_type": upload.content_type,
                     "size": len(upload.data), "alt_text": upload.alt_text, "expires_at": utc_iso(upload.expires_at),
-                    "owner_handles": [o.handle for o in owners if o], "attached": upload.attached}
+                    "owner_handles": [o.handle for o in owners if o], "attached": upload.attached,
+                    "media_category": upload.category, "ready": upload.ready}
 
     def delete_post(self, token: AccessToken, post_id: str) -> None:
         with self.lock:
@@ -811,6 +865,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _install_tokens(app, state)
     _install_api(app, state)
     _install_media(app, state)
+    _install_chunked(app, state)
     _install_timeline(app, state)
     _install_pages(app, state)
     _install_control(app, state)
@@ -1194,10 +1249,7 @@ def _uploaded_image(fields: Mapping[str, Any], data: bytes | None) -> tuple[str,
         raise invalid_request(f"The sandbox does not emulate media_category {category}; it takes tweet_image.",
                               parameters={"media_category": [category]})
     if data is None:
-        try:
-            data = base64.b64decode(str(fields["media"]), validate=True)
-        except (binascii.Error, ValueError):
-            raise invalid_request("$.media: is not a base64 encoded file", parameters={"media": ["(data)"]}) from None
+        data = _base64_media(fields)
     if not data:
         raise invalid_request("$.media: the file is empty")
     if len(data) > IMAGE_MAX_BYTES:
@@ -1214,6 +1266,32 @@ def _uploaded_image(fields: Mapping[str, Any], data: bytes | None) -> tuple[str,
         raise invalid_request(f"media_type {fields['media_type']} does not match the uploaded file ({kind}).",
                               parameters={"media_type": [str(fields["media_type"])]})
     return kind, data
+
+
+def _base64_media(fields: Mapping[str, Any]) -> bytes:
+    try:
+        return base64.b64decode(str(fields["media"]), validate=True)
+    except (binascii.Error, ValueError):
+        raise invalid_request("$.media: is not a base64 encoded file", parameters={"media": ["(data)"]}) from None
+
+
+def _upload_status(state: XState, upload: Upload, *, checking: bool) -> dict[str, Any]:
+    """An upload as finalize and the status check answer it; a status check moves processing one step on."""
+    with state.lock:
+        answer: dict[str, Any] = {"id": upload.id, "media_key": upload.media_key, "size": len(upload.data),
+                                  "expires_after_secs": max(round(upload.expires_at - time.time()), 0)}
+        if checking and upload.polls_left > 0:
+            upload.polls_left -= 1
+        if upload.polls_left > 0:
+            done = state.config.gif_processing_polls - upload.polls_left
+            answer["processing_info"] = {
+                "state": "in_progress" if checking else "pending",
+                "check_after_secs": state.config.gif_check_after_secs,
+                "progress_percent": 100 * done // max(state.config.gif_processing_polls, 1),
+            }
+        elif checking or upload.category == "tweet_gif":
+            answer["processing_info"] = {"state": "succeeded", "progress_percent": 100}
+        return answer
 
 
 def media_not_found(media_id: str) -> ApiError:
@@ -1255,8 +1333,8 @@ def _install_media(app: Flask, state: XState) -> None:
         if used:
             raise invalid_request(f"The sandbox does not emulate metadata {', '.join(used)}; it takes alt_text.")
         with state.lock:
-            upload = state.usable_upload(token, body["id"])
-            if upload is None:
+            upload = state.usable_upload(token, body["id"], ready=False)
+            if upload is None or not upload.finalized:
                 raise media_not_found(body["id"])
             if "alt_text" in metadata:
                 upload.alt_text = metadata["alt_text"]["text"]
@@ -1275,6 +1353,86 @@ def _install_media(app: Flask, state: XState) -> None:
     def list_media() -> Response:
         with state.lock:
             return _json_response({"media": [state.upload_view(u) for u in state.uploads.values()]})
+
+
+def _checked_init() -> tuple[dict[str, Any], str]:
+    """The body and category of a valid ``POST /2/media/upload/initialize``; the 400 X answers otherwise."""
+    body = request.get_json(silent=True)
+    if body is None:
+        raise invalid_request("The request body is not valid JSON.")
+    errors = sorted(_INIT_SCHEMA.iter_errors(body), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        raise invalid_request(*(_schema_message(e) for e in errors))
+    for name in ("media_type", "total_bytes"):
+        if name not in body:
+            raise invalid_request(f"$: '{name}' is a required property")
+    category = str(body.get("media_category", "tweet_image"))
+    if category not in CHUNKED_CATEGORIES:
+        raise invalid_request(f"The sandbox does not emulate media_category {category}; it takes "
+                              f"{', '.join(CHUNKED_CATEGORIES)}.", parameters={"media_category": [category]})
+    if body["media_type"] not in CHUNKED_CATEGORIES[category]:
+        raise invalid_request(f"Unsupported media type {body['media_type']} for media_category {category}.",
+                              parameters={"media_type": [body["media_type"]]})
+    limit = GIF_MAX_BYTES if category == "tweet_gif" else IMAGE_MAX_BYTES
+    if body["total_bytes"] > limit:
+        raise invalid_request(f"File size exceeds {limit} bytes.",
+                              parameters={"total_bytes": [str(body["total_bytes"])]})
+    return body, category
+
+
+def _install_chunked(app: Flask, state: XState) -> None:
+    """The chunked upload: initialize, append segments, finalize, and the status check while X processes."""
+
+    @app.post("/2/media/upload/initialize")
+    def initialize_upload() -> Response:
+        token = _authorized(state, "POST /2/media/upload/initialize")
+        body, category = _checked_init()
+        upload = state.store_upload(token, body["media_type"], b"", list(body.get("additional_owners", [])),
+                                    category, body["total_bytes"])
+        left = max(round(upload.expires_at - time.time()), 0)
+        return _json_response({"data": {"id": upload.id, "media_key": upload.media_key, "expires_after_secs": left}})
+
+    @app.post("/2/media/upload/<media_id>/append")
+    def append_upload(media_id: str) -> Response:
+        token = _authorized(state, "POST /2/media/upload/:id/append")
+        fields, data = _upload_fields()
+        errors = sorted(_APPEND_SCHEMA.iter_errors(fields), key=lambda e: list(map(str, e.absolute_path)))
+        if errors:
+            raise invalid_request(*(_schema_message(e) for e in errors))
+        if data is None:
+            data = _base64_media(fields)
+        if len(data) > SEGMENT_MAX_BYTES:
+            raise invalid_request(f"Segment size exceeds {SEGMENT_MAX_BYTES} bytes.")
+        with state.lock:
+            upload = state.usable_upload(token, media_id, ready=False)
+            if upload is None:
+                raise media_not_found(media_id)
+            if upload.finalized:
+                raise invalid_request("The media upload is already finalized.")
+            upload.segments[int(fields["segment_index"])] = data
+            return _json_response({"data": {"expires_at": int(upload.expires_at)}})
+
+    @app.post("/2/media/upload/<media_id>/finalize")
+    def finalize_upload(media_id: str) -> Response:
+        token = _authorized(state, "POST /2/media/upload/:id/finalize")
+        upload = state.finalize_upload(token, media_id)
+        return _json_response({"data": _upload_status(state, upload, checking=False)})
+
+    @app.get("/2/media/upload")
+    def upload_status() -> Response:
+        token = _authorized(state, "GET /2/media/upload")
+        _only_params("media_id", "command")
+        if request.args.get("command", "STATUS") != "STATUS":
+            raise invalid_request(f"The `command` query parameter value [{request.args['command']}] is not one of "
+                                  "[STATUS]")
+        media_id = request.args.get("media_id", "")
+        if not NUMERIC_ID.match(media_id):
+            raise invalid_request(f"The `media_id` query parameter value [{media_id}] does not match ^[0-9]{{1,19}}$")
+        with state.lock:
+            upload = state.usable_upload(token, media_id, ready=False)
+            if upload is None or not upload.finalized:
+                raise media_not_found(media_id)
+            return _json_response({"data": _upload_status(state, upload, checking=True)})
 
 
 def _install_timeline(app: Flask, state: XState) -> None:

@@ -3,7 +3,8 @@
 Two kinds of check, both able to fail when the sandbox drifts from X:
 - our request schema for ``POST /2/tweets`` agrees with the spec's ``TweetCreateRequest`` (names, types, nested
   constraints, ``required``, ``additionalProperties``), and the field and scope names the sandbox accepts exist in X;
-- the same for the image upload (``MediaUploadRequestOneShot``) and the alt text (``MetadataCreateRequest``);
+- the same for the image upload (``MediaUploadRequestOneShot``), the chunked upload (``MediaUploadConfigRequest``,
+  ``MediaUploadAppendRequest``) and the alt text (``MetadataCreateRequest``);
 - real sandbox answers, fetched over HTTP, validate against the spec's response schemas (``$ref``s resolved in
   ``components``, discriminators followed) and carry no field the spec does not declare.
 """
@@ -25,10 +26,13 @@ import requests
 from connectors.base import Token
 from connectors.sandbox import x as sandbox_x
 from connectors.sandbox.schemas.x import (
+    CHUNKED_CATEGORIES,
     IMAGE_MAX_BYTES,
     IMAGE_TYPES_ONE_SHOT,
     MAX_WEIGHTED_LENGTH,
+    MEDIA_APPEND_REQUEST,
     MEDIA_CATEGORIES_ONE_SHOT,
+    MEDIA_INIT_REQUEST,
     MEDIA_UPLOAD_REQUEST,
     METADATA_CREATE_REQUEST,
     METADATA_NOT_EMULATED,
@@ -201,6 +205,31 @@ def test_media_upload_schema_agrees_with_the_spec(spec: dict[str, Any]) -> None:
     assert "image/gif" not in types, "GIFs became one-shot images: the sandbox and the connector may take them"
 
 
+def test_chunked_upload_schemas_agree_with_the_spec(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    differences = list(compare(spec, MEDIA_INIT_REQUEST, schemas["MediaUploadConfigRequest"], "initialize"))
+    assert not differences, differences
+    for category, types in CHUNKED_CATEGORIES.items():
+        assert category in schemas["MediaCategory"]["enum"]
+        assert set(types) <= set(schemas["MediaUploadConfigRequest"]["properties"]["media_type"]["enum"])
+    # append: either encoding of the segment, with its index as an integer or digits
+    encodings = [resolve(spec, s) for s in schemas["MediaUploadAppendRequest"]["anyOf"]]
+    for encoding in encodings:
+        assert set(encoding["required"]) == set(MEDIA_APPEND_REQUEST["required"])
+        assert set(encoding["properties"]) == set(MEDIA_APPEND_REQUEST["properties"])
+    index = [resolve(spec, c) for c in resolve(spec, encodings[0]["properties"]["segment_index"])["oneOf"]]
+    ours = MEDIA_APPEND_REQUEST["properties"]["segment_index"]["oneOf"]
+    assert [(c["type"], c.get("minimum"), c.get("maximum"), c.get("pattern")) for c in index] == [
+        (c["type"], c.get("minimum"), c.get("maximum"), c.get("pattern")) for c in ours]
+    append = spec["paths"]["/2/media/upload/{id}/append"]["post"]["requestBody"]["content"]
+    assert set(append) == {"application/json", "multipart/form-data"}
+    assert "requestBody" not in spec["paths"]["/2/media/upload/{id}/finalize"]["post"]
+    status = {p["name"]: p for p in spec["paths"]["/2/media/upload"]["get"]["parameters"]}
+    assert status["media_id"]["required"] and status["command"]["schema"]["enum"] == ["STATUS"]
+    states = set(schemas["ProcessingInfo"]["properties"]["state"]["enum"])
+    assert {"pending", "in_progress", "succeeded", "failed"} == states
+
+
 def test_metadata_schema_agrees_with_the_spec(spec: dict[str, Any]) -> None:
     theirs = resolve(spec, spec["components"]["schemas"]["MetadataCreateRequest"])
     ours = METADATA_CREATE_REQUEST
@@ -337,13 +366,17 @@ def test_the_checker_catches_drift(spec: dict[str, Any], x_sandbox: Any, x_token
 
 
 def relaxed_upload_response(spec: dict[str, Any]) -> dict[str, Any]:
-    """The spec with one rule of ``MediaUploadResponse`` lifted: it requires a ``meta`` it never declares, which X
-    does not send for an image (docs.x.com's examples answer ``{"data": {...}}``). Every other rule stays."""
-    schemas = spec["components"]["schemas"]
-    assert schemas["MediaUploadResponse"]["required"] == ["meta"], "the spec changed MediaUploadResponse: look again"
-    assert "meta" not in schemas["MediaUploadResponse"]["properties"]
-    relaxed = {**schemas["MediaUploadResponse"], "required": []}
-    return {**spec, "components": {**spec["components"], "schemas": {**schemas, "MediaUploadResponse": relaxed}}}
+    """The spec with the rules lifted that require fields it never declares and X does not send: ``meta`` of
+    ``MediaUploadResponse`` and ``MediaUploadAppendResponse`` (docs.x.com's examples answer ``{"data": {...}}``),
+    ``type`` of ``ProcessingInfo`` (X sends ``state``, ``check_after_secs``, ``progress_percent``). Every other rule
+    stays."""
+    schemas = dict(spec["components"]["schemas"])
+    for name, field in (("MediaUploadResponse", "meta"), ("MediaUploadAppendResponse", "meta"),
+                        ("ProcessingInfo", "type")):
+        assert schemas[name]["required"] == [field], f"the spec changed {name}: look again"
+        assert field not in schemas[name]["properties"]
+        schemas[name] = {**schemas[name], "required": []}
+    return {**spec, "components": {**spec["components"], "schemas": schemas}}
 
 
 def png() -> bytes:
@@ -404,3 +437,32 @@ def test_media_answers(
     looked_up = call(x_sandbox, "GET", "/2/tweets", x_token, params=params)
     assert check_answer(spec, "GET", "/2/tweets", looked_up)["data"][0]["attachments"]["media_keys"]
 
+
+
+def test_chunked_upload_answers(spec: dict[str, Any], x_sandbox: Any, x_token: Token) -> None:
+    relaxed = relaxed_upload_response(spec)
+    x_sandbox.config(gif_processing_polls=2)
+    gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"
+    started = call(x_sandbox, "POST", "/2/media/upload/initialize", x_token,
+                   json={"media_type": "image/gif", "total_bytes": len(gif), "media_category": "tweet_gif"})
+    assert started.status_code == 200
+    media_id = check_answer(relaxed, "POST", "/2/media/upload/initialize", started)["data"]["id"]
+    appended = call(x_sandbox, "POST", f"/2/media/upload/{media_id}/append", x_token,
+                    json={"media": base64.b64encode(gif).decode(), "segment_index": 0})
+    assert appended.status_code == 200
+    check_answer(relaxed, "POST", "/2/media/upload/{id}/append", appended)
+    finalized = call(x_sandbox, "POST", f"/2/media/upload/{media_id}/finalize", x_token)
+    assert finalized.status_code == 200
+    info = check_answer(relaxed, "POST", "/2/media/upload/{id}/finalize", finalized)["data"]["processing_info"]
+    assert info["state"] == "pending"
+    states = []
+    for _ in range(2):
+        checked = call(x_sandbox, "GET", "/2/media/upload", x_token, params={"command": "STATUS", "media_id": media_id})
+        states.append(check_answer(relaxed, "GET", "/2/media/upload", checked)["data"]["processing_info"]["state"])
+    assert states == ["in_progress", "succeeded"]
+    missing = call(x_sandbox, "GET", "/2/media/upload", x_token, params={"media_id": "1234"})
+    assert missing.status_code == 404
+    check_answer(spec, "GET", "/2/media/upload", missing)
+    refused = call(x_sandbox, "POST", "/2/media/upload/initialize", x_token, json={"media_type": "image/gif"})
+    assert refused.status_code == 400
+    check_answer(spec, "POST", "/2/media/upload/initialize", refused)

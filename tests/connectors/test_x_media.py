@@ -21,7 +21,7 @@ from connectors.base import (
     Token,
     Transient,
 )
-from connectors.x import IMAGE_MAX_BYTES, XConnector
+from connectors.x import GIF_MAX_BYTES, IMAGE_MAX_BYTES, XConnector
 
 pytestmark = pytest.mark.timeout(60)
 PROBLEMS = "https://api.twitter.com/2/problems/"
@@ -46,6 +46,11 @@ def png(size: int | None = None) -> bytes:
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
 GIF = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00" \
       b"\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+
+
+def gif(size: int) -> bytes:
+    """A GIF of exactly ``size`` bytes (the 1×1 image, then bytes after its trailer: still a GIF by its header)."""
+    return GIF + b"\x00" * (size - len(GIF))
 
 
 def api(sandbox: Any, method: str, path: str, token: Token, **kw: Any) -> requests.Response:
@@ -120,8 +125,8 @@ def test_text_only_posts_still_post_without_uploading(
     ("media", "limit"),
     [
         ([Media(png(IMAGE_MAX_BYTES + 1), "image/png")], "X takes images up to 5 MB (5,242,880 bytes)"),
-        ([Media(GIF, "image/gif")], "X takes JPEG, PNG or WebP"),
-        ([Media(b"%PDF-1.7", "application/pdf")], "X takes JPEG, PNG or WebP"),
+        ([Media(gif(GIF_MAX_BYTES + 1), "image/gif")], "X takes GIFs up to 15 MB (15,728,640 bytes)"),
+        ([Media(b"%PDF-1.7", "application/pdf")], "X takes JPEG, PNG, WebP or GIF images"),
         ([Media(png(), "image/png")] * 5, "at most 4 images"),
         ([Media(png(), "image/png", alt="a" * 1001)], "X keeps up to 1,000"),
         ([Media(b"", "image/png")], "image 1 is empty"),
@@ -359,3 +364,125 @@ def test_media_only_post_and_too_many_ids(x_sandbox: Any, x_token: Token) -> Non
     assert alone.status_code == 201 and alone.json()["data"]["text"] == ""
     five = api(x_sandbox, "POST", "/2/tweets", x_token, json={"text": "Five", "media": {"media_ids": ids}})
     assert_problem(five, 400, "$.media.media_ids")
+
+
+# ------------------------------------------------------------------------------------ GIFs: the chunked upload
+def test_publish_a_gif_in_segments(x_sandbox: Any, x_make_connector: Any, x_flow: Any) -> None:
+    x_sandbox.config(gif_check_after_secs=0, gif_processing_polls=2)
+    patient = x_make_connector(timeout=10)  # 9 MB through a loaded test machine
+    token = x_flow.connect(patient)
+    image = gif(9 * 1024 * 1024)
+    patient.publish(token.access_token, "Animated", media=[Media(image, "image/gif", alt="A spinning logo")])
+    [stored] = x_sandbox.posts()
+    [attached] = stored["media"]
+    assert attached["type"] == "animated_gif" and attached["media_key"].startswith("16_")
+    assert attached["alt_text"] == "A spinning logo" and attached["size"] == len(image)
+    media_id = attached["media_id"]
+    assert len(requests_to(x_sandbox, "/2/media/upload/initialize")) == 1
+    assert len(requests_to(x_sandbox, f"/2/media/upload/{media_id}/append")) == 3  # 4 + 4 + 1 MB
+    assert len(requests_to(x_sandbox, f"/2/media/upload/{media_id}/finalize")) == 1
+    assert [r["status"] for r in requests_to(x_sandbox, "/2/media/upload")] == [200, 200]  # two status checks
+    served = requests.get(f"{x_sandbox.url}/i/media/{attached['media_key']}", timeout=10)
+    assert served.content == image
+
+
+def test_gif_still_processing_after_the_timeout_is_transient(
+    x_sandbox: Any, x_connector: XConnector, x_token: Token
+) -> None:
+    x_sandbox.config(gif_check_after_secs=0, gif_processing_polls=1000)
+    with pytest.raises(Transient) as slow:
+        x_connector.publish(x_token.access_token, "Slow GIF", media=[Media(GIF, "image/gif")])
+    assert "still processing image 1" in slow.value.message
+    assert x_sandbox.posts() == []
+
+
+@pytest.mark.parametrize("path", ["/2/media/upload/initialize", "/2/media/upload/1", "/2/media/upload?"])
+def test_failures_during_the_chunked_upload_are_mapped(
+    x_sandbox: Any, x_connector: XConnector, x_token: Token, path: str
+) -> None:
+    x_sandbox.config(gif_check_after_secs=0)
+    prefix = path.rstrip("?")
+    method = "GET" if path.endswith("?") else "POST"
+    x_sandbox.fault(status=503, count=1, path_prefix=prefix, method=method)
+    with pytest.raises(Transient):
+        x_connector.publish(x_token.access_token, "GIF outage", media=[Media(GIF, "image/gif")])
+    x_sandbox.fault(status=429, count=1, path_prefix=prefix, method=method)
+    with pytest.raises(RateLimited):
+        x_connector.publish(x_token.access_token, "GIF outage", media=[Media(GIF, "image/gif")])
+    assert x_sandbox.posts() == []
+    x_connector.publish(x_token.access_token, "GIF outage", media=[Media(GIF, "image/gif")])
+    assert [p["media"][0]["type"] for p in x_sandbox.posts()] == ["animated_gif"]
+
+
+def init(sandbox: Any, token: Token, **body: Any) -> requests.Response:
+    return api(sandbox, "POST", "/2/media/upload/initialize", token,
+               json={"media_type": "image/gif", "media_category": "tweet_gif", **body})
+
+
+def append(sandbox: Any, token: Token, media_id: str, index: Any, data: bytes) -> requests.Response:
+    return api(sandbox, "POST", f"/2/media/upload/{media_id}/append", token, files={"media": ("s", data)},
+               data={"segment_index": str(index)})
+
+
+def test_the_chunked_upload_as_x_answers_it(x_sandbox: Any, x_flow: Any, x_connector: XConnector,
+                                            x_token: Token) -> None:
+    started = init(x_sandbox, x_token, total_bytes=len(GIF))
+    assert started.status_code == 200
+    media_id = started.json()["data"]["id"]
+    assert started.json()["data"]["media_key"] == f"16_{media_id}"
+    assert append(x_sandbox, x_token, media_id, 1, GIF[20:]).status_code == 200  # segments may come in any order
+    appended = append(x_sandbox, x_token, media_id, 0, GIF[:20])
+    assert appended.status_code == 200 and appended.json()["data"]["expires_at"] > 0
+    early = api(x_sandbox, "POST", "/2/tweets", x_token, json={"text": "Early", "media": {"media_ids": [media_id]}})
+    assert_problem(early, 400, "Your media IDs are invalid.")  # not finalized
+
+    finalized = api(x_sandbox, "POST", f"/2/media/upload/{media_id}/finalize", x_token)
+    assert finalized.status_code == 200
+    assert finalized.json()["data"]["processing_info"] == {"state": "pending", "check_after_secs": 1,
+                                                           "progress_percent": 0}
+    early = api(x_sandbox, "POST", "/2/tweets", x_token, json={"text": "Early", "media": {"media_ids": [media_id]}})
+    assert_problem(early, 400, "Your media IDs are invalid.")  # still processing
+    again = api(x_sandbox, "POST", f"/2/media/upload/{media_id}/finalize", x_token)
+    assert_problem(again, 400, "already finalized")
+
+    bob = x_flow.connect(x_connector, "bob")
+    theirs = api(x_sandbox, "GET", "/2/media/upload", bob, params={"command": "STATUS", "media_id": media_id})
+    assert_problem(theirs, 404, f"Could not find media with id: [{media_id}].")
+    status = api(x_sandbox, "GET", "/2/media/upload", x_token, params={"command": "STATUS", "media_id": media_id})
+    assert status.status_code == 200
+    assert status.json()["data"]["processing_info"] == {"state": "succeeded", "progress_percent": 100}
+    posted = api(x_sandbox, "POST", "/2/tweets", x_token, json={"text": "Now", "media": {"media_ids": [media_id]}})
+    assert posted.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"total_bytes": GIF_MAX_BYTES + 1}, "File size exceeds 15728640 bytes."),
+        ({"total_bytes": 10, "media_type": "image/png"}, "Unsupported media type image/png for media_category"),
+        ({"total_bytes": 10, "media_category": "tweet_video", "media_type": "video/mp4"},
+         "does not emulate media_category tweet_video"),
+        ({"total_bytes": "10"}, "$.total_bytes: string found, integer expected"),
+        ({"total_bytes": 10, "colour": "red"}, "$.colour: is not defined in the schema"),
+        ({}, "'total_bytes' is a required property"),
+    ],
+)
+def test_sandbox_refuses_bad_initializations(x_sandbox: Any, x_token: Token, body: dict[str, Any],
+                                             message: str) -> None:
+    assert_problem(init(x_sandbox, x_token, **body), 400, message)
+    assert x_sandbox.control("GET", "media")["media"] == []
+
+
+def test_sandbox_checks_segments_at_finalize(x_sandbox: Any, x_token: Token) -> None:
+    media_id = init(x_sandbox, x_token, total_bytes=len(GIF) + 1).json()["data"]["id"]
+    append(x_sandbox, x_token, media_id, 0, GIF)
+    short = api(x_sandbox, "POST", f"/2/media/upload/{media_id}/finalize", x_token)
+    assert_problem(short, 400, "Segments do not add up to provided total file size.")
+    png_id = init(x_sandbox, x_token, total_bytes=len(png())).json()["data"]["id"]
+    append(x_sandbox, x_token, png_id, 0, png())
+    mislabelled = api(x_sandbox, "POST", f"/2/media/upload/{png_id}/finalize", x_token)
+    assert_problem(mislabelled, 400, "media_type image/gif does not match the uploaded file (image/png)")
+    assert_problem(append(x_sandbox, x_token, media_id, 1000, b"x"), 400, "$.segment_index")
+    assert_problem(append(x_sandbox, x_token, "1234", 0, b"x"), 404, "Could not find media with id: [1234].")
+    too_big = append(x_sandbox, x_token, media_id, 1, b"\x00" * (5 * 1024 * 1024 + 1))
+    assert_problem(too_big, 400, "Segment size exceeds 5242880 bytes.")

@@ -356,7 +356,7 @@ def test_the_talking_point_page_warns_about_networks_that_would_refuse_the_image
 
     put_image(author, tp_id, GIF)
     page = author.get(f"/studio/{tp_id}").get_data(as_text=True)
-    assert re.findall(r'data-rule="image" data-network="(\w+)"', page) == ["x"]  # X's one-shot upload: no GIF
+    assert re.findall(r'data-rule="image" data-network="(\w+)"', page) == []  # X takes GIFs in segments
 
     webp = b"RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00\x2f\x00\x00\x00\x10\x07\x10\x11\x11\x88\x88\xfe\x07\x00"
     assert put_image(author, tp_id, webp, name="a.webp").get_json()["image"]["content_type"] == "image/webp"
@@ -389,3 +389,24 @@ def test_the_feed_shows_the_image_above_the_copy_and_says_share_dialogs_cannot_c
     assert image_at < card.index('class="preview"')  # above the copy
     assert "It cannot carry the image" in card and card.index("Open X share dialog") < card.index(
         "It cannot carry the image")
+
+
+def test_the_demo_talking_point_carries_a_real_png_with_alt_text(app):
+    from advocacy.cli import DEMO_ALT, seed
+    from connectors.media import image_info
+
+    seed()
+    [tp] = [t for t in db.session.scalars(select(TalkingPoint)) if t.status == "approved"]
+    image = services.shared_image(tp.id)
+    assert image is not None and image.alt_text == DEMO_ALT and image.content_type == "image/png"
+    info = image_info(image.data)
+    assert info is not None and (info.width, info.height) == (240, 126)
+    chunks, at = [], 8
+    while at < len(image.data):  # every chunk's CRC holds, and the pixels inflate to the size the header says
+        (length,) = struct.unpack(">I", image.data[at:at + 4])
+        kind, body = image.data[at + 4:at + 8], image.data[at + 8:at + 8 + length]
+        assert struct.unpack(">I", image.data[at + 8 + length:at + 12 + length])[0] == zlib.crc32(kind + body)
+        chunks.append((kind, body))
+        at += 12 + length
+    assert [k for k, _ in chunks] == [b"IHDR", b"IDAT", b"IEND"]
+    assert len(zlib.decompress(chunks[1][1])) == 126 * (1 + 240 * 3)

@@ -135,6 +135,45 @@ METADATA_NOT_EMULATED = (
     "upload_source",
 )  # fmt: skip
 
+# The chunked upload (``initialize``, ``append`` segments, ``finalize``, then ``GET /2/media/upload`` for the status
+# while X processes it), the way GIFs go up (``tweet_gif``). ``MediaUploadConfigRequest`` and
+# ``MediaUploadAppendRequest`` of the spec; the sandbox emulates ``tweet_gif`` and ``tweet_image``.
+MEDIA_CATEGORIES = ["amplify_video", "tweet_gif", "tweet_image", "tweet_video", "dm_gif", "dm_image", "dm_video",
+                    "subtitles"]
+MEDIA_TYPES = [
+    "video/mp4", "video/webm", "video/mp2t", "video/quicktime", "text/srt", "text/vtt", "image/jpeg", "image/gif",
+    "image/bmp", "image/png", "image/webp", "image/pjpeg", "image/tiff", "model/gltf-binary", "model/vnd.usdz+zip",
+]  # fmt: skip
+MEDIA_INIT_REQUEST: dict[str, Any] = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "title": "MediaUploadConfigRequest (advocacy sandbox)",
+    **_obj(
+        {
+            "additional_owners": {"type": "array", "items": NUMERIC_ID},
+            "media_category": {"type": "string", "enum": MEDIA_CATEGORIES},
+            "media_type": {"type": "string", "enum": MEDIA_TYPES},
+            "shared": {"type": "boolean"},
+            "total_bytes": {"type": "integer", "minimum": 0, "maximum": 17179869184},
+        }
+    ),
+}
+SEGMENT_INDEX: dict[str, Any] = {
+    "oneOf": [
+        {"type": "integer", "minimum": 0, "maximum": 999},
+        {"type": "string", "pattern": "^[0-9]{1,3}$"},
+    ]
+}
+MEDIA_APPEND_REQUEST: dict[str, Any] = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "title": "MediaUploadAppendRequest (advocacy sandbox)",
+    "type": "object",
+    "properties": {"media": {"type": "string"}, "segment_index": SEGMENT_INDEX},
+    "required": ["media", "segment_index"],
+}
+GIF_MAX_BYTES = 15 * 1024 * 1024  # X's limit for a GIF (tweet_gif)
+SEGMENT_MAX_BYTES = 5 * 1024 * 1024  # one appended segment
+CHUNKED_CATEGORIES = {"tweet_gif": ("image/gif",), "tweet_image": ("image/jpeg", "image/png", "image/webp")}
+
 # What X takes in one request for ``tweet_image`` (docs.x.com, media best practices): images up to 5 MB.
 # GIFs are not among the one-shot ``media_type`` values: X takes them through the chunked upload (``tweet_gif``).
 IMAGE_MAX_BYTES = 5 * 1024 * 1024
