@@ -237,9 +237,10 @@ class XConnector:
             text: the post text.
             link: a URL to add at the end (X counts any URL as 23 characters).
             idempotency_key: ignored: X has no idempotency header; a repeat is refused as a duplicate instead.
-            media: up to 4 images (JPEG, PNG or WebP, 5 MB each), each uploaded and given its alt text before the
-                post is made. A retry uploads them again (harmless: unused uploads expire); the post itself is never
-                made twice, X refuses the repeat as a duplicate.
+            media: up to 4 images (JPEG, PNG or WebP up to 5 MB, GIF up to 15 MB), each uploaded and given its alt
+                text before the post is made (a GIF waited for while X processes it, at most ``timeout`` seconds).
+                A retry uploads them again (harmless: unused uploads expire); the post itself is never made twice,
+                X refuses the repeat as a duplicate.
         """
         _check_media(media)
         if link and link not in text:
