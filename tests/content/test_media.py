@@ -410,3 +410,15 @@ def test_the_demo_talking_point_carries_a_real_png_with_alt_text(app):
         at += 12 + length
     assert [k for k, _ in chunks] == [b"IHDR", b"IDAT", b"IEND"]
     assert len(zlib.decompress(chunks[1][1])) == 126 * (1 + 240 * 3)
+
+
+def test_each_networks_limits_come_from_its_connector():
+    from advocacy.content.media import refusal
+    from connectors import bluesky, linkedin, x
+
+    assert refusal("x", x.IMAGE_MAX_BYTES + 1, "image/png") is not None
+    assert refusal("x", x.IMAGE_MAX_BYTES + 1, "image/gif") is None  # GIFs go in segments, with their own limit
+    assert refusal("x", x.GIF_MAX_BYTES + 1, "image/gif") is not None
+    assert refusal("bluesky", bluesky.IMAGE_MAX_BYTES, "image/webp") is None
+    assert refusal("linkedin", 10, "image/webp") == "LinkedIn takes JPEG, PNG, GIF images, not WEBP"
+    assert refusal("linkedin", 10, "image/png", linkedin.IMAGE_MAX_PIXELS + 1) is not None

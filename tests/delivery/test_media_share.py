@@ -82,12 +82,28 @@ def test_a_queued_share_carries_the_approved_image_while_a_new_one_waits_for_rev
     assert media["alt_text"] == ALT and media["size"] == len(PNG)
 
 
-def test_an_image_the_network_does_not_take_fails_the_share_with_the_connectors_reason(app, x):
-    """X's one-request upload takes no GIF: the connector refuses it before uploading, and the share says why."""
+def test_a_gif_goes_out_as_one(app, x):
     user = employee("emma@acme.test", "emma_acme")
     share = services.create_share(user, with_image(GIF), "x")
     run_jobs(app)
     share = fresh(share)
+    assert share.status == "published", share.last_error
+    [media] = post_of(x, share)["media"]
+    assert media["content_type"] == "image/gif" and media["alt_text"] == ALT
+
+
+def test_an_image_the_network_refuses_fails_the_share_with_the_connectors_reason(app, x):
+    """Comms were warned on the talking point's page; a share there fails naming the limit and posts nothing."""
+    from connectors import x as x_connector
+
+    app.config["MEDIA_MAX_BYTES"] = 6_000_000  # this install takes larger images than X does
+    big = png(24, 12) + b"\x00" * x_connector.IMAGE_MAX_BYTES
+    tp = with_image(big)
+    assert [f.network for f in content.image_findings(tp)] == ["x", "bluesky"]
+    user = employee("emma@acme.test", "emma_acme")
+    share = services.create_share(user, tp, "x")
+    run_jobs(app)
+    share = fresh(share)
     assert share.status == "failed" and share.last_error.startswith("Rejected")
-    assert "GIF" in share.last_error or "image/gif" in share.last_error
-    assert [p for p in x.posts() if share.code in p["text"]] == []  # nothing posted without the image
+    assert f"{x_connector.IMAGE_MAX_BYTES:,} bytes" in share.last_error
+    assert [p for p in x.posts() if share.code in p["text"]] == []  # never posted without its image
