@@ -3,24 +3,34 @@
 Builds a database (SQLite in a temporary folder, or a PostgreSQL database it creates and drops), migrates it, fills
 it in bulk, builds the report totals (``advocacy reach rebuild-totals``, as after a bulk import), then renders every
 report page through the app with a signed-in analyst and prints the median. ``--rows`` also renders each page from
-the per-share rows (``ADVOCACY_REACH_PREAGGREGATED=false``), side by side.
+the per-share rows (``ADVOCACY_REACH_PREAGGREGATED=false``), side by side. Like ``wsgi.py``, the app's start-up
+objects are frozen out of the garbage collector (``gc.freeze()``) before the first page.
 
     python bench/report_pages.py --backend sqlite
     python bench/report_pages.py --backend postgresql --pg postgresql://postgres@127.0.0.1:5432/postgres
+
+Set ROOT to run another checkout of the code (an older commit, for a before/after) with this same script; pages
+it does not know the paging arguments of render every row, as that code did.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
+import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, insert, text
+ROOT = os.environ.get("ROOT", str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, ROOT)
+from sqlalchemy import create_engine, insert, text  # noqa: E402
 
 SHARES, CLICKS, SNAPSHOTS = 100_000, 1_000_000, 1_000_000
 USERS, TEAMS, TALKING_POINTS = 2_000, 20, 300
@@ -143,11 +153,18 @@ def run(url: str, runs: int, rows: bool = False) -> None:
     token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     answer = client.post("/login", data={"email": "user1@acme.test", "password": PASSWORD, "csrf_token": token})
     assert answer.status_code == 302, answer.get_data(as_text=True)[:300]
+    gc.collect()
+    gc.freeze()  # as wsgi.py does once the app is built
     year = f"from={(today - dt.timedelta(days=364)).isoformat()}&to={today.isoformat()}"
     pages = [f"/reach?group={g}" for g in ("talking_point", "team", "network", "person", "day")]
     pages += [f"/reach?group={g}&{year}" for g in ("talking_point", "team", "network", "person", "day")]
+    pages += [f"/reach?group=person&{year}&{more}" for more in ("page=20", "sort=label&order=desc",
+                                                                "sort=emv_measured", "sort=likes&order=asc",
+                                                                "q=user%2019", "per_page=200")]
     pages += ["/reach/leaderboard", f"/reach/leaderboard?{year}", "/reach/me", "/reach/shares/12345",
-              "/reach/rate-cards", "/reach/export.csv?group=team", f"/api/reach/report?group=person&{year}"]
+              "/reach/rate-cards", "/reach/export.csv?group=team", f"/reach/export.csv?group=person&{year}",
+              f"/api/reach/report?group=person&{year}"]
+    print(f"code: {ROOT}; load average {os.getloadavg()[0]:.1f}")
     print(f"{'page':60} median ms   (runs={runs})" + ("  per-share rows" if rows else ""))
     for path in pages:
         medians = []
@@ -161,7 +178,8 @@ def run(url: str, runs: int, rows: bool = False) -> None:
                 times.append((time.perf_counter() - t) * 1000)
                 assert answer.status_code == 200, (path, answer.status_code)
             medians.append(statistics.median(times))
-        print(f"{path[:60]:60} " + " ".join(f"{m:8.1f}" for m in medians), flush=True)
+        print(f"{path.replace(year, 'YEAR')[:60]:60} " + " ".join(f"{m:8.1f}" for m in medians), flush=True)
+    print(f"load average {os.getloadavg()[0]:.1f}")
 
 
 def main() -> None:

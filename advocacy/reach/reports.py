@@ -452,8 +452,22 @@ def _parts(group: str, filters: Filters) -> Any:
 
 
 def _keyed(group: str, parts: Any, cards: dict[int, RateCard], paging: Paging) -> tuple[Any, Any, list[Any]]:
-    """(the rows' keys and labels, grouped, name-filtered; the label column; the ORDER BY of ``paging``)."""
-    k = parts.c.k
+    """(the rows' keys and labels, name-filtered; the label column; the ORDER BY of ``paging``).
+
+    The figures are summed per key first (only those the order needs), then joined to the labels: one join per row
+    of the report, not one per row of the totals."""
+    sums: dict[str, Any] = {"shares": totals.total(parts.c.shares),
+                            "unique_clicks": totals.total(parts.c.unique_clicks)}
+    if paging.sort in SORT_FIGURES:
+        sums["sort"] = totals.total(parts.c[SORT_FIGURES[paging.sort]])
+    elif paging.sort in ("emv_measured", "emv_estimated"):
+        sums["sort"] = _emv_order(parts, cards, paging.sort == "emv_measured")
+    elif paging.sort is not None and paging.sort != "label":  # a network figure, and how many shares gave it
+        sums["sort"] = totals.total(parts.c[paging.sort])
+        sums["sort_n"] = totals.total(parts.c[f"{paging.sort}_n"])
+    per = (select(parts.c.k.label("k"), *[v.label(name) for name, v in sums.items()]).group_by(parts.c.k)
+           .having(sums["shares"] > 0).subquery())
+    k = per.c.k
     joins: list[tuple[Any, Any]] = []
     if group == "person":
         label: Any = func.coalesce(User.name, cast(k, String))
@@ -470,27 +484,19 @@ def _keyed(group: str, parts: Any, cards: dict[int, RateCard], paging: Paging) -
         label = case(LABELS, value=k, else_=k)
     else:
         label = cast(k, String)
-    stmt = select(k, label.label("label")).select_from(parts)
+    stmt = select(k, label.label("label")).select_from(per)
     for model, on in joins:
         stmt = stmt.outerjoin(model, on)
-    shares = totals.total(parts.c.shares)
-    stmt = stmt.group_by(k, label).having(shares > 0)
     if paging.q:
         stmt = stmt.where(func.lower(label).contains(paging.q.lower(), autoescape=True))
-    col = {name: totals.total(parts.c[v]) for name, v in SORT_FIGURES.items()}
-    default = [k] if group == "day" else [col["unique_clicks"].desc(), col["shares"].desc(), label, k]
+    default = [k] if group == "day" else [per.c.unique_clicks.desc(), per.c.shares.desc(), label, k]
     if paging.sort is None:
         return stmt, label, default
     if paging.sort == "label":
-        first = [k if group == "day" else label]
-    elif paging.sort in col:
-        first = [col[paging.sort]]
-    elif paging.sort in ("emv_measured", "emv_estimated"):
-        first = [_emv_order(parts, cards, paging.sort == "emv_measured")]
-    else:  # a network figure: shares whose network never gave it ("unavailable") go last either way
-        unavailable = case((totals.total(parts.c[f"{paging.sort}_n"]) == 0, 1), else_=0)
-        return stmt, label, [unavailable, _direction(totals.total(parts.c[paging.sort]), paging), *default]
-    return stmt, label, [_direction(first[0], paging), *default]
+        return stmt, label, [_direction(k if group == "day" else label, paging), *default]
+    if "sort_n" in sums:  # shares whose network never gave the figure ("unavailable") go last either way
+        return stmt, label, [case((per.c.sort_n == 0, 1), else_=0), _direction(per.c.sort, paging), *default]
+    return stmt, label, [_direction(per.c.sort, paging), *default]
 
 
 def _direction(column: Any, paging: Paging) -> Any:
@@ -704,11 +710,13 @@ def _standings_from_totals(filters: Filters, include_opted_out: bool, limit: int
     shares, uniques, engagements = (totals.total(parts.c[v]) for v in ("shares", "unique_clicks", "engagements"))
     points = (shares * c["REACH_POINTS_PER_SHARE"] + uniques * c["REACH_POINTS_PER_CLICK"]
               + engagements * c["REACH_POINTS_PER_ENGAGEMENT"])
-    stmt = (select(parts.c.k, User.name, shares, uniques, engagements, points.label("points"))
-            .join(User, User.id == parts.c.k).group_by(parts.c.k, User.name).having(shares > 0)
-            .order_by(points.desc(), User.name, parts.c.k))
+    per = (select(parts.c.k, shares.label("shares"), uniques.label("uniques"), engagements.label("engagements"),
+                  points.label("points")).group_by(parts.c.k).having(shares > 0).subquery())
+    # summed per person first, then joined to the people: a join per person, not per totals row
+    stmt = (select(per.c.k, User.name, per.c.shares, per.c.uniques, per.c.engagements, per.c.points)
+            .join(User, User.id == per.c.k).order_by(per.c.points.desc(), User.name, per.c.k))
     if not include_opted_out:
-        stmt = stmt.outerjoin(ReachPreference, ReachPreference.user_id == parts.c.k).where(
+        stmt = stmt.outerjoin(ReachPreference, ReachPreference.user_id == per.c.k).where(
             or_(ReachPreference.user_id.is_(None), ReachPreference.leaderboard_opt_out.is_(False)))
     if limit:
         stmt = stmt.limit(limit)

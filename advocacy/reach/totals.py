@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from flask import g, has_request_context
 from sqlalchemy import (
     BigInteger,
     Date,
@@ -208,6 +209,22 @@ def frontier(grain: str) -> dt.date | None:
     return db.session.scalar(select(func.max(MonthTotals.month)).where(MonthTotals.grain == _inline(grain)))
 
 
+def _read_frontier(grain: str) -> dt.date | None:
+    """:func:`frontier` for the reports, asked once per grain and request (a dashboard reads a dozen ranges); the
+    writers, which move the frontier, use :func:`frontier` and drop the request's copy (:func:`_forget_frontiers`)."""
+    if not has_request_context():
+        return frontier(grain)
+    known = g.setdefault("reach_frontiers", {})
+    if grain not in known:
+        known[grain] = frontier(grain)
+    return known[grain]  # type: ignore[no-any-return]
+
+
+def _forget_frontiers() -> None:
+    if has_request_context():
+        g.pop("reach_frontiers", None)
+
+
 def _inline(value: str) -> Any:
     """``value`` written into the SQL instead of bound. PostgreSQL plans a statement that the driver prepared (the
     fifth run on) once for any value of its parameters; the grains are very uneven (a few rows of ``built`` or
@@ -227,6 +244,7 @@ def _extend(grain: str, old: dt.date, new: dt.date) -> None:
 
 
 def _add_cumulative(day: dict[DayKey, Vector]) -> None:
+    _forget_frontiers()
     by_grain: dict[str, dict[tuple[int, int, str, int, dt.date], Vector]] = defaultdict(dict)
     for (grain, d, key, team, network, card), v in day.items():
         first = next_month(month_of(d))  # the first month whose cumulative row includes day d
@@ -322,7 +340,7 @@ def range_parts(grain: str, by: str, date_from: dt.date, date_to: dt.date, netwo
 
     span = (date_to - date_from).days + 1
     edge = _edge_days(date_to) + _edge_days(date_from - dt.timedelta(days=1))
-    top = frontier(grain) if by != "day" and span > edge + 31 else None
+    top = _read_frontier(grain) if by != "day" and span > edge + 31 else None
     if top is None:
         days(date_from, date_to, 1)
     else:
@@ -372,7 +390,7 @@ def activity_rows(date_from: dt.date, date_to: dt.date, network: str | None = No
 
 def networks() -> list[str]:
     """Every network with a published share."""
-    top = frontier("network")
+    top = _read_frontier("network")
     return list(db.session.scalars(select(MonthTotals.network).distinct().where(
         MonthTotals.grain == _inline("network"), MonthTotals.month == top, MonthTotals.shares > 0)))
 
@@ -439,6 +457,7 @@ def rebuild() -> int:
     """Recreate the totals from ``share_stats``, ``reach_results``, ``click_daily`` and ``metric_snapshots``;
     returns how many share rows were totalled. Runs in the caller's transaction (the caller commits)."""
     lock()
+    _forget_frontiers()
     db.session.execute(delete(DayTotals))
     db.session.execute(delete(MonthTotals))
     s = ShareStats
@@ -448,7 +467,8 @@ def rebuild() -> int:
         db.session.execute(insert(DayTotals).from_select(
             ["grain", "day", "key", "team_id", "network", "rate_card_id", *VALUES],
             select(literal(grain), s.day, key, team_col, s.network, card, *sums)
-            .outerjoin(results, results.c.share_id == s.share_id).group_by(s.day, *group, s.network, card)))
+            .outerjoin(results, results.c.share_id == s.share_id).group_by(s.day, *group, s.network, card)
+            .order_by(s.day)))  # stored in day order: a range of days is a few contiguous pages
     for grain in GRAINS:
         _rebuild_cumulative(grain)
     _rebuild_activity()
@@ -486,7 +506,8 @@ def _rebuild_cumulative(grain: str) -> None:
                 running[i] += v
             rows.append({"grain": grain, "month": m, "key": key, "team_id": team, "network": net,
                          "rate_card_id": card} | dict(zip(VALUES, running, strict=True)))
-    for start in range(0, len(rows), 5000):
+    rows.sort(key=lambda r: (r["month"], r["key"], r["team_id"], r["network"], r["rate_card_id"]))
+    for start in range(0, len(rows), 5000):  # in month order: a report reads one or two months' rows, contiguous
         db.session.execute(insert(MonthTotals), rows[start:start + 5000])
 
 
@@ -508,5 +529,6 @@ def _rebuild_activity() -> None:
             select(literal(grain), team, raw.c.day, raw.c.share_day, raw.c.network,
                    *[func.sum(raw.c[a]) for a in ACTIVITY])
             .group_by(*group, raw.c.day, raw.c.share_day, raw.c.network)
+            .order_by(*group, raw.c.day, raw.c.share_day)
             .having(or_(*[func.sum(raw.c[a]) != 0 for a in ACTIVITY]))))
 

@@ -118,7 +118,8 @@ def _whole(rep: reports.Report) -> bool:
 
 def _charts(group: str, rep: reports.Report, filters: reports.Filters, points: list[Any]) -> dict[str, Any]:
     """The dashboard's charts, over the same report services as the table (by team, by network, over time)."""
-    by = {g: rep if g == group and _whole(rep) else reports.report(g, filters) for g in ("team", "network")}
+    by = {g: rep if g == group and _whole(rep) else reports.report(g, filters, summary=False)
+          for g in ("team", "network")}
     reach = reports.potential_reach_by_day(filters)
     series = [("Unique clicks", "#0a58ca", [p.unique_clicks for p in points]),
               ("Engagement gained", "#116329", [p.engagement or 0 for p in points]),
