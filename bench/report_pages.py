@@ -9,8 +9,11 @@ objects are frozen out of the garbage collector (``gc.freeze()``) before the fir
     python bench/report_pages.py --backend sqlite
     python bench/report_pages.py --backend postgresql --pg postgresql://postgres@127.0.0.1:5432/postgres
 
-Set ROOT to run another checkout of the code (an older commit, for a before/after) with this same script; pages
-it does not know the paging arguments of render every row, as that code did.
+``--compare CHECKOUT`` renders every page with another checkout's code too (``git worktree add /tmp/old <commit>``),
+in a second process on the same database, the two taking turns page by page: a before/after in one run. Code that
+does not know the paging arguments renders every row, as it did. (ROOT=CHECKOUT runs this script on that code.)
+
+    python bench/report_pages.py --backend sqlite --compare /tmp/old
 """
 
 from __future__ import annotations
@@ -124,19 +127,18 @@ def fill(db: Any, today: dt.date) -> None:
           f"{SNAPSHOTS} snapshots")
 
 
-def run(url: str, runs: int, rows: bool = False) -> None:
+def build(url: str) -> None:
+    """Migrate, fill and total the database at ``url`` (with this checkout's code)."""
     from flask_migrate import upgrade
 
     from advocacy import create_app
     from advocacy.extensions import db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": tempfile.mkdtemp(), "LOG_LEVEL": "WARNING",
-                      "RATELIMIT_ENABLED": False})
-    today = dt.datetime.now(dt.UTC).date()
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": tempfile.mkdtemp(), "LOG_LEVEL": "WARNING"})
     with app.app_context():
         upgrade(revision="heads")
         t0 = time.perf_counter()
-        fill(db, today)
+        fill(db, dt.datetime.now(dt.UTC).date())
         print(f"fill took {time.perf_counter() - t0:.0f} s")
         from advocacy.reach.totals import rebuild
 
@@ -146,40 +148,97 @@ def run(url: str, runs: int, rows: bool = False) -> None:
         print(f"report totals rebuilt in {time.perf_counter() - t0:.1f} s")
         db.session.execute(text("ANALYZE"))
         db.session.commit()
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
+        db.session.remove()
+        db.engine.dispose()
+
+
+def signed_in(url: str) -> tuple[Any, Any]:
+    """The app on ``url`` and a test client signed in as the analyst; start-up objects frozen, as in wsgi.py."""
     import re
 
+    from advocacy import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": tempfile.mkdtemp(), "LOG_LEVEL": "WARNING",
+                      "RATELIMIT_ENABLED": False})
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     answer = client.post("/login", data={"email": "user1@acme.test", "password": PASSWORD, "csrf_token": token})
     assert answer.status_code == 302, answer.get_data(as_text=True)[:300]
     gc.collect()
     gc.freeze()  # as wsgi.py does once the app is built
+    return app, client
+
+
+def render(client: Any, path: str) -> float:
+    """Milliseconds to render ``path`` to the last byte."""
+    t = time.perf_counter()
+    answer = client.get(path)
+    answer.get_data()
+    elapsed = (time.perf_counter() - t) * 1000
+    assert answer.status_code == 200, (path, answer.status_code)
+    return elapsed
+
+
+def serve(url: str) -> None:
+    """``--serve``: render the paths read from stdin, one a line, and answer each with its milliseconds (the other
+    side of ``--compare``, running the other checkout's code)."""
+    answers, sys.stdout = sys.stdout, sys.stderr  # whatever the app prints goes to stderr, not into the answers
+    _, client = signed_in(url)
+    print("ready", file=answers, flush=True)
+    for line in sys.stdin:
+        print(f"{render(client, line.strip()):.3f}", file=answers, flush=True)
+
+
+def pages(today: dt.date) -> tuple[str, list[str]]:
     year = f"from={(today - dt.timedelta(days=364)).isoformat()}&to={today.isoformat()}"
-    pages = [f"/reach?group={g}" for g in ("talking_point", "team", "network", "person", "day")]
-    pages += [f"/reach?group={g}&{year}" for g in ("talking_point", "team", "network", "person", "day")]
-    pages += [f"/reach?group=person&{year}&{more}" for more in ("page=20", "sort=label&order=desc",
+    paths = [f"/reach?group={g}" for g in ("talking_point", "team", "network", "person", "day")]
+    paths += [f"/reach?group={g}&{year}" for g in ("talking_point", "team", "network", "person", "day")]
+    paths += [f"/reach?group=person&{year}&{more}" for more in ("page=20", "sort=label&order=desc",
                                                                 "sort=emv_measured", "sort=likes&order=asc",
                                                                 "q=user%2019", "per_page=200")]
-    pages += ["/reach/leaderboard", f"/reach/leaderboard?{year}", "/reach/me", "/reach/shares/12345",
+    paths += ["/reach/leaderboard", f"/reach/leaderboard?{year}", "/reach/me", "/reach/shares/12345",
               "/reach/rate-cards", "/reach/export.csv?group=team", f"/reach/export.csv?group=person&{year}",
               f"/api/reach/report?group=person&{year}"]
+    return year, paths
+
+
+def run(url: str, runs: int, rows: bool = False, compare: str | None = None) -> None:
+    build(url)
+    app, client = signed_in(url)
+    other = None
+    if compare:
+        import subprocess
+
+        other = subprocess.Popen([sys.executable, __file__, "--serve", url], env=os.environ | {"ROOT": compare},
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert other.stdin and other.stdout
+        while other.stdout.readline().strip() != "ready":
+            pass
+    year, paths = pages(dt.datetime.now(dt.UTC).date())
+    columns = ["this code"] + (["per-share rows"] if rows else []) + ([f"ROOT={compare}"] if compare else [])
     print(f"code: {ROOT}; load average {os.getloadavg()[0]:.1f}")
-    print(f"{'page':60} median ms   (runs={runs})" + ("  per-share rows" if rows else ""))
-    for path in pages:
-        medians = []
-        for preaggregated in (True, False) if rows else (True,):
-            app.config["REACH_PREAGGREGATED"] = preaggregated
-            times = []
-            for _ in range(runs):
-                t = time.perf_counter()
-                answer = client.get(path)
-                answer.get_data()
-                times.append((time.perf_counter() - t) * 1000)
-                assert answer.status_code == 200, (path, answer.status_code)
-            medians.append(statistics.median(times))
-        print(f"{path.replace(year, 'YEAR')[:60]:60} " + " ".join(f"{m:8.1f}" for m in medians), flush=True)
+    print(f"{'page (median ms, ' + str(runs) + ' runs, interleaved)':60} " + " | ".join(columns))
+    for path in paths:
+        times: list[list[float]] = [[] for _ in columns]
+        for _ in range(runs):  # the columns take turns, so that the machine's load falls on each alike
+            app.config["REACH_PREAGGREGATED"] = True
+            times[0].append(render(client, path))
+            if rows:
+                app.config["REACH_PREAGGREGATED"] = False
+                times[1].append(render(client, path))
+            if other is not None:
+                assert other.stdin and other.stdout
+                other.stdin.write(path + "\n")
+                other.stdin.flush()
+                times[-1].append(float(other.stdout.readline()))
+        print(f"{path.replace(year, 'YEAR')[:60]:60} " + " ".join(f"{statistics.median(t):8.1f}" for t in times),
+              flush=True)
     print(f"load average {os.getloadavg()[0]:.1f}")
+    if other is not None:
+        assert other.stdin
+        other.stdin.close()
+        other.wait(timeout=30)
 
 
 def main() -> None:
@@ -191,9 +250,16 @@ def main() -> None:
     parser.add_argument("--rows", action="store_true", help="also render each page from the per-share rows")
     parser.add_argument("--database", default="advocacy_bench", help="the PostgreSQL database to create and drop")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database (to profile it)")
+    parser.add_argument("--compare", metavar="CHECKOUT",
+                        help="also render every page with the code of another checkout (a git worktree of an older "
+                             "commit), in its own process, taking turns with this code on the same database")
+    parser.add_argument("--serve", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return
     if args.backend == "sqlite":
-        run(f"sqlite:///{tempfile.mkdtemp()}/bench.db", args.runs, args.rows)
+        run(f"sqlite:///{tempfile.mkdtemp()}/bench.db", args.runs, args.rows, args.compare)
         return
     from advocacy.config import parse_database_url
 
@@ -205,7 +271,7 @@ def main() -> None:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
         conn.execute(text(f"CREATE DATABASE {name}"))
     try:
-        run(parse_database_url(args.pg.rsplit("/", 1)[0] + f"/{name}"), args.runs, args.rows)
+        run(parse_database_url(args.pg.rsplit("/", 1)[0] + f"/{name}"), args.runs, args.rows, args.compare)
     finally:
         if not args.keep:
             with admin.connect() as conn:

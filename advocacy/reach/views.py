@@ -121,12 +121,19 @@ def _charts(group: str, rep: reports.Report, filters: reports.Filters, points: l
     by = {g: rep if g == group and _whole(rep) else reports.report(g, filters, summary=False)
           for g in ("team", "network")}
     reach = reports.potential_reach_by_day(filters)
-    series = [("Unique clicks", "#0a58ca", [p.unique_clicks for p in points]),
-              ("Engagement gained", "#116329", [p.engagement or 0 for p in points]),
-              ("Potential reach of that day's shares (estimated)", "#8250df",
-               [reach.get(p.day, 0) for p in points])]
+    series = [(name, color, values, _polyline(values)) for name, color, values in (
+        ("Unique clicks", "#0a58ca", [p.unique_clicks for p in points]),
+        ("Engagement gained", "#116329", [p.engagement or 0 for p in points]),
+        ("Potential reach of that day's shares (estimated)", "#8250df", [reach.get(p.day, 0) for p in points]))]
     return {"by_team": by["team"].rows, "by_network": by["network"].rows, "series": series,
             "leaders": reports.standings(filters, limit=10)}
+
+
+def _polyline(values: list[int]) -> str:
+    """SVG polyline points for a day series on the 600 × 170 chart, scaled to the series' own peak."""
+    peak = max([1, *values])
+    step = 600 / max(len(values) - 1, 1)
+    return "".join(f"{round(i * step, 1)},{round(170 - v * 160 / peak, 1)} " for i, v in enumerate(values))
 
 
 def _csv_stream(header: list[str], rows: Iterable[list[Any]]) -> Iterator[str]:
