@@ -65,8 +65,10 @@ def register_commands(app: Flask) -> None:
               help="comma-separated queues this worker serves, in priority order")
 @click.option("--burst", is_flag=True, help="stop when the queues are empty")
 @click.option("--no-scheduler", is_flag=True, help="do not run RQ's scheduler in this worker")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="shares posted at once by this process when it serves publish [default: ADVOCACY_WORKER_THREADS]")
 @with_appcontext
-def worker(queue_names: str, burst: bool, no_scheduler: bool) -> None:
+def worker(queue_names: str, burst: bool, no_scheduler: bool, threads: int | None) -> None:
     """Run an RQ worker (with its scheduler) on the given queues; it survives a Redis restart."""
     from advocacy.extensions import redis_client
     from workers import process, queues, schedule
@@ -79,9 +81,11 @@ def worker(queue_names: str, burst: bool, no_scheduler: bool) -> None:
     intervals = {"reach-rollup-clicks": current_app.config["REACH_ROLLUP_SECONDS"],
                  "reach-fetch-metrics": current_app.config["REACH_METRICS_POLL_SECONDS"]}
     intervals.update(schedule.intervals_from(current_app.config))
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     process.run(redis_client, names, burst=burst, with_scheduler=not no_scheduler,
                 logging_level=current_app.config["LOG_LEVEL"], intervals=intervals,
-                fork=current_app.config["WORKER_FORK"])
+                fork=current_app.config["WORKER_FORK"], threads=threads or current_app.config["WORKER_THREADS"],
+                context=app.app_context)
 
 
 @click.command("seed-demo")

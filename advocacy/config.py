@@ -252,6 +252,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WORKER_FORK", parse_bool, False,
             "run each job in a forked work horse (RQ's Worker: isolation, about 10x slower per job) instead of in the "
             "worker process (RQ's SimpleWorker)"),
+    Setting("WORKER_THREADS", parse_positive_int, 4,
+            "shares one worker process serving the publish queue posts at once (threads, each waiting on its own "
+            "network call); 1: one job at a time; ignored with WORKER_FORK"),
     Setting("DELIVERY_SWEEP_SECONDS", parse_positive_int, 30,
             "how often the sweeper re-queues due shares the queue lost and recovers shares of dead workers"),
     Setting("DELIVERY_SWEEP_GRACE_SECONDS", parse_positive_int, 60,

@@ -1,23 +1,35 @@
-"""The ``advocacy worker`` process: an RQ worker (with RQ's scheduler) that outlives a Redis restart, and keeps the
-periodic jobs armed even after Redis lost them.
+"""The ``advocacy worker`` process: RQ worker loops (with RQ's scheduler) that outlive a Redis restart, keep the
+periodic jobs armed even after Redis lost them, and post several shares at once.
 
-RQ's worker quits its loop when Redis goes away; a worker that was not asked to stop is started again here after a
+RQ's worker quits its loop when Redis goes away; a loop that was not asked to stop is started again here after a
 pause, so a Redis restart or failover needs no operator. A small thread re-arms the periodic jobs every few seconds
 (arming is idempotent: one job id per time slot), so a flushed Redis gets its sweeper back within seconds, and the
 sweeper puts back every share Redis lost.
+
+Publishing is mostly waiting for the network, so a process serving the ``publish`` queue runs ``threads`` loops:
+the main thread's serves every queue it was given (and runs RQ's scheduler); each other thread's serves ``publish``
+only, on the same Redis client (a thread-safe connection pool) and in its own app context (its own database session).
+Every loop is an RQ ``SimpleWorker`` of its own, registered in Redis like any worker, so RQ's bookkeeping (started
+jobs, heartbeats, clean-up after a dead worker) is unchanged, and a share still moves only by conditional UPDATEs:
+two loops can no more both publish a share than two processes can. A SIGTERM stops every loop after its current job.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from functools import lru_cache, partial
+from typing import Any
 
 import redis
 from redis import Redis
 from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
+from rq.timeouts import BaseDeathPenalty, JobTimeoutException
 from rq.worker import BaseWorker
 
 from workers import queues, schedule
@@ -27,14 +39,178 @@ REARM_SECONDS = 5.0
 RESTART_PAUSE = 1.0
 MAINTENANCE_SECONDS = 30  # how soon another worker takes over RQ's scheduler when its holder died
 WORKER_TTL = 60  # a worker that died (SIGKILL, lost host) leaves the worker list, and /healthz, within a minute
+IDLE_POLL_SECONDS = 5  # an idle publishing thread looks this often whether its process is stopping
+HEARTBEAT_SECONDS = 1.0  # a worker loop's plain heartbeats go at most this often (RQ's TTL for them is 120 s)
+WATCHDOG_SECONDS = 0.25  # how often the publishing threads' job timeouts are checked
 
 
-def _keep_armed(conn: Redis, intervals: Mapping[str, int], stop: threading.Event,
-                current: dict[str, BaseWorker]) -> None:
+class _Loops:
+    """The worker loops of one process, stopped together."""
+
+    def __init__(self) -> None:
+        self.stopping = threading.Event()
+        self.helpers: list[threading.Thread] = []
+        self._current: dict[int, BaseWorker] = {}
+        self._lock = threading.Lock()
+
+    def start_helpers(self) -> None:
+        """Start the publishing threads (once). Called after RQ forked its scheduler process, so that the fork copies
+        a process with one thread (a later revival of the scheduler forks with them running)."""
+        with self._lock:
+            waiting = [t for t in self.helpers if t.ident is None]
+        for thread in waiting:
+            thread.start()
+
+    def serving(self, index: int, worker: BaseWorker | None) -> None:
+        with self._lock:
+            if worker is None:
+                self._current.pop(index, None)
+            else:
+                self._current[index] = worker
+
+    def main(self) -> BaseWorker | None:
+        return self._current.get(0)
+
+    def stop(self, but: BaseWorker | None = None) -> None:
+        """Every loop finishes the job it is running and stops; idle ones within ``IDLE_POLL_SECONDS``."""
+        self.stopping.set()
+        with self._lock:
+            others = [w for w in self._current.values() if w is not but]
+        for worker in others:
+            worker._stop_requested = True  # what RQ's own warm shutdown sets on a busy worker
+
+
+class _Heartbeats:
+    """RQ's worker sends a heartbeat (three commands, three round trips) when it starts waiting for a job, when it got
+    one and when it is done with it: nine round trips a job. Here each is one pipelined round trip, and one sent less
+    than a second after the last plain one is left out; the one after each job always goes (it shortens the TTL the
+    job's start had lengthened), so a worker that dies still leaves the worker list as soon as with RQ's own."""
+
+    _plain_beat_at = 0.0
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+        if timeout is not None or pipeline is not None:  # RQ's own, with the job's TTL: as RQ sends it
+            self._plain_beat_at = 0.0
+            super().heartbeat(timeout, pipeline)  # type: ignore[misc]
+            return
+        at = time.monotonic()
+        if at - self._plain_beat_at < HEARTBEAT_SECONDS:
+            return
+        self._plain_beat_at = at
+        with self.connection.pipeline(transaction=False) as pipe:  # type: ignore[attr-defined]
+            super().heartbeat(None, pipe)  # type: ignore[misc]
+            pipe.execute()
+
+
+class _MainWorker(_Heartbeats, SimpleWorker):
+    """The main thread's loop: the only one that can take signals (Python delivers them to the main thread), so a
+    SIGTERM or SIGINT here stops every loop of the process after its current job; a second one stops it at once (the
+    shares then being published are recovered by their lease, as after a crash)."""
+
+    loops: _Loops
+
+    def request_stop(self, signum: Any, frame: Any) -> None:
+        self.loops.stop(but=self)
+        super().request_stop(signum, frame)
+
+    def _start_scheduler(self, *args: Any, **kwargs: Any) -> None:
+        super()._start_scheduler(*args, **kwargs)
+        self.loops.start_helpers()
+
+
+class _Watchdog:
+    """Job timeouts for threads other than the main one: one thread per process raises the job's timeout exception in
+    the thread running it (``PyThreadState_SetAsyncExc``, as RQ's ``TimerDeathPenalty`` does, which starts a thread
+    for every job). Arming and disarming happen under one lock, and disarming a timeout that already fired withdraws
+    the exception if the job's thread has not met it yet, so it never surfaces after its job."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._due: dict[int, tuple[float, type[BaseException]]] = {}
+        self._thread: threading.Thread | None = None
+
+    def arm(self, ident: int, seconds: float, exception: type[BaseException]) -> None:
+        with self._lock:
+            self._due[ident] = (time.monotonic() + seconds, exception)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, name="job-timeouts", daemon=True)
+                self._thread.start()
+
+    def disarm(self, ident: int) -> None:
+        with self._lock:
+            if self._due.pop(ident, None) is None:  # fired: withdraw the exception if still pending
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), None)
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(WATCHDOG_SECONDS)
+            now = time.monotonic()
+            with self._lock:
+                for ident, (deadline, exception) in list(self._due.items()):
+                    if deadline <= now:
+                        del self._due[ident]
+                        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exception))
+
+
+_WATCHDOG = _Watchdog()
+
+
+class _ThreadTimeout(BaseDeathPenalty):
+    """A job's timeout in a publishing thread (see ``_Watchdog``)."""
+
+    def __init__(self, timeout: float, exception: type[BaseException] = JobTimeoutException, **kwargs: Any) -> None:
+        super().__init__(timeout, exception, **kwargs)
+        self._ident = threading.get_ident()
+
+    def setup_death_penalty(self) -> None:
+        if self._timeout > 0:
+            _WATCHDOG.arm(self._ident, self._timeout, _timeout_exception(self._exception, self._timeout))
+
+    def cancel_death_penalty(self) -> None:
+        if self._timeout > 0:
+            _WATCHDOG.disarm(self._ident)
+
+
+@lru_cache(maxsize=64)
+def _timeout_exception(base: type[BaseException], seconds: float) -> type[BaseException]:
+    """A subclass of ``base`` whose instances carry RQ's message (an exception raised in another thread is created
+    without arguments)."""
+    message = f"Task exceeded maximum timeout value ({seconds} seconds)"
+
+    def init(self: BaseException, *args: Any) -> None:
+        base.__init__(self, message)
+
+    return type(base.__name__, (base,), {"__init__": init, "__module__": base.__module__})
+
+
+class _ThreadWorker(_Heartbeats, SimpleWorker):
+    """A publishing loop in another thread.
+
+    A job's timeout is raised in the job's thread by the process's watchdog (SIGALRM reaches the main thread only).
+    Signal handlers are the main thread's. An idle loop gives up its blocking wait on the queue every
+    ``IDLE_POLL_SECONDS`` to see whether the process is stopping.
+    """
+
+    death_penalty_class = _ThreadTimeout
+
+    def _install_signal_handlers(self) -> None:
+        pass  # Python allows them in the main thread only; _MainWorker stops this loop
+
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
+        while not self._stop_requested:
+            # with a limit on idle time RQ's own wait returns None once it elapsed, without ending the loop
+            result = super().dequeue_job_and_maintain_ttl(
+                timeout, IDLE_POLL_SECONDS if timeout is not None else max_idle_time)
+            if result is not None or timeout is None:  # a job, or a burst worker with nothing left
+                return result
+        return None
+
+
+def _keep_armed(conn: Redis, intervals: Mapping[str, int], stop: threading.Event, loops: _Loops) -> None:
     while not stop.wait(REARM_SECONDS):
         try:
             schedule.arm(conn, dict(intervals))
-            _revive_scheduler(current.get("worker"))
+            _revive_scheduler(loops.main())
         except redis.exceptions.RedisError as exc:
             log.warning("event=arm_failed error=%s", type(exc).__name__)
 
@@ -55,8 +231,41 @@ def _revive_scheduler(worker: BaseWorker | None) -> None:
             log.warning("event=scheduler_revived worker=%s", worker.name if worker else "")
 
 
+def _serve(index: int, conn: Redis, names: Sequence[str], loops: _Loops, worker_class: type[BaseWorker], *,
+           burst: bool, with_scheduler: bool, logging_level: str) -> None:
+    """One loop: an RQ worker on ``names``, made again after Redis went away, until the process stops."""
+    while True:
+        worker = worker_class([queues.queue(n, conn) for n in names], connection=conn, serializer=JSONSerializer,
+                              maintenance_interval=MAINTENANCE_SECONDS, worker_ttl=WORKER_TTL)
+        if isinstance(worker, _MainWorker):
+            worker.loops = loops
+        loops.serving(index, worker)
+        if loops.stopping.is_set():
+            return
+        try:
+            worker.work(burst=burst, with_scheduler=with_scheduler, logging_level=logging_level)
+        except redis.exceptions.RedisError as exc:  # Redis not there (yet) when the worker registers
+            log.warning("event=worker_redis_unavailable error=%s", type(exc).__name__)
+        finally:
+            loops.serving(index, None)
+        if burst or loops.stopping.is_set() or getattr(worker, "_shutdown_requested_date", None) is not None:
+            return
+        log.warning("event=worker_restart reason=loop_ended loop=%s pause=%s", index, RESTART_PAUSE)
+        if loops.stopping.wait(RESTART_PAUSE):
+            return
+
+
+def _threaded(index: int, context: Callable[[], AbstractContextManager[Any]], serve: Callable[[], None]) -> None:
+    try:
+        with context():
+            serve()
+    except Exception:  # a loop that died must not go unnoticed; the others carry on
+        log.exception("event=worker_loop_died loop=%s", index)
+
+
 def run(connect: Callable[[], Redis], names: Sequence[str], *, burst: bool, with_scheduler: bool,
-        logging_level: str, intervals: Mapping[str, int], fork: bool = False) -> None:
+        logging_level: str, intervals: Mapping[str, int], fork: bool = False, threads: int = 1,
+        context: Callable[[], AbstractContextManager[Any]] | None = None) -> None:
     """Serve ``names`` until asked to stop (or, with ``burst``, until the queues are empty).
 
     Args:
@@ -66,29 +275,35 @@ def run(connect: Callable[[], Redis], names: Sequence[str], *, burst: bool, with
         with_scheduler: run RQ's scheduler and keep the periodic jobs armed.
         logging_level: RQ's log level.
         intervals: seconds between runs by periodic id.
-        fork: run each job in a forked work horse (RQ's ``Worker``) rather than in this process (``SimpleWorker``).
+        fork: run each job in a forked work horse (RQ's ``Worker``) rather than in this process (``SimpleWorker``);
+            a forking worker runs one loop (forking a process with threads is unsafe).
+        threads: loops in this process when it serves ``publish``: the main one plus ``threads - 1`` publishing
+            ones, each running one job at a time.
+        context: enters what a job needs in a new thread (the app context); the main thread's is already entered.
     """
     stop = threading.Event()
-    current: dict[str, BaseWorker] = {}
+    loops = _Loops()
     conn = connect()
     if with_scheduler:
         schedule.arm(conn, dict(intervals))
         if not burst:
-            threading.Thread(target=_keep_armed, args=(conn, intervals, stop, current), name="arm",
+            threading.Thread(target=_keep_armed, args=(conn, intervals, stop, loops), name="arm",
                              daemon=True).start()
+    extra = threads - 1 if queues.PUBLISH in names and not fork else 0
+    for i in range(1, extra + 1):
+        serve = partial(_serve, i, conn, [queues.PUBLISH], loops, _ThreadWorker, burst=burst, with_scheduler=False,
+                        logging_level=logging_level)
+        loops.helpers.append(threading.Thread(target=_threaded, args=(i, context or nullcontext, serve),
+                                              name=f"publish-{i}", daemon=True))
+    if not with_scheduler:
+        loops.start_helpers()
     try:
-        while True:
-            worker_class: type[BaseWorker] = Worker if fork else SimpleWorker
-            worker = worker_class([queues.queue(n, conn) for n in names], connection=conn, serializer=JSONSerializer,
-                                  maintenance_interval=MAINTENANCE_SECONDS, worker_ttl=WORKER_TTL)
-            current["worker"] = worker
-            try:
-                worker.work(burst=burst, with_scheduler=with_scheduler, logging_level=logging_level)
-            except redis.exceptions.RedisError as exc:  # Redis not there (yet) when the worker registers
-                log.warning("event=worker_redis_unavailable error=%s", type(exc).__name__)
-            if burst or getattr(worker, "_shutdown_requested_date", None) is not None:
-                return
-            log.warning("event=worker_restart reason=loop_ended pause=%s", RESTART_PAUSE)
-            time.sleep(RESTART_PAUSE)
+        _serve(0, conn, names, loops, Worker if fork else _MainWorker, burst=burst, with_scheduler=with_scheduler,
+               logging_level=logging_level)
+        loops.stop()
+        loops.start_helpers()  # (a loop that never started stops at once)
+        for helper in loops.helpers:
+            helper.join()  # each finishes its job; a second SIGTERM or SIGINT interrupts the wait (cold shutdown)
     finally:
+        loops.stop()
         stop.set()
