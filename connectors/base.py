@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -265,7 +266,31 @@ def http_session(
     adapter = _TimeoutAdapter(timeout)
     s.mount("http://", adapter)
     s.mount("https://", adapter)
+    _read_environment_once_per_host(s)
     return s
+
+
+def _read_environment_once_per_host(s: requests.Session, limit: int = 256) -> None:
+    """requests looks at the environment (every variable, for proxies and ``no_proxy``, and the CA bundle) before
+    every request; a session kept for thousands of posts asks once per scheme, host and arguments instead. The
+    environment of a running process does not change; a session whose ``trust_env`` is off is left alone."""
+    merge: Callable[..., Any] = s.merge_environment_settings
+    seen: dict[tuple[Any, ...], Any] = {}
+
+    def cached(url: str, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        if not s.trust_env:
+            return merge(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc, tuple(sorted((proxies or {}).items())), stream, verify,
+               cert if not isinstance(cert, list) else tuple(cert))
+        settings = seen.get(key)
+        if settings is None:
+            if len(seen) >= limit:
+                seen.clear()
+            settings = seen[key] = merge(url, proxies, stream, verify, cert)
+        return {**settings, "proxies": dict(settings["proxies"])}  # the caller's own copy
+
+    s.merge_environment_settings = cached  # type: ignore[method-assign,assignment]
 
 
 def utc_from_epoch(value: str | int | float | None) -> dt.datetime | None:

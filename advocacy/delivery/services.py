@@ -18,9 +18,11 @@ import logging
 import os
 import secrets
 import socket
+from functools import cache, lru_cache
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import Select, Update, bindparam, or_, select, update
+from sqlalchemy.sql.elements import ClauseElement
 
 from advocacy.accounts.models import AccountStatus, ConnectedAccount
 from advocacy.accounts.services import account_for
@@ -104,17 +106,38 @@ def create_share(user: User, tp: TalkingPoint, network: str, text: str | None = 
 
 def _transition(share_id: int, from_: tuple[str, ...], to: str, *conditions: object, **values: object) -> bool:
     """Move a share from one of ``from_`` to ``to`` if, and only if, it is still in one of them."""
-    result = db.session.execute(
-        update(Share).where(Share.id == share_id, Share.status.in_(from_), *conditions)  # type: ignore[arg-type]
-        .values(status=to, updated_at=utcnow(), **values)
-        .execution_options(synchronize_session=False)
-    )
+    values["updated_at"] = utcnow()
+    if conditions or any(isinstance(v, ClauseElement) for v in values.values()):
+        result = db.session.execute(
+            update(Share).where(Share.id == share_id, Share.status.in_(from_), *conditions)  # type: ignore[arg-type]
+            .values(status=to, **values)
+            .execution_options(synchronize_session=False)
+        )
+    else:  # the hot path (publishing's own transitions): a statement built once, plain values bound to it
+        result = db.session.execute(_transition_statement(from_, to, tuple(sorted(values))),
+                                    {"share_id": share_id, **{f"new_{k}": v for k, v in values.items()}})
     db.session.commit()
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
+@lru_cache(maxsize=64)
+def _transition_statement(from_: tuple[str, ...], to: str, columns: tuple[str, ...]) -> Update:
+    """``UPDATE shares SET status = to, <columns> WHERE id = :share_id AND status IN from_``, as a Core statement
+    (no ORM bookkeeping: the session's objects are not synchronised, as with ``synchronize_session=False``) built once
+    per kind of transition: building a statement costs more than running it on SQLite."""
+    table = Share.__table__
+    return (update(table)
+            .where(table.c.id == bindparam("share_id"), or_(*(table.c.status == s for s in from_)))
+            .values(status=to, **{c: bindparam(f"new_{c}", type_=table.c[c].type) for c in columns}))
+
+
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"[:200]
+    return _worker_name(os.getpid())
+
+
+@lru_cache(maxsize=4)
+def _worker_name(pid: int) -> str:
+    return f"{socket.gethostname()}:{pid}"[:200]
 
 
 def claim(share_id: int) -> bool:
@@ -136,17 +159,27 @@ def claim_share(share_id: int) -> Share | None:
         share_id: primary key of the share.
     """
     now = utcnow()
-    share = db.session.scalars(
-        update(Share)
-        .where(Share.id == share_id, Share.status.in_((ShareStatus.QUEUED, ShareStatus.SCHEDULED)),
-               Share.scheduled_at <= now + EARLY)
-        .values(status=ShareStatus.PUBLISHING, updated_at=now, attempts=Share.attempts + 1, claimed_at=now,
-                claimed_by=worker_name())
-        .returning(Share)
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    share = db.session.scalars(_claim_statement(), {"share_id": share_id, "due": now + EARLY, "now": now,
+                                                    "by": worker_name()}).one_or_none()
     db.session.commit()
     return share
+
+
+@cache
+def _claim_statement() -> Select[tuple[Share]]:
+    """The claim of ``claim_share``, built once (its values bound at each run): a Core ``UPDATE … RETURNING`` whose row
+    the ORM loads as the share (``from_statement``), which skips the ORM's bulk-update machinery."""
+    table = Share.__table__
+    when = table.c.claimed_at.type
+    claim = (update(table)
+             .where(table.c.id == bindparam("share_id"),
+                    or_(table.c.status == ShareStatus.QUEUED, table.c.status == ShareStatus.SCHEDULED),
+                    table.c.scheduled_at <= bindparam("due", type_=when))
+             .values(status=ShareStatus.PUBLISHING, updated_at=bindparam("now", type_=when),
+                     attempts=table.c.attempts + 1, claimed_at=bindparam("now", type_=when),
+                     claimed_by=bindparam("by", type_=table.c.claimed_by.type))
+             .returning(*table.c))
+    return select(Share).from_statement(claim).execution_options(populate_existing=True)
 
 
 def mark_published(share_id: int, post_id: str | None, post_url: str | None, note: str | None = None) -> bool:
