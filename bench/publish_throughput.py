@@ -1,12 +1,23 @@
 """Publishing throughput against the X sandbox at 20 ms latency, side by side with RQ's own no-op job, and worker
 resident memory from the first to the last share.
 
-    python bench/publish_throughput.py [--shares 10000] [--workers 4] [--latency-ms 20] [--database-url URL]
+    python bench/publish_throughput.py [--shares 10000] [--workers 4] [--threads 4] [--rounds 3] [--latency-ms 20]
+                                       [--sandbox gunicorn|werkzeug] [--database-url URL] [--redis-url URL]
 
-Both runs use the same 4 processes, the same Redis, the same worker class (RQ's SimpleWorker, what `advocacy worker`
-runs) and burst mode; each is timed from the processes' start to the last job done. The shares are inserted in bulk
-(the benchmark measures publishing, not the web form) for 1 person per 50 shares, each connected through the
-sandbox's real OAuth flow. Every share goes through the whole path: claim, budget, token, POST /2/tweets, record.
+Each round inserts ``--shares`` queued shares (in bulk: the benchmark measures publishing, not the web form) for
+1 person per 50 shares, each connected once through the sandbox's real OAuth flow; starts ``--workers``
+``advocacy worker --queues publish`` processes (each posting ``--threads`` shares at once) beside one
+``advocacy worker --queues default`` (the scheduler and the periodic jobs, as an operator deploys them); once every
+worker has registered with RQ, queues the shares' jobs and times until the last share is published. Then the same
+for as many ``rq worker -w rq.SimpleWorker`` processes on as many jobs that sleep ``--latency-ms``, on the same
+Redis. Both sides are timed from the moment the jobs are queued to running workers, so a process's start-up (2-3 s
+of imports and app set-up for advocacy, once per deployment) is not counted as publishing. Every share takes the
+whole path: claim, budget, token, POST /2/tweets, record. Rounds alternate the two so both see the same machine;
+the report gives each round and the medians, and each side's worker CPU per job once running.
+
+The sandbox stands in for X: ``gunicorn`` serves it with threads and HTTP keep-alive, as X's API does; ``werkzeug``
+is the development server the tests use, which closes the connection after every answer. The sandbox's own CPU is
+on the same 2 cores as the workers either way, and is reported apart.
 """
 
 from __future__ import annotations
@@ -15,11 +26,14 @@ import argparse
 import datetime as dt
 import json
 import os
+import signal
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +48,31 @@ def sleep_job(ms: int) -> None:
     time.sleep(ms / 1000)
 
 
-def start_sandbox(env: dict[str, str], folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_sandbox(env: dict[str, str], folder: Path, server: str = "werkzeug") -> tuple[subprocess.Popen[bytes], str]:
+    """The X sandbox in its own process: werkzeug (``python -m connectors.sandbox``) or gunicorn (one process, threads,
+    keep-alive; the sandbox keeps its state in memory, so one process)."""
+    if server == "gunicorn":
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
+                                 "--workers", "1", "--worker-class", "gthread", "--threads", "64",
+                                 "--keep-alive", "30", "--log-level", "warning",
+                                 "connectors.sandbox.runner:create_app('x')"], env=env, cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        import requests
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{url}/_sandbox/config", timeout=1)
+                break
+            except requests.RequestException:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise SystemExit("the gunicorn sandbox did not start") from None
+                time.sleep(0.1)
+        return proc, url
     ready = folder / "sandbox.json"
     proc = subprocess.Popen([sys.executable, "-m", "connectors.sandbox", "--network", "x", "--port", "0",
                              "--ready-file", str(ready)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
@@ -45,40 +83,81 @@ def start_sandbox(env: dict[str, str], folder: Path) -> tuple[subprocess.Popen[b
     return proc, json.loads(ready.read_text())["x"]
 
 
-def sample_rss(procs: list[psutil.Process], samples: list[list[float]], stop: threading.Event) -> None:
-    while not stop.wait(0.5):
-        row = []
-        for p in procs:
-            try:
-                row.append(sum(c.memory_info().rss for c in [p, *p.children(recursive=True)]) / 2**20)
-            except psutil.Error:
-                row.append(float("nan"))
-        samples.append(row)
+@dataclass
+class Run:
+    """One timed run: wall time; per worker process, RSS (MiB) once the first 1% of the jobs were taken and at the
+    end; the worker processes' CPU seconds between those two moments, and the jobs taken between them."""
+
+    seconds: float
+    rss_first: list[float] = field(default_factory=list)
+    rss_last: list[float] = field(default_factory=list)
+    cpu: float = 0.0
+    jobs: int = 0
 
 
-def run_workers(cmd: list[str], env: dict[str, str], n: int, done: Any) -> tuple[float, list[list[float]]]:
-    started = time.monotonic()
+def _cpu(p: psutil.Process, children: bool = False) -> float:
+    """User and system CPU seconds of ``p`` (and of its children: gunicorn's worker under its arbiter)."""
+    total = 0.0
+    for proc in [p, *(p.children(recursive=True) if children else [])]:
+        t = proc.cpu_times()
+        total += t.user + t.system
+    return total
+
+
+def run_workers(cmd: list[str], env: dict[str, str], n: int, total: int, *, ready: Any, start: Any, done: Any,
+                remaining: Any) -> Run:
+    """Start ``n`` processes of ``cmd`` and wait until they are ready; then queue the jobs (``start``) and time them
+    until ``done``; then stop the processes (SIGTERM: each finishes its job). RSS and CPU are sampled every 0.2 s.
+
+    Args:
+        ready: every worker has registered with RQ (started, imported, listening).
+        start: queues the jobs.
+        done: every job is done.
+        remaining: jobs not yet taken (to tell when the first 1% was taken).
+    """
     procs = [subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for _ in range(n)]
-    samples: list[list[float]] = []
-    stop = threading.Event()
-    sampler = threading.Thread(target=sample_rss, args=([psutil.Process(p.pid) for p in procs], samples, stop))
-    sampler.start()
-    for p in procs:
-        p.wait()
-    elapsed = time.monotonic() - started
-    stop.set()
-    sampler.join()
-    if not done():
-        raise SystemExit("the workers stopped before every job was done")
-    return elapsed, samples
+    try:
+        deadline = time.monotonic() + 120
+        while not ready():
+            if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+                raise SystemExit(f"the workers did not start: {cmd}")
+            time.sleep(0.1)
+        watched = [psutil.Process(p.pid) for p in procs]
+        marks: dict[str, tuple[list[float], float, int]] = {}
+        started = time.monotonic()
+        start()
+        while True:
+            finished = done()
+            row = [p.memory_info().rss / 2**20 for p in watched]
+            cpu = sum(_cpu(p) for p in watched)
+            taken = total - remaining()
+            if "first" not in marks and taken >= max(1, total // 100):
+                marks["first"] = (row, cpu, taken)
+            marks["last"] = (row, cpu, taken)
+            if finished:
+                break
+            if any(p.poll() is not None for p in procs):
+                raise SystemExit(f"a worker stopped before every job was done: {cmd}")
+            time.sleep(0.2)
+        elapsed = time.monotonic() - started
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(60)
+    (first, cpu0, taken0), (last, cpu1, taken1) = marks["first"], marks["last"]
+    return Run(elapsed, first, last, cpu1 - cpu0, taken1 - taken0)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shares", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4, help="shares each advocacy worker posts at once")
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--latency-ms", type=int, default=20)
+    parser.add_argument("--sandbox", choices=("gunicorn", "werkzeug"), default="gunicorn")
     parser.add_argument("--database-url", default="")
     parser.add_argument("--redis-url", default="")
     args = parser.parse_args()
@@ -90,65 +169,115 @@ def main() -> None:
     base = {k: v for k, v in os.environ.items() if not k.startswith("ADVOCACY_")}
     env = base | {"ADVOCACY_INSTANCE_PATH": str(folder), "REDIS_URL": redis_url, "ADVOCACY_LOG_LEVEL": "WARNING",
                   "ADVOCACY_PUBLIC_URL": "http://advocacy.bench",
-                  "ADVOCACY_DELIVERY_BUDGETS": "x:app:86400:1000000,x:user:900:100000"}
+                  "ADVOCACY_DELIVERY_BUDGETS": "x:app:86400:10000000,x:user:900:1000000"}
     if args.database_url:
         env["DATABASE_URL"] = args.database_url
-    sandbox, x_url = start_sandbox(env, folder)
+    sandbox, x_url = start_sandbox(env, folder, args.sandbox)
     env |= {"ADVOCACY_X_API_BASE_URL": x_url, "ADVOCACY_X_AUTHORIZE_URL": f"{x_url}/i/oauth2/authorize",
             "ADVOCACY_X_TOKEN_URL": f"{x_url}/2/oauth2/token", "ADVOCACY_X_WEB_BASE_URL": x_url,
             "ADVOCACY_X_CLIENT_ID": "advocacy-bench"}
     os.environ.update(env)
+    rounds: list[dict[str, Any]] = []
     try:
         import requests
 
-        requests.post(f"{x_url}/_sandbox/config", json={"app_24h_cap": 10**7, "user_24h_cap": 10**7,
-                                                        "rate_limits": {"POST /2/tweets": 10**7}}, timeout=5)
-        ids = prepare(args.shares)
-        requests.post(f"{x_url}/_sandbox/config", json={"latency_ms": args.latency_ms}, timeout=5)
-        ours, our_rss = run_workers([sys.executable, "-m", "advocacy.cli", "worker", "--burst"], env, args.workers,
-                                    lambda: published(ids) == len(ids))
-        posts = len(requests.get(f"{x_url}/_sandbox/posts", timeout=60).json()["posts"])
-        noop = baseline(args.shares, args.latency_ms, args.workers, env, redis_url)
+        requests.post(f"{x_url}/_sandbox/config", json={"app_24h_cap": 10**8, "user_24h_cap": 10**8,
+                                                        "rate_limits": {"POST /2/tweets": 10**8}}, timeout=5)
+        connect_people(max(1, args.shares // 50))
+        sandbox_ps = psutil.Process(sandbox.pid)
+        for n in range(args.rounds):
+            requests.post(f"{x_url}/_sandbox/config", json={"latency_ms": 0}, timeout=5)
+            ids, enqueue = queue_shares(args.shares)
+            requests.post(f"{x_url}/_sandbox/config", json={"latency_ms": args.latency_ms}, timeout=5)
+            sandbox_cpu = _cpu(sandbox_ps, children=True)
+            ours = run_ours(args, env, redis_url, ids, enqueue)
+            sandbox_cpu = _cpu(sandbox_ps, children=True) - sandbox_cpu
+            noop = baseline(args.shares, args.latency_ms, args.workers, env, redis_url)
+            rounds.append({"ours": ours, "noop": noop, "sandbox_cpu": sandbox_cpu, "load": os.getloadavg()[0]})
+            show(args, n + 1, rounds[-1])
+        posts = len(requests.get(f"{x_url}/_sandbox/posts", timeout=120).json()["posts"])
     finally:
         sandbox.terminate()
+        sandbox.wait(10)
         if not args.redis_url:
             queues.stop_embedded(folder)
-    report(args, ours, noop, posts, our_rss)
+    report(args, rounds, posts)
 
 
-def prepare(count: int) -> list[int]:
-    """People connected through the sandbox's OAuth flow, one approved talking point, ``count`` queued shares."""
-    from sqlalchemy import insert, select
+def run_ours(args: argparse.Namespace, env: dict[str, str], redis_url: str, ids: list[int], enqueue: Any) -> Run:
+    """The publishing processes, beside one default-queue worker (the scheduler and the periodic jobs)."""
+    from redis import Redis
+    from rq import Worker
 
-    from advocacy import create_app
-    from advocacy.accounts.models import ConnectedAccount
-    from advocacy.delivery import services
-    from advocacy.delivery.models import Share
-    from advocacy.extensions import db, redis_client
-    from tests.delivery.support import approved, employee
     from workers import queues
+
+    conn = Redis.from_url(redis_url)
+    q = queues.queue(queues.PUBLISH, conn)
+    cli = [sys.executable, "-m", "advocacy.cli", "worker"]
+    default = subprocess.Popen([*cli, "--queues", "default"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        return run_workers([*cli, "--queues", "publish", "--threads", str(args.threads)], env, args.workers,
+                           args.shares, ready=lambda: Worker.count(connection=conn, queue=q) >= args.workers
+                           * args.threads, start=enqueue, done=lambda: published(ids) == len(ids),
+                           remaining=lambda: q.count)
+    finally:
+        default.send_signal(signal.SIGTERM)
+        default.wait(60)
+
+
+def connect_people(count: int) -> None:
+    """``count`` people connected to X through the sandbox's OAuth flow, and one approved talking point."""
+    from advocacy import create_app
+    from advocacy.extensions import db
+    from tests.delivery.support import approved, employee
 
     app = create_app()
     with app.app_context():
         from flask_migrate import upgrade
 
         upgrade(revision="heads")
-        for i in range(max(1, count // 50)):
+        for i in range(count):
             employee(f"p{i}@bench.test", f"p{i}_bench")
-        tp = approved()
+        approved()
+        db.engine.dispose()
+
+
+def queue_shares(count: int) -> tuple[list[int], Any]:
+    """``count`` queued shares spread over the connected people; returns their ids and what queues their jobs."""
+    from sqlalchemy import insert, select
+
+    from advocacy import create_app
+    from advocacy.accounts.models import ConnectedAccount
+    from advocacy.content.models import TalkingPoint
+    from advocacy.delivery import services
+    from advocacy.delivery.models import Share
+    from advocacy.extensions import db, redis_client
+    from workers import queues
+
+    app = create_app()
+    with app.app_context():
+        tp_id = db.session.scalar(select(TalkingPoint.id).order_by(TalkingPoint.id).limit(1))
         accounts = list(db.session.execute(select(ConnectedAccount.user_id, ConnectedAccount.id)).all())
         now = dt.datetime.now(dt.UTC)
-        rows = [{"talking_point_id": tp.id, "user_id": user_id, "account_id": account_id, "network": "x",
-                 "text": f"Come build the platform with us. #{n}", "code": services.new_code(), "status": "queued",
-                 "scheduled_at": now, "created_at": now, "updated_at": now}
+        start = int(db.session.scalar(select(Share.id).order_by(Share.id.desc()).limit(1)) or 0)
+        rows = [{"talking_point_id": tp_id, "user_id": user_id, "account_id": account_id, "network": "x",
+                 "text": f"Come build the platform with us. #{start + n}", "code": services.new_code(),
+                 "status": "queued", "scheduled_at": now, "created_at": now, "updated_at": now}
                 for n, (user_id, account_id) in enumerate(accounts[i % len(accounts)] for i in range(count))]
         ids = list(db.session.execute(insert(Share).returning(Share.id, sort_by_parameter_order=True),
                                       rows).scalars())
         db.session.commit()
-        queues.enqueue_publish_many(redis_client(), [(i, None, services.job_key(now)) for i in ids],
-                                    services.publish_timeout())
+        timeout, conn = services.publish_timeout(), redis_client()
         db.engine.dispose()
-    return ids
+
+    def enqueue() -> None:
+        queues.enqueue_publish_many(conn, [(i, None, services.job_key(now)) for i in ids], timeout)
+
+    return ids, enqueue
+
+
+_APP: list[Any] = []
 
 
 def published(ids: list[int]) -> int:
@@ -158,39 +287,70 @@ def published(ids: list[int]) -> int:
     from advocacy.delivery.models import Share
     from advocacy.extensions import db
 
-    with create_app().app_context():
-        return int(db.session.scalar(select(func.count(Share.id)).where(Share.status == "published")) or 0)
+    if not _APP:
+        _APP.append(create_app())
+    with _APP[0].app_context():
+        count = int(db.session.scalar(select(func.count(Share.id)).where(
+            Share.status == "published", Share.id.between(min(ids), max(ids)))) or 0)
+        db.session.remove()
+        return count
 
 
-def baseline(count: int, ms: int, n: int, env: dict[str, str], redis_url: str) -> float:
+def baseline(count: int, ms: int, n: int, env: dict[str, str], redis_url: str) -> Run:
     from redis import Redis
-    from rq import Queue
+    from rq import Queue, Worker
+    from rq.registry import FinishedJobRegistry
     from rq.serializers import JSONSerializer
 
     conn = Redis.from_url(redis_url)
     q = Queue("noop", connection=conn, serializer=JSONSerializer)
-    for start in range(0, count, 1000):
-        q.enqueue_many([Queue.prepare_data("bench.publish_throughput.sleep_job", (ms,), result_ttl=600)
-                        for _ in range(min(1000, count - start))])
-    cmd = [str(Path(sys.executable).parent / "rq"), "worker", "--burst", "--url", redis_url, "-w", "rq.SimpleWorker",
+    finished = FinishedJobRegistry(queue=q)
+    before = finished.count
+
+    def enqueue() -> None:
+        for start in range(0, count, 1000):
+            q.enqueue_many([Queue.prepare_data("bench.publish_throughput.sleep_job", (ms,), result_ttl=3600)
+                            for _ in range(min(1000, count - start))])
+
+    cmd = [str(Path(sys.executable).parent / "rq"), "worker", "--url", redis_url, "-w", "rq.SimpleWorker",
            "--serializer", "rq.serializers.JSONSerializer", "--quiet", "noop"]
-    elapsed, _ = run_workers(cmd, env | {"PYTHONPATH": str(ROOT)}, n, lambda: q.count == 0)
-    return elapsed
+    return run_workers(cmd, env | {"PYTHONPATH": str(ROOT)}, n, count,
+                       ready=lambda: Worker.count(connection=conn, queue=q) >= n, start=enqueue,
+                       done=lambda: finished.count - before >= count, remaining=lambda: q.count)
 
 
-def report(args: argparse.Namespace, ours: float, noop: float, posts: int, rss: list[list[float]]) -> None:
-    load = os.getloadavg()[0]
-    print(f"shares {args.shares}, workers {args.workers}, latency {args.latency_ms} ms, load average {load:.1f}")
-    print(f"advocacy publish: {ours:.1f} s, {args.shares / ours:.1f} shares/s ({posts} posts on the sandbox)")
-    print(f"RQ no-op sleep:   {noop:.1f} s, {args.shares / noop:.1f} jobs/s")
-    print(f"ratio (advocacy / no-op rate): {noop / ours:.3f}")
-    alive = [r for r in rss if all(v == v and v > 1 for v in r)]  # every worker still running
-    if len(alive) >= 10:
-        first, last = alive[len(alive) // 10], alive[-1]  # after imports and the first few hundred shares
-        growth = max((b - a) / a for a, b in zip(first, last, strict=True))
-        shown = ", ".join(f"{a:.1f} → {b:.1f}" for a, b in zip(first, last, strict=True))
-        print(f"worker RSS MiB (10% of the run → last sample with all workers alive): {shown}; "
-              f"max growth {growth * 100:.1f}%")
+def _growth(run: Run) -> float:
+    return max((b - a) / a for a, b in zip(run.rss_first, run.rss_last, strict=True)) if run.rss_first else 0.0
+
+
+def _per_job(run: Run) -> float:
+    """Worker CPU milliseconds per job while running (start-up excluded)."""
+    return run.cpu / run.jobs * 1000 if run.jobs else float("nan")
+
+
+def show(args: argparse.Namespace, n: int, r: dict[str, Any]) -> None:
+    ours, noop = r["ours"], r["noop"]
+    rss = ", ".join(f"{a:.1f} → {b:.1f}" for a, b in zip(ours.rss_first, ours.rss_last, strict=True))
+    print(f"round {n}: advocacy {ours.seconds:.1f} s ({args.shares / ours.seconds:.1f} shares/s), "
+          f"RQ no-op {noop.seconds:.1f} s ({args.shares / noop.seconds:.1f} jobs/s), "
+          f"ratio {noop.seconds / ours.seconds:.3f}; CPU per share: workers {_per_job(ours):.1f} ms, "
+          f"sandbox {r['sandbox_cpu'] / args.shares * 1000:.1f} ms; no-op workers {_per_job(noop):.1f} ms a job; "
+          f"worker RSS MiB (1% → end) {rss} (max {_growth(ours):+.1%}); "
+          f"load average {r['load']:.1f}", flush=True)
+
+
+def report(args: argparse.Namespace, rounds: list[dict[str, Any]], posts: int) -> None:
+    total = args.shares * len(rounds)
+    print(f"shares {args.shares} × {len(rounds)} rounds, {args.workers} workers × {args.threads} threads, "
+          f"latency {args.latency_ms} ms, sandbox served by {args.sandbox}; {posts} posts on the sandbox for "
+          f"{total} shares")
+    ratios = [r["noop"].seconds / r["ours"].seconds for r in rounds]
+    growth = ", ".join(f"{_growth(r['ours']):+.1%}" for r in rounds)
+    print(f"median: advocacy {statistics.median(args.shares / r['ours'].seconds for r in rounds):.1f} shares/s, "
+          f"RQ no-op {statistics.median(args.shares / r['noop'].seconds for r in rounds):.1f} jobs/s, "
+          f"ratio {statistics.median(ratios):.3f} (rounds: {', '.join(format(x, '.3f') for x in ratios)}); "
+          f"worker RSS growth, 1% → end, max over workers: {growth}")
+
 
 if __name__ == "__main__":
     main()
