@@ -350,7 +350,7 @@ def report(group: str, filters: Filters, paging: Paging | None = None, summary: 
         summary: False: no organisation total and no row count (a "top 5" needs neither).
     """
     group = parse_group(group)
-    cards = {c.id: c for c in db.session.scalars(select(RateCard))}
+    cards = _cards()
     currency = next(iter({c.currency for c in cards.values()}), "EUR")
     parts = _parts(group, filters)
     if parts is None:
@@ -366,8 +366,8 @@ def report(group: str, filters: Filters, paging: Paging | None = None, summary: 
     if paging is not None and paging.per_page is not None:
         stmt = stmt.limit(paging.per_page).offset((paging.page - 1) * paging.per_page)
     found = db.session.execute(stmt).all()
-    picked = [(k, lbl) for k, lbl, _ in found]
-    count = found[0][2] if found else 0
+    picked = [(r[0], r[1]) for r in found]
+    count = found[0][-1] if found else 0
     if not found and summary and paging is not None and paging.page > 1:  # past the last page: how many are there?
         count = db.session.scalar(select(func.count()).select_from(keyed.subquery())) or 0
     summed: dict[Any, _Sums] = {}
@@ -420,6 +420,45 @@ def _total(parts: Any, cards: dict[int, RateCard], rates: dict[int, tuple[int, i
     total = everything.row(None, "Organisation")
     total.results = results
     return total
+
+
+def _cards() -> dict[int, RateCard]:
+    """Every rate card by id, read once per request."""
+    if has_request_context() and "reach_cards" in g:
+        return g.reach_cards  # type: ignore[no-any-return]
+    cards = {c.id: c for c in db.session.scalars(select(RateCard))}
+    if has_request_context():
+        g.reach_cards = cards
+    return cards
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A report row for a chart: its label, unique clicks and shares."""
+
+    key: Any
+    label: str
+    unique_clicks: int
+    shares: int
+
+
+def ranking(group: str, filters: Filters, limit: int | None = None) -> list[Ranked]:
+    """The rows of a report in its default order (most unique clicks first; by day: oldest first) with only their
+    unique clicks and shares, in one statement: the charts' bars.
+
+    Args:
+        group: one of ``GROUPS``.
+        filters: range and filters.
+        limit: the first rows only.
+    """
+    parts = _parts(parse_group(group), filters)
+    if parts is None:
+        return []
+    keyed, _, order = _keyed(group, parts, {}, Paging(per_page=None))
+    stmt = keyed.order_by(*order).limit(limit) if limit else keyed.order_by(*order)
+    return [Ranked(None if group == "team" and k == totals.NO_TEAM else (_day(k) if group == "day" else k),
+                   _day(k).isoformat() if group == "day" else label, int(u or 0), int(n or 0))
+            for k, label, u, n in db.session.execute(stmt)]
 
 
 def _day(value: Any) -> dt.date:
@@ -484,7 +523,7 @@ def _keyed(group: str, parts: Any, cards: dict[int, RateCard], paging: Paging) -
         label = case(LABELS, value=k, else_=k)
     else:
         label = cast(k, String)
-    stmt = select(k, label.label("label")).select_from(per)
+    stmt = select(k, label.label("label"), per.c.unique_clicks, per.c.shares).select_from(per)
     for model, on in joins:
         stmt = stmt.outerjoin(model, on)
     if paging.q:

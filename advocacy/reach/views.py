@@ -88,8 +88,7 @@ def report() -> Any:
     except DomainError as exc:
         return render_template("reach/index.html", error=exc, args=args, options=_options()), 422
     rep = reports.report(group, filters, paging)
-    top = rep.rows[:5] if group == "talking_point" and _whole(rep) else \
-        reports.report("talking_point", filters, reports.Paging(per_page=5), summary=False).rows
+    top = reports.ranking("talking_point", filters, limit=5)
     points = reports.over_time(filters)
     def report_url(endpoint: str = "reach.report", **changes: Any) -> str:
         """This report's address with the same filters and paging, but for ``changes`` (page, sort, …)."""
@@ -110,22 +109,15 @@ SORT_LABELS = {"label": "name", "shares": "Shares", "clicks": "Clicks", "unique_
                "emv_estimated": "EMV estimated"}
 
 
-def _whole(rep: reports.Report) -> bool:
-    """True when ``rep`` holds every row of its report in the default order."""
-    p = rep.paging
-    return p is None or (p.page == 1 and p.sort is None and not p.q and rep.count == len(rep.rows))
-
-
 def _charts(group: str, rep: reports.Report, filters: reports.Filters, points: list[Any]) -> dict[str, Any]:
     """The dashboard's charts, over the same report services as the table (by team, by network, over time)."""
-    by = {g: rep if g == group and _whole(rep) else reports.report(g, filters, summary=False)
-          for g in ("team", "network")}
+    by = {g: reports.ranking(g, filters) for g in ("team", "network")}
     reach = reports.potential_reach_by_day(filters)
     series = [(name, color, values, _polyline(values)) for name, color, values in (
         ("Unique clicks", "#0a58ca", [p.unique_clicks for p in points]),
         ("Engagement gained", "#116329", [p.engagement or 0 for p in points]),
         ("Potential reach of that day's shares (estimated)", "#8250df", [reach.get(p.day, 0) for p in points]))]
-    return {"by_team": by["team"].rows, "by_network": by["network"].rows, "series": series,
+    return {"by_team": by["team"], "by_network": by["network"], "series": series,
             "leaders": reports.standings(filters, limit=10)}
 
 

@@ -261,3 +261,16 @@ def test_analysts_are_read_only_and_bad_rate_cards_store_nothing(app, make_user,
         form = comms.post("/reach/rate-cards", good | {field: bad})
         assert form.status_code == 422 and f'value="{bad}"' in form.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(RateCard)) == 0
+
+
+def test_the_charts_bars_are_the_tables_rows(app, client, factory, make_user):
+    world(factory, make_user, client)
+    from advocacy.reach import reports
+
+    f = reports.Filters(dt.date(2026, 1, 1), dt.date(2026, 6, 30))
+    for group in reports.GROUPS:
+        table = reports.report(group, f).rows
+        bars = reports.ranking(group, f)
+        assert [(b.key, b.label, b.unique_clicks, b.shares) for b in bars] == \
+            [(r.key, r.label, r.unique_clicks, r.shares) for r in table], group
+        assert reports.ranking(group, f, limit=2) == bars[:2]
