@@ -451,7 +451,7 @@ def ranking(group: str, filters: Filters, limit: int | None = None) -> list[Rank
         filters: range and filters.
         limit: the first rows only.
     """
-    parts = _parts(parse_group(group), filters)
+    parts = _parts(parse_group(group), filters, ("shares", "unique_clicks"))
     if parts is None:
         return []
     keyed, _, order = _keyed(group, parts, {}, Paging(per_page=None))
@@ -465,12 +465,14 @@ def _day(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
-def _parts(group: str, filters: Filters) -> Any:
+def _parts(group: str, filters: Filters, values: tuple[str, ...] = VALUES) -> Any:
     """The signed rows (``k``, ``card``, ``VALUES``) whose sums per ``k`` are the report's rows: from the report
-    totals (:func:`advocacy.reach.totals.range_parts`) or one row per share; ``None`` when there is nothing."""
+    totals (:func:`advocacy.reach.totals.range_parts`; only ``values``) or one row per share; ``None`` when there is
+    nothing."""
     plan = _totals_plan(group, filters)
     if plan is not None:
-        return totals.range_parts(*plan, filters.date_from, filters.date_to, filters.network, filters.team_id)
+        return totals.range_parts(*plan, filters.date_from, filters.date_to, filters.network, filters.team_id,
+                                  values)
     s = ShareStats
     results = select(Result.share_id, func.count().label("n")).group_by(Result.share_id).subquery()
     any_engagement = or_(*(c.is_not(None) for c in ENGAGEMENT_COLS))
