@@ -148,7 +148,15 @@ class AuthRevoked(ConnectorError):
 
 
 class Duplicate(ConnectorError):
-    """The network refused the post as a duplicate of one it already holds."""
+    """The network refused the post as a duplicate of one it already holds.
+
+    ``existing`` is that post when the network's answer names it (LinkedIn's 422 does; X's 403 does not), so the
+    delivery engine can record its id and URL instead of a share published without either.
+    """
+
+    def __init__(self, message: str, *, existing: PublishedPost | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.existing = existing
 
 
 class Rejected(ConnectorError):

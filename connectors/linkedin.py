@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 DEFAULT_VERSION = "202610"
 RESTLI_PROTOCOL_VERSION = "2.0.0"
 POST_URN = re.compile(r"^urn:li:(share|ugcPost):[0-9]+$")
+DUPLICATE_OF = re.compile(r"\bduplicate of (urn:li:(?:share|ugcPost):[0-9]+)\b", re.IGNORECASE)  # in the 422
 ANALYTICS_SCOPE = "r_member_postAnalytics"
 # queryTypes of memberCreatorPostAnalytics read per post: likes, reposts, replies, impressions; members reached in extra
 QUERY_TYPES = ("REACTION", "RESHARE", "COMMENT", "IMPRESSION", "MEMBERS_REACHED")
@@ -251,7 +252,8 @@ class LinkedInConnector:
         Images are checked first (JPEG, PNG or GIF, at most 36,152,320 pixels, at most 20), so a refused image
         uploads nothing and posts nothing; each is then uploaded through the Images API and waited for until LinkedIn
         has processed it. A retry uploads the images again; the repeated text is refused as a duplicate (422 naming
-        the post LinkedIn already holds), which the delivery engine recognises as our own post.
+        the post LinkedIn already holds, kept as the ``Duplicate``'s ``existing``), which the delivery engine records as
+        our own post.
 
         Args:
             access_token: the member's access token (with ``w_member_social``).
@@ -285,7 +287,10 @@ class LinkedInConnector:
             body["content"] = {"multiImage": {"images": [_media_item(urn, alt) for urn, alt in images]}}
         elif link:
             body["content"] = {"article": {"source": link, "title": _title(text, link)}}
-        response = self._call("POST", "/rest/posts", access_token, json_body=body)
+        try:
+            response = self._call("POST", "/rest/posts", access_token, json_body=body)
+        except Duplicate as exc:
+            raise self._naming_existing(exc) from None
         urn = response.headers.get("x-restli-id", "")
         if not POST_URN.match(urn):
             raise Transient("LinkedIn answered the post without its id (x-restli-id)", status=response.status_code,
@@ -300,6 +305,17 @@ class LinkedInConnector:
             post_id: the post URN.
         """
         return f"{self.web_base_url}/feed/update/{post_id}/"
+
+    def _naming_existing(self, exc: Duplicate) -> Duplicate:
+        """The duplicate refusal with the post LinkedIn already holds (``existing``), when its message names it
+        ("Content is a duplicate of urn:li:share:…"); as it was otherwise."""
+        match = DUPLICATE_OF.search(exc.message)
+        if match is None:
+            return exc
+        urn = match.group(1)
+        log.info("linkedin.publish duplicate_of post_id=%s", urn)
+        return Duplicate(exc.message, existing=PublishedPost(id=urn, url=self.post_url(urn)), status=exc.status,
+                         raw=exc.raw)
 
     def delete(self, access_token: str, post_id: str) -> None:
         """Delete one of the member's posts (a 404 is raised as ``Rejected`` with ``status`` 404).

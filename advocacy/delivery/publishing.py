@@ -97,6 +97,8 @@ def _attempt(share: Share) -> str:
             return _published(share, post, "found on the network after an interrupted attempt")
         post = _post(connector, share)
     except Duplicate as exc:
+        if exc.existing is not None:  # the refusal names the post it holds (LinkedIn): ours, with its id and URL
+            return _published(share, exc.existing, f"the network already held this post ({exc.message})")
         found = _reconcile(connector, share, quiet=True)
         if found is not None:
             return _published(share, found, "the network already held this post")
@@ -171,8 +173,8 @@ def _post(connector: Any, share: Share) -> PublishedPost:
 
 
 def _reconcile(connector: Any, share: Share, quiet: bool = False) -> PublishedPost | None:
-    """The share's post if the network already holds it. Connectors with an idempotency key need no search: posting
-    again with the same key is the check."""
+    """The share's post if the network already holds it, looked for by its tracked link where the connector can
+    search (Mastodon too: its idempotency key is honoured for about an hour only, a retry may come later)."""
     if not isinstance(connector, FindsPosts):
         return None
     since = min(share.created_at, share.scheduled_at) - LOOK_BACK

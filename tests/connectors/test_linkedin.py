@@ -228,6 +228,7 @@ def test_duplicate_is_duplicate(linkedin_connector: LinkedInConnector, linkedin_
     with pytest.raises(Duplicate) as dup:
         linkedin_connector.publish(linkedin_token.access_token, "Same words twice", "https://example.com/a")
     assert dup.value.status == 422 and first.id in dup.value.message and dup.value.raw
+    assert dup.value.existing == first  # the refusal names the post it holds: its id and where people see it
     assert linkedin_connector.publish(linkedin_token.access_token, "Same words twice", "https://example.com/b").id
 
 
@@ -238,8 +239,22 @@ def test_lost_answer_then_retry_is_duplicate(
     with pytest.raises(Transient):
         linkedin_connector.publish(linkedin_token.access_token, "Did it go out?")
     assert only_post(linkedin_sandbox)["text"] == "Did it go out?"  # stored before the answer was lost
-    with pytest.raises(Duplicate):
+    with pytest.raises(Duplicate) as dup:
         linkedin_connector.publish(linkedin_token.access_token, "Did it go out?")
+    urn = only_post(linkedin_sandbox)["id"]
+    assert dup.value.existing is not None and dup.value.existing.id == urn
+    assert dup.value.existing.url == linkedin_connector.post_url(urn)
+
+
+def test_a_duplicate_without_the_posts_urn_names_none(
+    linkedin_sandbox: Any, linkedin_connector: LinkedInConnector, linkedin_token: Token
+) -> None:
+    linkedin_sandbox.fault(status=422, count=1, method="POST", path_prefix="/rest/posts",
+                           body='{"message": "Content is a duplicate", "status": 422}',
+                           content_type="application/json")
+    with pytest.raises(Duplicate) as dup:
+        linkedin_connector.publish(linkedin_token.access_token, "Said before")
+    assert dup.value.existing is None and "duplicate" in dup.value.message
 
 
 def test_delete(
