@@ -3,7 +3,9 @@
 One ``MastodonConnector`` talks to one server (``instance_url``) with the client credentials that server issued
 (``register_app``). Access tokens do not expire and come without a refresh token, so a 401 means the person (or the
 server's admin) revoked the app: only the person can reconnect. ``publish`` sends an ``Idempotency-Key``, so a retry
-after a lost answer gets the status the server already made instead of a second one. Images are uploaded first
+after a lost answer gets the status the server already made instead of a second one; Mastodon keeps the key for
+about an hour, so ``find_post`` reads the person's own statuses (``GET /api/v1/accounts/:id/statuses``) for a retry
+that comes later. Images are uploaded first
 (``POST /api/v2/media`` with their description), waited for while the server processes them (202, then
 ``GET /api/v1/media/:id`` until it stops answering 206), and attached by id.
 Every failure leaves this module as one of the ``connectors.base`` exceptions.
@@ -11,13 +13,16 @@ Every failure leaves this module as one of the ``connectors.base`` exceptions.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from html.parser import HTMLParser
 from typing import Any, ClassVar, NoReturn, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import requests
 from oauthlib.oauth2 import WebApplicationClient
@@ -51,6 +56,8 @@ DEFAULT_SCOPES = ("read:accounts", "read:statuses", "write:statuses", "write:med
 MAX_IMAGES = 4  # attachments per status on Mastodon (the default of configuration.statuses.max_media_attachments)
 POLL_FIRST, POLL_MAX = 0.05, 1.0  # seconds between checks of an image being processed: doubling, capped
 NOT_READY_MARK = "not finished processing"
+FIND_PAGE_SIZE = 40  # statuses per page of an account's statuses: Mastodon's maximum
+FIND_PAGES = 10  # find_post reads at most this many pages (400 statuses) back to ``since``
 T = TypeVar("T")
 
 
@@ -97,7 +104,7 @@ class MastodonConnector:
         client_name: how the app is named on consent pages and under posts.
         website: the app's home page, shown by the server; optional.
         scopes: scopes asked for; ``write:statuses`` posts, ``write:media`` uploads images, ``read:accounts`` reads
-            the profile.
+            the profile, ``read:statuses`` reads the person's statuses (``find_post``, ``metrics``).
         timeout: seconds for connect and for read on every request, and at most this long waiting for the server to
             process an uploaded image.
         user_agent: sent on every request.
@@ -278,6 +285,60 @@ class MastodonConnector:
         log.info("mastodon.publish ok instance=%s post_id=%s images=%s", self.instance_url, post_id, len(media_ids))
         return PublishedPost(id=post_id, url=url)
 
+    def find_post(self, access_token: str, text: str, since: dt.datetime) -> PublishedPost | None:
+        """The person's status holding ``text`` created since ``since``, if their account has one (newest first).
+
+        How the delivery engine learns whether an attempt whose answer was lost did post, once the server may have
+        forgotten the ``Idempotency-Key`` (about an hour): the account's statuses
+        (``GET /api/v1/accounts/:id/statuses``, the id from ``verify_credentials``) are read page by page (``max_id``
+        from the ``Link`` header), at most ``FIND_PAGES`` pages, stopping at the first status older than ``since``.
+        A status matches when a link in its ``content`` HTML points at ``text`` (the share's tracked link) or its
+        visible text holds it.
+
+        Args:
+            access_token: the person's access token on this server (with ``read:statuses``).
+            text: what the status holds; pass something unique to one post, such as its tracked link.
+            since: the earliest ``created_at`` to look at.
+        """
+        if not text:
+            raise Rejected("find_post needs the text to look for (the share's tracked link)")
+        account_id = self.profile(access_token).id
+        path = f"/api/v1/accounts/{quote(account_id, safe='')}/statuses"
+        params: dict[str, Any] = {"limit": FIND_PAGE_SIZE}
+        for _ in range(FIND_PAGES):
+            try:
+                response = self._request("GET", path, access_token, params=params)
+            except Rejected as exc:
+                if exc.status == 403 and "outside the authorized scopes" in exc.message:
+                    # a token granted before read:statuses was asked for: the idempotency key is all there is
+                    log.warning("mastodon.find_post unscoped instance=%s: no read:statuses", self.instance_url)
+                    return None
+                raise
+            try:
+                statuses = json.loads(response.text)
+            except ValueError:
+                statuses = None
+            if not isinstance(statuses, list):
+                raise Transient("Mastodon answered the account's statuses with something unreadable",
+                                status=response.status_code, raw=response.text)
+            for status in statuses:
+                if not isinstance(status, dict) or not isinstance(status.get("id"), str):
+                    continue
+                created = utc_from_iso(str(status.get("created_at") or ""))
+                if created is not None and created < since:
+                    return None  # newest first: everything further is older
+                if status.get("reblog") is None and _holds(str(status.get("content") or ""), text):
+                    post_id = status["id"]
+                    url = status.get("url") or status.get("uri") or f"{self.instance_url}/statuses/{post_id}"
+                    log.info("mastodon.find_post found instance=%s post_id=%s", self.instance_url, post_id)
+                    return PublishedPost(id=post_id, url=str(url))
+            older = _next_max_id(response, statuses, FIND_PAGE_SIZE)
+            if older is None:
+                return None
+            params = {"limit": FIND_PAGE_SIZE, "max_id": older}
+        log.info("mastodon.find_post gave_up instance=%s pages=%s", self.instance_url, FIND_PAGES)
+        return None
+
     def delete(self, access_token: str, post_id: str) -> None:
         """Delete one of the person's statuses (a 404 is raised as ``Rejected`` with ``status`` 404).
 
@@ -402,6 +463,48 @@ def _dump(answer: Any) -> str:
 
 def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+class _ContentReader(HTMLParser):
+    """A status's ``content`` HTML: the targets of its links, and its text as a reader sees it."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.hrefs: list[str] = []
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self.hrefs += [value for name, value in attrs if name == "href" and value]
+        elif tag in ("br", "p"):
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def _holds(content: str, text: str) -> bool:
+    """Whether a status's ``content`` links to ``text`` or shows it whole (not as the start of a longer URL)."""
+    reader = _ContentReader()
+    reader.feed(content)
+    reader.close()
+    if any(href == text or href.rstrip("/") == text.rstrip("/") for href in reader.hrefs):
+        return True
+    pattern = re.escape(text) + r"(?![\w/?#&=%~+-])"
+    return re.search(pattern, "".join(reader.parts)) is not None
+
+
+def _next_max_id(response: requests.Response, page: list[Any], size: int) -> str | None:
+    """The ``max_id`` of the next (older) page: from the ``Link`` header's ``rel="next"``, else the last id of a
+    full page; ``None`` when there is no older page."""
+    nxt = response.links.get("next", {}).get("url")
+    if nxt:
+        found = parse_qs(urlsplit(nxt).query).get("max_id")
+        return found[0] if found else None
+    if "next" not in response.links and len(page) >= size and isinstance(page[-1], dict):
+        last = page[-1].get("id")
+        return last if isinstance(last, str) and last else None
+    return None
 
 
 def _post_metrics(post_id: str, answer: Mapping[str, Any]) -> PostMetrics:

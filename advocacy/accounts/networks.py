@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, ClassVar
@@ -147,6 +148,12 @@ class MastodonServers:
     def metrics(self, access_token: str, post_ids: Sequence[str]) -> list[PostMetrics]:
         connector, token = self._on(access_token)
         return connector.metrics(token, post_ids)
+
+    def find_post(self, access_token: str, text: str, since: dt.datetime) -> PublishedPost | None:
+        """The account's status holding ``text`` since ``since``, on its server (``FindsPosts``): how the delivery
+        engine checks an interrupted attempt once the server has forgotten its idempotency key."""
+        connector, token = self._on(access_token)
+        return connector.find_post(token, text, since)
 
 
 def intent_url(network: str, text: str, link: str) -> str:

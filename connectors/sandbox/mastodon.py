@@ -3,10 +3,11 @@
 Endpoints: app registration (``POST /api/v1/apps``), the OAuth consent page and token endpoints (authorization code,
 optional PKCE S256, client credentials, revocation; tokens do not expire, as on Mastodon),
 ``GET /api/v1/accounts/verify_credentials``, ``POST /api/v1/statuses`` (with ``Idempotency-Key`` and
-``media_ids``), ``GET|DELETE /api/v1/statuses/<id>``, image upload (``POST /api/v2/media``: 200 when processed at
-once, 202 while processing, then ``GET /api/v1/media/<id>`` answers 206 until done), a public page per status
-(``/@<username>/<id>``), and the JSON control API under ``/_sandbox/`` (the same endpoints and shapes as the X
-sandbox). Rate limits answer with Mastodon's
+``media_ids``), ``GET|DELETE /api/v1/statuses/<id>``, an account's statuses (``GET /api/v1/accounts/<id>/statuses``,
+newest first, paged by ``max_id``/``since_id``/``min_id`` and ``limit`` with Mastodon's ``Link`` header), image
+upload (``POST /api/v2/media``: 200 when processed at once, 202 while processing, then ``GET /api/v1/media/<id>``
+answers 206 until done), a public page per status (``/@<username>/<id>``), and the JSON control API under
+``/_sandbox/`` (the same endpoints and shapes as the X sandbox). Rate limits answer with Mastodon's
 ``X-RateLimit-*`` headers, the reset as an ISO-8601 timestamp. Run it with ``connectors.sandbox.runner``.
 """
 
@@ -35,6 +36,7 @@ from connectors.sandbox.common import (
     SandboxState,
     checked_counts,
     checked_metrics,
+    control_body,
     e,
     install_control,
     install_faults,
@@ -43,12 +45,16 @@ from connectors.sandbox.common import (
     utc_iso,
 )
 from connectors.sandbox.schemas.mastodon import (
+    ACCOUNT_STATUSES_NOT_EMULATED,
+    ACCOUNT_STATUSES_PARAMS,
     APP_CREATE_REQUEST,
+    DEFAULT_STATUSES_LIMIT,
     IMAGE_MIME_TYPES,
     IMAGE_SIZE_LIMIT,
     MAX_CHARACTERS,
     MAX_DESCRIPTION_LENGTH,
     MAX_MEDIA_ATTACHMENTS,
+    MAX_STATUSES_LIMIT,
     MEDIA_CREATE_REQUEST,
     MEDIA_NOT_EMULATED,
     NOT_EMULATED,
@@ -78,6 +84,7 @@ ENDPOINT_SCOPES = {
     "GET /api/v1/accounts/verify_credentials": ("profile", "read:accounts"),
     "POST /api/v1/statuses": ("write:statuses",),
     "GET /api/v1/statuses/{id}": ("read:statuses",),
+    "GET /api/v1/accounts/{id}/statuses": ("read:statuses",),
     "DELETE /api/v1/statuses/{id}": ("write:statuses",),
     "POST /api/v2/media": ("write:media",),
     "GET /api/v1/media/{id}": ("write:media",),
@@ -175,6 +182,7 @@ class Status:
     language: str | None
     created_at: str
     idempotency_key: str | None = None
+    key_forgotten: bool = False  # the control API aged the key past the server's memory of it
     deleted: bool = False
     deleted_at: str | None = None
     metrics: dict[str, int | None] = field(default_factory=lambda: dict.fromkeys(METRIC_NAMES, 0))
@@ -438,6 +446,7 @@ class MastodonState(SandboxState):
                     if (
                         status.author_id == token.user_id
                         and status.idempotency_key == key
+                        and not status.key_forgotten
                         and _epoch(status.created_at) >= horizon
                     ):
                         return status, False
@@ -461,6 +470,44 @@ class MastodonState(SandboxState):
                 status.media_ids.append(attachment.id)
             self.statuses[status.id] = status
             return status, True
+
+    def forget_idempotency_keys(self, handle: str | None) -> int:
+        """Age every stored ``Idempotency-Key`` (of ``handle``'s statuses, or everyone's) past the server's memory, as
+        an hour going by does: a repeat of the key then makes a new status. Returns how many keys were forgotten."""
+        with self.lock:
+            user = self.users.get(handle.lower()) if handle else None
+            if handle and user is None:
+                raise ControlError(f"no user {handle!r}")
+            forgotten = 0
+            for status in self.statuses.values():
+                mine = user is None or status.author_id == user.id
+                if status.idempotency_key and not status.key_forgotten and mine:
+                    status.key_forgotten = True
+                    forgotten += 1
+            return forgotten
+
+    def account_statuses(self, user: User, viewer: AccessToken | None, page: Mapping[str, Any]) -> list[Status]:
+        """``user``'s live statuses the viewer may see, newest first, as ``GET /api/v1/accounts/:id/statuses`` pages
+        them: ``max_id`` and ``since_id`` bound the ids, ``min_id`` takes those immediately newer than it, ``limit``
+        caps the page; ``only_media`` and ``pinned`` filter (nothing is pinned here)."""
+        with self.lock:
+            own = viewer is not None and viewer.user_id == user.id
+            shown = ("public", "unlisted", "private") if own else ("public", "unlisted")
+            found = [s for s in self.statuses.values()
+                     if s.author_id == user.id and not s.deleted and s.visibility in shown]
+            if page["only_media"]:
+                found = [s for s in found if s.media_ids]
+            if page["pinned"]:
+                found = []
+            for name, keep in (("max_id", lambda i, b: i < b), ("since_id", lambda i, b: i > b),
+                               ("min_id", lambda i, b: i > b)):
+                bound = page[name]
+                if bound is not None:
+                    found = [s for s in found if keep(int(s.id), bound)]
+            if page["min_id"] is not None:  # the page immediately newer than min_id, shown newest first
+                oldest_first = sorted(found, key=lambda s: int(s.id))[: page["limit"]]
+                return sorted(oldest_first, key=lambda s: int(s.id), reverse=True)
+            return sorted(found, key=lambda s: int(s.id), reverse=True)[: page["limit"]]
 
     def _attachable(self, user_id: str, media_ids: list[str]) -> list[Attachment]:
         if len(media_ids) > MAX_MEDIA_ATTACHMENTS:
@@ -559,6 +606,7 @@ class MastodonState(SandboxState):
                 "spoiler_text": status.spoiler_text,
                 "visibility": status.visibility,
                 "idempotency_key": status.idempotency_key,
+                "idempotency_key_forgotten": status.key_forgotten,
                 "created_at": status.created_at,
                 "deleted": status.deleted,
                 "deleted_at": status.deleted_at,
@@ -805,7 +853,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Control API (JSON): ``GET /_sandbox/posts`` (each with its ``media``), ``POST /_sandbox/posts/<id>/metrics``,
     ``POST /_sandbox/reset``, ``GET|POST|DELETE /_sandbox/faults``, ``GET|POST /_sandbox/users``,
     ``POST /_sandbox/tokens/expire``, ``POST /_sandbox/tokens/revoke``, ``GET|POST /_sandbox/config``; plus
-    ``GET /_sandbox/apps`` and ``GET /_sandbox/media`` (the uploads).
+    ``GET /_sandbox/apps``, ``GET /_sandbox/media`` (the uploads) and ``POST /_sandbox/idempotency/expire``
+    (``{"handle"}`` optional: the stored ``Idempotency-Key`` values are forgotten, as after an hour).
 
     Args:
         config: initial settings, the same keys ``POST /_sandbox/config`` takes.
@@ -1107,6 +1156,76 @@ def _install_api(app: Flask, state: MastodonState) -> None:
         token = _authorized(state, "DELETE /api/v1/statuses/{id}", ("delete", 1))
         status = state.delete_status(token, status_id)
         return json_response(status_view(state, status, with_source=True))
+
+    @app.get("/api/v1/accounts/<account_id>/statuses")
+    def account_statuses(account_id: str) -> Response:
+        viewer = None
+        if request.headers.get("Authorization"):
+            viewer = _authorized(state, "GET /api/v1/accounts/{id}/statuses")
+        else:  # public statuses can be read without a token (since 2.7.0), counted per IP
+            g.rate_headers = state.rate_headers([(request.remote_addr or "?", "unauthenticated", 1)])
+        user = state.user_by_id(account_id)
+        if user is None:
+            raise error(404, "Record not found")
+        page = _statuses_page()
+        statuses = state.account_statuses(user, viewer, page)
+        views = [status_view(state, status) for status in statuses]
+        return json_response(views, headers=_page_links(f"/api/v1/accounts/{account_id}/statuses", page, statuses))
+
+    @app.post("/_sandbox/idempotency/expire")
+    def forget_idempotency_keys() -> Response:
+        handle = control_body().get("handle")
+        if handle is not None and not isinstance(handle, str):
+            raise ControlError("handle must be a string")
+        return json_response({"expired": state.forget_idempotency_keys(handle)})
+
+
+def _rails_int(raw: str) -> int:
+    """Ruby's ``String#to_i``: the leading digits (with a sign), 0 when there are none."""
+    match = re.match(r"\s*([+-]?\d+)", raw)
+    return int(match.group(1)) if match else 0
+
+
+def _rails_true(raw: str | None) -> bool:
+    """``ActiveModel::Type::Boolean``: blank and "0", "f", "false", "off" (any case) are false, the rest true."""
+    return raw is not None and raw.strip() != "" and raw.strip().lower() not in ("0", "f", "false", "off")
+
+
+def _statuses_page() -> dict[str, Any]:
+    """The paging and filter parameters of ``GET /api/v1/accounts/:id/statuses``, read as Mastodon reads them.
+
+    ``limit``: blank is the default (20), otherwise its integer value's magnitude, at most 40; an id bound that is
+    not a number bounds nothing (Mastodon's ids are numbers). A filter the sandbox does not emulate (``tagged``) is
+    answered 422.
+    """
+    args = request.args
+    used = [name for name in ACCOUNT_STATUSES_NOT_EMULATED if args.get(name)]
+    if used:
+        raise error(422, f"The sandbox does not emulate {', '.join(used)}")
+    raw_limit = args.get("limit", "")
+    limit = DEFAULT_STATUSES_LIMIT if not raw_limit.strip() else min(abs(_rails_int(raw_limit)), MAX_STATUSES_LIMIT)
+    page: dict[str, Any] = {"limit": limit}
+    for name in ("max_id", "since_id", "min_id"):
+        raw = args.get(name, "").strip()
+        page[name] = int(raw) if raw.isdigit() else None
+    for name, schema in ACCOUNT_STATUSES_PARAMS.items():
+        if schema.get("type") == "boolean":
+            page[name] = _rails_true(args.get(name))
+    return page
+
+
+def _page_links(path: str, page: Mapping[str, Any], statuses: list[Status]) -> dict[str, str]:
+    """Mastodon's ``Link`` header: ``next`` (older, ``max_id``) when the page is full, ``prev`` (newer, ``min_id``)
+    when it is not empty; each keeps the request's ``limit`` and filters."""
+    if not statuses:
+        return {}
+    kept = {name: request.args[name] for name in ACCOUNT_STATUSES_PARAMS if name in request.args
+            and name not in ("max_id", "since_id", "min_id")}
+    links = []
+    if len(statuses) >= page["limit"]:
+        links.append(f'<{base_url()}{path}?{urlencode(kept | {"max_id": statuses[-1].id})}>; rel="next"')
+    links.append(f'<{base_url()}{path}?{urlencode(kept | {"min_id": statuses[0].id})}>; rel="prev"')
+    return {"Link": ", ".join(links)}
 
 
 def _focus(raw: str | None) -> tuple[float, float] | None:

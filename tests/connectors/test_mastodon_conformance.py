@@ -22,7 +22,10 @@ import requests
 from connectors.base import Token
 from connectors.sandbox import mastodon as sandbox_mastodon
 from connectors.sandbox.schemas.mastodon import (
+    ACCOUNT_STATUSES_PARAMS,
     APP_CREATE_REQUEST,
+    DEFAULT_STATUSES_LIMIT,
+    MAX_STATUSES_LIMIT,
     MEDIA_CREATE_REQUEST,
     STATUS_CREATE_REQUEST,
     TOKEN_REQUEST,
@@ -184,6 +187,17 @@ def test_media_request_schema_agrees_with_the_spec(spec: dict[str, Any]) -> None
 def test_idempotency_key_is_a_documented_header(spec: dict[str, Any]) -> None:
     parameters = spec["paths"]["/api/v1/statuses"]["post"]["parameters"]
     assert [p["in"] for p in parameters if p["name"] == "Idempotency-Key"] == ["header"]
+
+
+def test_account_statuses_parameters_agree_with_the_spec(spec: dict[str, Any]) -> None:
+    operation = spec["paths"]["/api/v1/accounts/{id}/statuses"]["get"]
+    theirs = {p["name"]: p for p in operation["parameters"] if p["in"] == "query"}
+    assert set(ACCOUNT_STATUSES_PARAMS) == set(theirs)
+    for name, ours in ACCOUNT_STATUSES_PARAMS.items():
+        assert ours["type"] == theirs[name]["schema"]["type"], name
+    limit = theirs["limit"]
+    assert limit["schema"]["default"] == DEFAULT_STATUSES_LIMIT and f"Max {MAX_STATUSES_LIMIT}" in limit["description"]
+    assert "Link" in operation["responses"]["200"]["headers"]  # paging is told in the Link header
 
 
 def test_app_request_schema_agrees_with_the_spec(spec: dict[str, Any]) -> None:
@@ -364,3 +378,43 @@ def test_media_answers(spec: dict[str, Any], mastodon_sandbox: Any, mastodon_tok
     limited = upload(png())
     assert limited.status_code == 429
     check_answer(spec, "POST", "/api/v2/media", limited)
+
+
+def test_account_statuses_answers(spec: dict[str, Any], mastodon_sandbox: Any, mastodon_token: Token) -> None:
+    path = "/api/v1/accounts/{id}/statuses"
+    made = [call(mastodon_sandbox, "POST", "/api/v1/statuses", mastodon_token, json={"status": f"Status {i}"}).json()
+            for i in range(5)]
+    me = call(mastodon_sandbox, "GET", "/api/v1/accounts/verify_credentials", mastodon_token).json()
+    statuses = f"/api/v1/accounts/{me['id']}/statuses"
+
+    first = call(mastodon_sandbox, "GET", statuses, mastodon_token, params={"limit": 2})
+    assert first.status_code == 200
+    assert [s["id"] for s in check_answer(spec, "GET", path, first)] == [made[4]["id"], made[3]["id"]]  # newest first
+    assert first.links["next"]["url"] == f"{mastodon_sandbox.url}{statuses}?limit=2&max_id={made[3]['id']}"
+    assert first.links["prev"]["url"] == f"{mastodon_sandbox.url}{statuses}?limit=2&min_id={made[4]['id']}"
+    int(first.headers["X-RateLimit-Remaining"])
+
+    bearer = {"Authorization": f"Bearer {mastodon_token.access_token}"}
+    second = requests.get(first.links["next"]["url"], headers=bearer, timeout=5)
+    assert [s["id"] for s in check_answer(spec, "GET", path, second)] == [made[2]["id"], made[1]["id"]]
+    last = call(mastodon_sandbox, "GET", statuses, mastodon_token, params={"limit": 2, "max_id": made[1]["id"]})
+    assert [s["id"] for s in check_answer(spec, "GET", path, last)] == [made[0]["id"]]
+    assert "next" not in last.links and "prev" in last.links  # a page that is not full ends the paging
+    newer = call(mastodon_sandbox, "GET", statuses, mastodon_token, params={"min_id": made[1]["id"], "limit": 2})
+    assert [s["id"] for s in newer.json()] == [made[3]["id"], made[2]["id"]]  # immediately newer, newest first
+    since = call(mastodon_sandbox, "GET", statuses, mastodon_token, params={"since_id": made[2]["id"]})
+    assert [s["id"] for s in since.json()] == [made[4]["id"], made[3]["id"]]
+    capped = call(mastodon_sandbox, "GET", statuses, mastodon_token, params={"limit": 500})
+    assert len(capped.json()) == 5  # at most 40 a page; five is all there is
+    assert call(mastodon_sandbox, "GET", statuses, None).status_code == 200  # public statuses need no token
+    assert call(mastodon_sandbox, "GET", statuses, mastodon_token, params={"only_media": "true"}).json() == []
+
+    missing = call(mastodon_sandbox, "GET", "/api/v1/accounts/1/statuses", mastodon_token)
+    assert missing.status_code == 404
+    assert check_answer(spec, "GET", path, missing) == {"error": "Record not found"}
+    tagged = call(mastodon_sandbox, "GET", statuses, mastodon_token, params={"tagged": "hiring"})
+    assert tagged.status_code == 422 and "tagged" in tagged.json()["error"]
+    mastodon_sandbox.fault(status=503, count=1, path_prefix=statuses)
+    unavailable = call(mastodon_sandbox, "GET", statuses, mastodon_token)
+    assert unavailable.status_code == 503
+    check_answer(spec, "GET", path, unavailable)

@@ -99,3 +99,21 @@ IMAGE_SIZE_LIMIT = 16 * 1024 * 1024
 IMAGE_MIME_TYPES = ("image/jpeg", "image/png", "image/gif", "image/heic", "image/heif", "image/webp", "image/avif")
 MAX_DESCRIPTION_LENGTH = 1500
 MAX_MEDIA_ATTACHMENTS = 4
+
+# ``GET /api/v1/accounts/:id/statuses``: its query parameters (the path's ``id`` aside), by the spec's types. The
+# sandbox reads them as Rails does (``limit`` as ``to_i``, booleans as ActiveModel's cast); ``tagged`` (statuses
+# with a hashtag) gets a clear 422. ``limit``: 20 when blank, at most 40.
+ACCOUNT_STATUSES_PARAMS: dict[str, dict[str, Any]] = {
+    "exclude_reblogs": {"type": "boolean"},
+    "exclude_replies": {"type": "boolean"},
+    "limit": {"type": "integer"},
+    "max_id": STRING,
+    "min_id": STRING,
+    "only_media": {"type": "boolean"},
+    "pinned": {"type": "boolean"},
+    "since_id": STRING,
+    "tagged": STRING,
+}
+ACCOUNT_STATUSES_NOT_EMULATED = ("tagged",)
+DEFAULT_STATUSES_LIMIT = 20
+MAX_STATUSES_LIMIT = 40
