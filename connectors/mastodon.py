@@ -296,7 +296,8 @@ class MastodonConnector:
         visible text holds it.
 
         Args:
-            access_token: the person's access token on this server (with ``read:statuses``).
+            access_token: the person's access token on this server (with ``read:statuses``: without it the
+                statuses cannot be read, which is ``AuthRevoked``, never "not found").
             text: what the status holds; pass something unique to one post, such as its tracked link.
             since: the earliest ``created_at`` to look at.
         """
@@ -309,10 +310,10 @@ class MastodonConnector:
             try:
                 response = self._request("GET", path, access_token, params=params)
             except Rejected as exc:
-                if exc.status == 403 and "outside the authorized scopes" in exc.message:
-                    # a token granted before read:statuses was asked for: the idempotency key is all there is
-                    log.warning("mastodon.find_post unscoped instance=%s: no read:statuses", self.instance_url)
-                    return None
+                if exc.status == 403 and "outside the authorized scopes" in exc.message:  # never "not found"
+                    raise AuthRevoked(f"Mastodon did not grant this app read:statuses: the person must reconnect "
+                                      f"so an interrupted post can be looked for ({exc.message})", status=exc.status,
+                                      raw=exc.raw) from None
                 raise
             try:
                 statuses = json.loads(response.text)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from connectors.base import FindsPosts, PublishedPost, Token, Transient
+from connectors.base import AuthRevoked, FindsPosts, PublishedPost, Token, Transient
 from connectors.mastodon import FIND_PAGE_SIZE, _holds
 
 pytestmark = pytest.mark.timeout(60)
@@ -97,14 +97,16 @@ def test_find_post_pages_back_through_the_account_and_stops_at_since(
     assert found is not None and found.id == newer[-1]["id"]
 
 
-def test_a_token_without_read_statuses_falls_back_to_the_key(
+def test_a_token_without_read_statuses_needs_the_person_never_answers_not_found(
     mastodon_sandbox: Any, mastodon_flow: Any, mastodon_make_connector: Any
 ) -> None:
     narrow = mastodon_make_connector(scopes=("read:accounts", "write:statuses"))
     token = mastodon_flow.connect(narrow, "carol")
     assert "read:statuses" not in token.scope
     post(mastodon_sandbox, token, f"Carol's {LINK}carol")
-    assert narrow.find_post(token.access_token, f"{LINK}carol", now() - dt.timedelta(minutes=1)) is None
+    with pytest.raises(AuthRevoked) as refused:  # "not found" would let the engine post a second time
+        narrow.find_post(token.access_token, f"{LINK}carol", now() - dt.timedelta(minutes=1))
+    assert refused.value.status == 403 and "read:statuses" in refused.value.message
 
 
 def test_content_matching_reads_links_as_mastodon_renders_them() -> None:
