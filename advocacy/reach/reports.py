@@ -336,7 +336,7 @@ def emv(card: RateCard, impressions: int, unique_clicks: int, engagements: int,
     return measured.quantize(CENT), estimated.quantize(CENT)
 
 
-def report(group: str, filters: Filters, paging: Paging | None = None, summary: bool = True) -> Report:
+def report(group: str, filters: Filters, paging: Paging | None = None) -> Report:
     """Figures per ``group`` for the shares published in the filters' range, with the organisation's total row.
 
     The rows are chosen, sorted and counted in SQL over the summed figures (the report totals, or the per-share rows
@@ -347,7 +347,6 @@ def report(group: str, filters: Filters, paging: Paging | None = None, summary: 
         group: one of ``GROUPS``.
         filters: range and filters (:func:`parse_filters`).
         paging: page, sort and name filter (:func:`parse_paging`); ``None``: every row in the default order.
-        summary: False: no organisation total and no row count (a "top 5" needs neither).
     """
     group = parse_group(group)
     cards = _cards()
@@ -358,8 +357,7 @@ def report(group: str, filters: Filters, paging: Paging | None = None, summary: 
     sums = [totals.total(parts.c[v]) for v in VALUES]
     rates: dict[int, tuple[int, int, int] | None] = {}
 
-    total = _total(_total_parts(group, filters, parts), cards, rates) if summary else \
-        Row(key=None, label="Organisation")
+    total = _total(_total_parts(group, filters, parts), cards, rates)
 
     keyed, label, order = _keyed(group, parts, cards, paging or Paging(per_page=None))
     stmt = keyed.add_columns(func.count().over().label("rows")).order_by(*order)
@@ -368,7 +366,7 @@ def report(group: str, filters: Filters, paging: Paging | None = None, summary: 
     found = db.session.execute(stmt).all()
     picked = [(r[0], r[1]) for r in found]
     count = found[0][-1] if found else 0
-    if not found and summary and paging is not None and paging.page > 1:  # past the last page: how many are there?
+    if not found and paging is not None and paging.page > 1:  # past the last page: how many are there?
         count = db.session.scalar(select(func.count()).select_from(keyed.subquery())) or 0
     summed: dict[Any, _Sums] = {}
     results: dict[Any, int] = {}
