@@ -49,7 +49,9 @@ class _Loops:
 
     def __init__(self) -> None:
         self.stopping = threading.Event()
+        self.reviving = threading.Lock()  # held while RQ's scheduler is being revived (see ``stop``)
         self.helpers: list[threading.Thread] = []
+        self.last_main: BaseWorker | None = None
         self._current: dict[int, BaseWorker] = {}
         self._lock = threading.Lock()
 
@@ -67,13 +69,21 @@ class _Loops:
                 self._current.pop(index, None)
             else:
                 self._current[index] = worker
+                if index == 0:
+                    self.last_main = worker
 
     def main(self) -> BaseWorker | None:
         return self._current.get(0)
 
     def stop(self, but: BaseWorker | None = None) -> None:
-        """Every loop finishes the job it is running and stops; idle ones within ``IDLE_POLL_SECONDS``."""
-        self.stopping.set()
+        """Every loop finishes the job it is running and stops; idle ones within ``IDLE_POLL_SECONDS``. RQ's scheduler
+        is not revived after this (the main loop stops it as it ends; a process it forked would keep this one from
+        exiting)."""
+        if self.reviving.acquire(timeout=5):  # not while a revival is forking: the main loop would miss its process
+            self.stopping.set()
+            self.reviving.release()
+        else:
+            self.stopping.set()
         with self._lock:
             others = [w for w in self._current.values() if w is not but]
         for worker in others:
@@ -210,7 +220,9 @@ def _keep_armed(conn: Redis, intervals: Mapping[str, int], stop: threading.Event
     while not stop.wait(REARM_SECONDS):
         try:
             schedule.arm(conn, dict(intervals))
-            _revive_scheduler(loops.main())
+            with loops.reviving:
+                if not loops.stopping.is_set():  # a stopping worker has just stopped its scheduler on purpose
+                    _revive_scheduler(loops.main())
         except redis.exceptions.RedisError as exc:
             log.warning("event=arm_failed error=%s", type(exc).__name__)
 
@@ -307,3 +319,16 @@ def run(connect: Callable[[], Redis], names: Sequence[str], *, burst: bool, with
     finally:
         loops.stop()
         stop.set()
+        _stop_scheduler(loops.last_main)
+
+
+def _stop_scheduler(worker: BaseWorker | None) -> None:
+    """Stop the scheduler process the main loop may still have (revived as it was ending): at exit Python waits for
+    every process it forked."""
+    process = getattr(getattr(worker, "scheduler", None), "_process", None)
+    if process is not None and process.is_alive():
+        process.terminate()
+        process.join(10)
+        if process.is_alive():
+            process.kill()
+            process.join(5)
