@@ -39,8 +39,7 @@ N = int(sys.argv[1]) if len(sys.argv) > 1 else 500
 try:
     requests.post(f"{x_url}/_sandbox/config", json={"app_24h_cap": 10**7, "user_24h_cap": 10**7,
                                                     "rate_limits": {"POST /2/tweets": 10**7}}, timeout=5)
-    pt.connect_people(max(1, N // 50))
-    ids, enqueue = pt.queue_shares(N)
+    ids, enqueue = pt.queue_shares(N, pt.connect_people("c", max(1, N // 50)))
     enqueue()
     requests.post(f"{x_url}/_sandbox/config", json={"latency_ms": 20}, timeout=5)
     from advocacy import create_app

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -74,6 +75,7 @@ def start_sandbox(env: dict[str, str], folder: Path, server: str = "werkzeug") -
                 time.sleep(0.1)
         return proc, url
     ready = folder / "sandbox.json"
+    ready.unlink(missing_ok=True)
     proc = subprocess.Popen([sys.executable, "-m", "connectors.sandbox", "--network", "x", "--port", "0",
                              "--ready-file", str(ready)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -93,6 +95,7 @@ class Run:
     rss_last: list[float] = field(default_factory=list)
     cpu: float = 0.0
     jobs: int = 0
+    beside: tuple[float, float] | None = None  # RSS of the process beside them (the default-queue worker)
 
 
 def _cpu(p: psutil.Process, children: bool = False) -> float:
@@ -105,7 +108,7 @@ def _cpu(p: psutil.Process, children: bool = False) -> float:
 
 
 def run_workers(cmd: list[str], env: dict[str, str], n: int, total: int, *, ready: Any, start: Any, done: Any,
-                remaining: Any) -> Run:
+                remaining: Any, beside: subprocess.Popen[bytes] | None = None) -> Run:
     """Start ``n`` processes of ``cmd`` and wait until they are ready; then queue the jobs (``start``) and time them
     until ``done``; then stop the processes (SIGTERM: each finishes its job). RSS and CPU are sampled every 0.2 s.
 
@@ -114,6 +117,7 @@ def run_workers(cmd: list[str], env: dict[str, str], n: int, total: int, *, read
         start: queues the jobs.
         done: every job is done.
         remaining: jobs not yet taken (to tell when the first 1% was taken).
+        beside: another process whose RSS is sampled too (the default-queue worker).
     """
     procs = [subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for _ in range(n)]
@@ -123,14 +127,14 @@ def run_workers(cmd: list[str], env: dict[str, str], n: int, total: int, *, read
             if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
                 raise SystemExit(f"the workers did not start: {cmd}")
             time.sleep(0.1)
-        watched = [psutil.Process(p.pid) for p in procs]
+        watched = [psutil.Process(p.pid) for p in procs] + ([psutil.Process(beside.pid)] if beside else [])
         marks: dict[str, tuple[list[float], float, int]] = {}
         started = time.monotonic()
         start()
         while True:
             finished = done()
             row = [p.memory_info().rss / 2**20 for p in watched]
-            cpu = sum(_cpu(p) for p in watched)
+            cpu = sum(_cpu(p) for p in watched[:n])
             taken = total - remaining()
             if "first" not in marks and taken >= max(1, total // 100):
                 marks["first"] = (row, cpu, taken)
@@ -139,7 +143,7 @@ def run_workers(cmd: list[str], env: dict[str, str], n: int, total: int, *, read
                 break
             if any(p.poll() is not None for p in procs):
                 raise SystemExit(f"a worker stopped before every job was done: {cmd}")
-            time.sleep(0.2)
+            time.sleep(0.25)
         elapsed = time.monotonic() - started
     finally:
         for p in procs:
@@ -147,14 +151,17 @@ def run_workers(cmd: list[str], env: dict[str, str], n: int, total: int, *, read
         for p in procs:
             p.wait(60)
     (first, cpu0, taken0), (last, cpu1, taken1) = marks["first"], marks["last"]
-    return Run(elapsed, first, last, cpu1 - cpu0, taken1 - taken0)
+    return Run(elapsed, first[:n], last[:n], cpu1 - cpu0, taken1 - taken0,
+               (first[n], last[n]) if beside else None)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shares", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=4, help="shares each advocacy worker posts at once")
+    parser.add_argument("--threads", type=int, default=4,
+                        help="shares each advocacy worker posts at once; 0: leave the option out (for ROOT checkouts "
+                             "from before it existed, whose workers post one share at a time)")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--latency-ms", type=int, default=20)
     parser.add_argument("--sandbox", choices=("gunicorn", "werkzeug"), default="gunicorn")
@@ -172,63 +179,81 @@ def main() -> None:
                   "ADVOCACY_DELIVERY_BUDGETS": "x:app:86400:10000000,x:user:900:1000000"}
     if args.database_url:
         env["DATABASE_URL"] = args.database_url
-    sandbox, x_url = start_sandbox(env, folder, args.sandbox)
-    env |= {"ADVOCACY_X_API_BASE_URL": x_url, "ADVOCACY_X_AUTHORIZE_URL": f"{x_url}/i/oauth2/authorize",
-            "ADVOCACY_X_TOKEN_URL": f"{x_url}/2/oauth2/token", "ADVOCACY_X_WEB_BASE_URL": x_url,
-            "ADVOCACY_X_CLIENT_ID": "advocacy-bench"}
-    os.environ.update(env)
     rounds: list[dict[str, Any]] = []
-    try:
-        import requests
-
-        requests.post(f"{x_url}/_sandbox/config", json={"app_24h_cap": 10**8, "user_24h_cap": 10**8,
-                                                        "rate_limits": {"POST /2/tweets": 10**8}}, timeout=5)
-        connect_people(max(1, args.shares // 50))
-        sandbox_ps = psutil.Process(sandbox.pid)
-        for n in range(args.rounds):
-            requests.post(f"{x_url}/_sandbox/config", json={"latency_ms": 0}, timeout=5)
-            ids, enqueue = queue_shares(args.shares)
+    posts = 0
+    for n in range(args.rounds):
+        sandbox, x_url = start_sandbox(env, folder, args.sandbox)
+        try:
+            env |= sandbox_settings(x_url)
+            os.environ.update(env)
+            ids, enqueue = prepare(f"r{n}", args.shares, x_url)
             requests.post(f"{x_url}/_sandbox/config", json={"latency_ms": args.latency_ms}, timeout=5)
+            sandbox_ps = psutil.Process(sandbox.pid)
             sandbox_cpu = _cpu(sandbox_ps, children=True)
             ours = run_ours(args, env, redis_url, ids, enqueue)
             sandbox_cpu = _cpu(sandbox_ps, children=True) - sandbox_cpu
             noop = baseline(args.shares, args.latency_ms, args.workers, env, redis_url)
-            rounds.append({"ours": ours, "noop": noop, "sandbox_cpu": sandbox_cpu, "load": os.getloadavg()[0]})
-            show(args, n + 1, rounds[-1])
-        posts = len(requests.get(f"{x_url}/_sandbox/posts", timeout=120).json()["posts"])
-    finally:
-        sandbox.terminate()
-        sandbox.wait(10)
-        if not args.redis_url:
-            queues.stop_embedded(folder)
+            posts += len(requests.get(f"{x_url}/_sandbox/posts", timeout=120).json()["posts"])
+        finally:
+            sandbox.terminate()
+            sandbox.wait(10)
+        rounds.append({"ours": ours, "noop": noop, "sandbox_cpu": sandbox_cpu, "load": os.getloadavg()[0]})
+        show(args, n + 1, rounds[-1])
+    if not args.redis_url:
+        queues.stop_embedded(folder)
     report(args, rounds, posts)
+
+
+def sandbox_settings(x_url: str) -> dict[str, str]:
+    return {"ADVOCACY_X_API_BASE_URL": x_url, "ADVOCACY_X_AUTHORIZE_URL": f"{x_url}/i/oauth2/authorize",
+            "ADVOCACY_X_TOKEN_URL": f"{x_url}/2/oauth2/token", "ADVOCACY_X_WEB_BASE_URL": x_url,
+            "ADVOCACY_X_CLIENT_ID": "advocacy-bench"}
+
+
+def prepare(prefix: str, count: int, x_url: str) -> tuple[list[int], Any]:
+    """A fresh sandbox's people (1 per 50 shares), connected through its OAuth flow, and ``count`` queued shares.
+
+    Each round has a sandbox of its own: the X sandbox looks for a duplicate among every post it holds, so its cost
+    per post grows with the posts of earlier rounds (a cost of the emulator, not of advocacy).
+    """
+    requests.post(f"{x_url}/_sandbox/config", json={"app_24h_cap": 10**8, "user_24h_cap": 10**8, "latency_ms": 0,
+                                                    "rate_limits": {"POST /2/tweets": 10**8}}, timeout=5)
+    people = connect_people(prefix, max(1, count // 50))
+    return queue_shares(count, people)
 
 
 def run_ours(args: argparse.Namespace, env: dict[str, str], redis_url: str, ids: list[int], enqueue: Any) -> Run:
     """The publishing processes, beside one default-queue worker (the scheduler and the periodic jobs)."""
     from redis import Redis
     from rq import Worker
+    from rq.registry import StartedJobRegistry
 
     from workers import queues
 
     conn = Redis.from_url(redis_url)
     q = queues.queue(queues.PUBLISH, conn)
+    started = StartedJobRegistry(queue=q)
     cli = [sys.executable, "-m", "advocacy.cli", "worker"]
     default = subprocess.Popen([*cli, "--queues", "default"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:
-        return run_workers([*cli, "--queues", "publish", "--threads", str(args.threads)], env, args.workers,
+        threads = ["--threads", str(args.threads)] if args.threads else []
+        return run_workers([*cli, "--queues", "publish", *threads], env, args.workers,
                            args.shares, ready=lambda: Worker.count(connection=conn, queue=q) >= args.workers
-                           * args.threads, start=enqueue, done=lambda: published(ids) == len(ids),
-                           remaining=lambda: q.count)
+                           * max(1, args.threads), start=enqueue, remaining=lambda: q.count, beside=default,
+                           done=lambda: q.count == 0 and started.count == 0 and published(ids) == len(ids))
     finally:
         default.send_signal(signal.SIGTERM)
         default.wait(60)
 
 
-def connect_people(count: int) -> None:
-    """``count`` people connected to X through the sandbox's OAuth flow, and one approved talking point."""
+def connect_people(prefix: str, count: int) -> list[tuple[int, int]]:
+    """``count`` people connected to X through the sandbox's OAuth flow, and an approved talking point; returns their
+    (user id, account id)."""
+    from sqlalchemy import select
+
     from advocacy import create_app
+    from advocacy.content.models import TalkingPoint
     from advocacy.extensions import db
     from tests.delivery.support import approved, employee
 
@@ -237,18 +262,31 @@ def connect_people(count: int) -> None:
         from flask_migrate import upgrade
 
         upgrade(revision="heads")
+        people = []
         for i in range(count):
-            employee(f"p{i}@bench.test", f"p{i}_bench")
-        approved()
+            user = employee(f"{prefix}p{i}@bench.test", f"{prefix}p{i}_bench")
+            people.append((user.id, _account_of(user.id)))
+        if db.session.scalar(select(TalkingPoint.id).limit(1)) is None:
+            approved()
         db.engine.dispose()
+    return people
 
 
-def queue_shares(count: int) -> tuple[list[int], Any]:
-    """``count`` queued shares spread over the connected people; returns their ids and what queues their jobs."""
+def _account_of(user_id: int) -> int:
+    from sqlalchemy import select
+
+    from advocacy.accounts.models import ConnectedAccount
+    from advocacy.extensions import db
+
+    return int(db.session.scalar(select(ConnectedAccount.id).where(ConnectedAccount.user_id == user_id)) or 0)
+
+
+def queue_shares(count: int, people: list[tuple[int, int]]) -> tuple[list[int], Any]:
+    """``count`` queued shares spread over ``people`` (user id, account id); returns their ids and what queues their
+    jobs."""
     from sqlalchemy import insert, select
 
     from advocacy import create_app
-    from advocacy.accounts.models import ConnectedAccount
     from advocacy.content.models import TalkingPoint
     from advocacy.delivery import services
     from advocacy.delivery.models import Share
@@ -258,7 +296,7 @@ def queue_shares(count: int) -> tuple[list[int], Any]:
     app = create_app()
     with app.app_context():
         tp_id = db.session.scalar(select(TalkingPoint.id).order_by(TalkingPoint.id).limit(1))
-        accounts = list(db.session.execute(select(ConnectedAccount.user_id, ConnectedAccount.id)).all())
+        accounts = people
         now = dt.datetime.now(dt.UTC)
         start = int(db.session.scalar(select(Share.id).order_by(Share.id.desc()).limit(1)) or 0)
         rows = [{"talking_point_id": tp_id, "user_id": user_id, "account_id": account_id, "network": "x",
@@ -328,6 +366,10 @@ def _per_job(run: Run) -> float:
     return run.cpu / run.jobs * 1000 if run.jobs else float("nan")
 
 
+def _beside(run: Run) -> str:
+    return f"{run.beside[0]:.1f} → {run.beside[1]:.1f} MiB" if run.beside else "-"
+
+
 def show(args: argparse.Namespace, n: int, r: dict[str, Any]) -> None:
     ours, noop = r["ours"], r["noop"]
     rss = ", ".join(f"{a:.1f} → {b:.1f}" for a, b in zip(ours.rss_first, ours.rss_last, strict=True))
@@ -335,7 +377,8 @@ def show(args: argparse.Namespace, n: int, r: dict[str, Any]) -> None:
           f"RQ no-op {noop.seconds:.1f} s ({args.shares / noop.seconds:.1f} jobs/s), "
           f"ratio {noop.seconds / ours.seconds:.3f}; CPU per share: workers {_per_job(ours):.1f} ms, "
           f"sandbox {r['sandbox_cpu'] / args.shares * 1000:.1f} ms; no-op workers {_per_job(noop):.1f} ms a job; "
-          f"worker RSS MiB (1% → end) {rss} (max {_growth(ours):+.1%}); "
+          f"worker RSS MiB (1% → end) {rss} (max {_growth(ours):+.1%}); default-queue worker "
+          f"{_beside(ours)}; "
           f"load average {r['load']:.1f}", flush=True)
 
 
