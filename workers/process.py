@@ -28,6 +28,7 @@ from typing import Any
 import redis
 from redis import Redis
 from rq import SimpleWorker, Worker
+from rq.exceptions import StopRequested
 from rq.serializers import JSONSerializer
 from rq.timeouts import BaseDeathPenalty, JobTimeoutException
 from rq.worker import BaseWorker
@@ -314,12 +315,22 @@ def run(connect: Callable[[], Redis], names: Sequence[str], *, burst: bool, with
                logging_level=logging_level)
         loops.stop()
         loops.start_helpers()  # (a loop that never started stops at once)
-        for helper in loops.helpers:
-            helper.join()  # each finishes its job; a second SIGTERM or SIGINT interrupts the wait (cold shutdown)
+        _join(loops.helpers)
     finally:
         loops.stop()
         stop.set()
         _stop_scheduler(loops.last_main)
+
+
+def _join(helpers: list[threading.Thread]) -> None:
+    """Wait for each publishing thread to finish its job. A SIGTERM or SIGINT now (a burst worker ending) is the
+    warm stop already under way; another one after it stops the process at once (RQ's cold shutdown)."""
+    for helper in helpers:
+        while helper.is_alive():
+            try:
+                helper.join()
+            except StopRequested:
+                pass
 
 
 def _stop_scheduler(worker: BaseWorker | None) -> None:
