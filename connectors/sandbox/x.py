@@ -326,6 +326,7 @@ class XState:
             self.random = random.Random(self.config.seed)
             self.users: dict[str, User] = {}  # by lower-case handle
             self.posts: dict[str, Post] = {}
+            self.live_texts: set[tuple[str, str]] = set()  # (author, text) of posts not deleted: the duplicate check
             self.uploads: dict[str, Upload] = {}
             self.grants: dict[str, Grant] = {}
             self.access: dict[str, AccessToken] = {}
@@ -545,9 +546,8 @@ class XState:
             uploads = [self.usable_upload(token, media_id) for media_id in media_ids]
             if any(u is None for u in uploads):
                 raise invalid_request(MEDIA_IDS_INVALID, parameters={"media.media_ids": list(media_ids)})
-            for post in self.posts.values():
-                if post.author_id == token.user_id and not post.deleted and text and post.text == text:
-                    raise ApiError(403, problem(403, DUPLICATE_DETAIL))
+            if text and (token.user_id, text) in self.live_texts:
+                raise ApiError(403, problem(403, DUPLICATE_DETAIL))
             post_id = str(self._next_tweet)
             self._next_tweet += 1
             post = Post(post_id, token.user_id, token.client_id, text, body, utc_iso(time.time()))
@@ -560,6 +560,8 @@ class XState:
                                    "content_type": upload.content_type, "size": len(upload.data),
                                    "alt_text": upload.alt_text})
             self.posts[post_id] = post
+            if text:
+                self.live_texts.add((token.user_id, text))
             return post
 
     # ------------------------------------------------------------------------------------------------ media
@@ -628,6 +630,7 @@ class XState:
                 raise ApiError(403, problem(403, "You are not authorized to delete this Tweet."))
             post.deleted = True
             post.deleted_at = utc_iso(time.time())
+            self.live_texts.discard((post.author_id, post.text))
 
     def look_up(self, post_id: str) -> Post | None:
         """A live post, its metrics grown one deterministic step (unless frozen by the control API)."""
