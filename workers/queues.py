@@ -149,29 +149,35 @@ def job_states(connection: Redis, job_ids: list[str], *, started_before: dt.date
 
     RQ cleans up after a worker that died only in its maintenance, which one worker at a time runs under a lock that
     a killed worker keeps for 15 minutes; until then a dead worker's job still reads "started" (or "queued", when it
-    died between taking the job and starting it). With ``started_before``, such jobs read ``"abandoned"``: started
-    before that time, or taken from the queue (RQ's intermediate list) and never started. Only a caller that knows the
-    job should have finished by then (its share was never claimed) passes it.
+    died between taking the job and starting it: a worker on one queue moves it to RQ's intermediate list, a worker on
+    several pops it off every list). With ``started_before``, such jobs read ``"abandoned"``: started before that time,
+    or "queued" while no list of the publish queue holds them. Only a caller that knows the job should have finished
+    by then (its share was never claimed) passes it; a job it takes for abandoned that was in fact just being taken
+    runs twice at worst, and the share's claim keeps that to one post.
 
     Args:
         connection: Redis client.
         job_ids: publish job ids.
         started_before: a job still "started" that started before this was abandoned by its worker.
     """
-    intermediate = queue(PUBLISH, connection).intermediate_queue_key
+    publish = queue(PUBLISH, connection)
+    waiting: set[str] = set()
+    if started_before is not None:  # the lists first: a job queued after this read is late enough to be taken again
+        with connection.pipeline(transaction=False) as pipe:
+            pipe.lrange(publish.key, 0, -1)
+            pipe.lrange(publish.intermediate_queue_key, 0, -1)
+            listed, taken = pipe.execute()
+        waiting = {_text(v) for v in listed} - {_text(v) for v in taken}
     with connection.pipeline(transaction=False) as pipe:
         for job_id in job_ids:
             pipe.hmget(f"rq:job:{job_id}", ["status", "started_at"])
-        if started_before is not None:
-            pipe.lrange(intermediate, 0, -1)
         replies = pipe.execute()
-    taken = {_text(v) for v in replies.pop()} if started_before is not None else set()
     states: list[str | None] = []
     for job_id, (status, started_at) in zip(job_ids, replies, strict=True):
         state = _text(status) if status is not None else None
         if started_before is not None and (
                 (state == "started" and (not started_at or str_to_date(_text(started_at)) < started_before))
-                or (state == "queued" and job_id in taken)):
+                or (state == "queued" and job_id not in waiting)):
             state = "abandoned"
         states.append(state)
     return states
