@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -31,6 +32,7 @@ from rq import SimpleWorker, Worker
 from rq.exceptions import StopRequested
 from rq.serializers import JSONSerializer
 from rq.timeouts import BaseDeathPenalty, JobTimeoutException
+from rq.utils import now
 from rq.worker import BaseWorker
 
 from workers import queues, schedule
@@ -53,6 +55,7 @@ class _Loops:
         self.reviving = threading.Lock()  # held while RQ's scheduler is being revived (see ``stop``)
         self.helpers: list[threading.Thread] = []
         self.last_main: BaseWorker | None = None
+        self.early_stop = False  # a SIGTERM or SIGINT came before RQ's handlers were installed
         self._current: dict[int, BaseWorker] = {}
         self._lock = threading.Lock()
 
@@ -127,6 +130,14 @@ class _MainWorker(_Heartbeats, SimpleWorker):
     def _start_scheduler(self, *args: Any, **kwargs: Any) -> None:
         super()._start_scheduler(*args, **kwargs)
         self.loops.start_helpers()
+
+    def _install_signal_handlers(self) -> None:
+        """RQ installs its handlers only after registering the worker and forking its scheduler; a SIGTERM that came
+        in that window (``run``'s own handler caught it) stops this loop as soon as it starts."""
+        super()._install_signal_handlers()
+        if self.loops.early_stop or self.loops.stopping.is_set():
+            self._stop_requested = True
+            self._shutdown_requested_date = now()
 
 
 class _Watchdog:
@@ -253,7 +264,7 @@ def _serve(index: int, conn: Redis, names: Sequence[str], loops: _Loops, worker_
         if isinstance(worker, _MainWorker):
             worker.loops = loops
         loops.serving(index, worker)
-        if loops.stopping.is_set():
+        if loops.stopping.is_set() or loops.early_stop:
             return
         try:
             worker.work(burst=burst, with_scheduler=with_scheduler, logging_level=logging_level)
@@ -310,6 +321,7 @@ def run(connect: Callable[[], Redis], names: Sequence[str], *, burst: bool, with
                                               name=f"publish-{i}", daemon=True))
     if not with_scheduler:
         loops.start_helpers()
+    _stop_on_early_signal(loops)
     try:
         _serve(0, conn, names, loops, Worker if fork else _MainWorker, burst=burst, with_scheduler=with_scheduler,
                logging_level=logging_level)
@@ -320,6 +332,19 @@ def run(connect: Callable[[], Redis], names: Sequence[str], *, burst: bool, with
         loops.stop()
         stop.set()
         _stop_scheduler(loops.last_main)
+
+
+def _stop_on_early_signal(loops: _Loops) -> None:
+    """Until RQ installs its own handlers (after it registered the worker and forked its scheduler), a SIGTERM or
+    SIGINT asks for the same warm stop instead of killing the process and orphaning the scheduler it forked."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def early(_signum: int, _frame: Any) -> None:
+        loops.early_stop = True  # a plain flag: a signal handler must not wait on a lock its own thread may hold
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, early)
 
 
 def _join(helpers: list[threading.Thread]) -> None:
