@@ -588,11 +588,7 @@ class XState:
     def finalize_upload(self, token: AccessToken, media_id: str) -> Upload:
         """Join the segments of a chunked upload and check them; a GIF then processes for a few status checks."""
         with self.lock:
-            upload = self.usable_upload(token, media_id, ready=False)
-            if upload is None:
-                raise media_not_found(media_id)
-            if upload.finalized:
-                raise invalid_request("The media upload is already finalized.")
+            upload = self.unfinished_upload(token, media_id)
             data = b"".join(upload.segments[i] for i in sorted(upload.segments))
             if len(data) != upload.total_bytes:
                 raise invalid_request("Segments do not add up to provided total file size.")
@@ -612,6 +608,22 @@ class XState:
             if upload is None or token.user_id not in upload.owners or upload.expires_at <= time.time():
                 return None
             return upload if upload.ready or not ready else None
+
+    def unfinished_upload(self, token: AccessToken, media_id: str) -> Upload:
+        """This user's chunked upload ``media_id`` while it still takes segments; otherwise X's error for it."""
+        upload = self.usable_upload(token, media_id, ready=False)
+        if upload is None:
+            raise media_not_found(media_id)
+        if upload.finalized:
+            raise invalid_request("The media upload is already finalized.")
+        return upload
+
+    def finalized_upload(self, token: AccessToken, media_id: str) -> Upload:
+        """This user's upload ``media_id`` once all its bytes are in (processed or not); otherwise X's not-found."""
+        upload = self.usable_upload(token, media_id, ready=False)
+        if upload is None or not upload.finalized:
+            raise media_not_found(media_id)
+        return upload
 
     def upload_view(self, upload: Upload) -> dict[str, Any]:
         with self.lock:
@@ -1336,9 +1348,7 @@ def _install_media(app: Flask, state: XState) -> None:
         if used:
             raise invalid_request(f"The sandbox does not emulate metadata {', '.join(used)}; it takes alt_text.")
         with state.lock:
-            upload = state.usable_upload(token, body["id"], ready=False)
-            if upload is None or not upload.finalized:
-                raise media_not_found(body["id"])
+            upload = state.finalized_upload(token, body["id"])
             if "alt_text" in metadata:
                 upload.alt_text = metadata["alt_text"]["text"]
             associated = {"alt_text": {"text": upload.alt_text}} if upload.alt_text is not None else {}
@@ -1407,11 +1417,7 @@ def _install_chunked(app: Flask, state: XState) -> None:
         if len(data) > SEGMENT_MAX_BYTES:
             raise invalid_request(f"Segment size exceeds {SEGMENT_MAX_BYTES} bytes.")
         with state.lock:
-            upload = state.usable_upload(token, media_id, ready=False)
-            if upload is None:
-                raise media_not_found(media_id)
-            if upload.finalized:
-                raise invalid_request("The media upload is already finalized.")
+            upload = state.unfinished_upload(token, media_id)
             upload.segments[int(fields["segment_index"])] = data
             return _json_response({"data": {"expires_at": int(upload.expires_at)}})
 
@@ -1432,9 +1438,7 @@ def _install_chunked(app: Flask, state: XState) -> None:
         if not NUMERIC_ID.match(media_id):
             raise invalid_request(f"The `media_id` query parameter value [{media_id}] does not match ^[0-9]{{1,19}}$")
         with state.lock:
-            upload = state.usable_upload(token, media_id, ready=False)
-            if upload is None or not upload.finalized:
-                raise media_not_found(media_id)
+            upload = state.finalized_upload(token, media_id)
             return _json_response({"data": _upload_status(state, upload, checking=True)})
 
 
