@@ -176,7 +176,7 @@ def job_states(connection: Redis, job_ids: list[str], *, started_before: dt.date
     for job_id, (status, started_at) in zip(job_ids, replies, strict=True):
         state = _text(status) if status is not None else None
         if started_before is not None and (
-                (state == "started" and (not started_at or str_to_date(_text(started_at)) < started_before))
+                (state == "started" and _started_before(started_at, started_before))
                 or (state == "queued" and job_id not in waiting)):
             state = "abandoned"
         states.append(state)
@@ -191,6 +191,11 @@ def release_abandoned(connection: Redis, job_ids: list[str]) -> None:
         for job_id in job_ids:
             pipe.lrem(intermediate, 0, job_id)
         pipe.execute()
+
+
+def _started_before(started_at: Any, cutoff: dt.datetime) -> bool:
+    """Whether a job hash's ``started_at`` is before ``cutoff`` (a started job with none counts as long started)."""
+    return not started_at or str_to_date(_text(started_at)) < cutoff
 
 
 def _text(value: Any) -> str:
@@ -231,5 +236,5 @@ def fanout_held(connection: Redis, talking_point_id: int, *, started_before: dt.
     status, started_at = reply
     state = _text(status) if status is not None else None
     if state == "started":
-        return bool(started_at) and str_to_date(_text(started_at)) >= started_before
+        return not _started_before(started_at, started_before)
     return state in HELD
