@@ -37,7 +37,7 @@ test-fast: install
 	$(BIN)/python -m pytest -x -q -m "not faults and not slow" $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check advocacy connectors workers tests bench wsgi.py
+	$(BIN)/ruff check advocacy connectors sandbox workers tests bench wsgi.py
 	$(BIN)/mypy
 
 bench: install

@@ -240,7 +240,7 @@ def start_sandbox(env: dict[str, str], log_dir: Path) -> tuple[subprocess.Popen[
     """Start the sandbox networks in their own process and wait for their URLs."""
     ready = Path(tempfile.mkdtemp()) / "ready.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "connectors.sandbox", "--network", "all", "--host", "127.0.0.1", "--port", "0",
+        [sys.executable, "-m", "sandbox", "--network", "all", "--host", "127.0.0.1", "--port", "0",
          "--ready-file", str(ready)],
         env=env, stdout=open(log_dir / "sandbox.log", "ab"), stderr=subprocess.STDOUT,
     )

@@ -50,7 +50,7 @@ def sleep_job(ms: int) -> None:
 
 
 def start_sandbox(env: dict[str, str], folder: Path, server: str = "werkzeug") -> tuple[subprocess.Popen[bytes], str]:
-    """The X sandbox in its own process: werkzeug (``python -m connectors.sandbox``) or gunicorn (one process, threads,
+    """The X sandbox in its own process: werkzeug (``python -m sandbox``) or gunicorn (one process, threads,
     keep-alive; the sandbox keeps its state in memory, so one process)."""
     if server == "gunicorn":
         with socket.socket() as s:
@@ -59,7 +59,7 @@ def start_sandbox(env: dict[str, str], folder: Path, server: str = "werkzeug") -
         proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
                                  "--workers", "1", "--worker-class", "gthread", "--threads", "64",
                                  "--keep-alive", "30", "--log-level", "warning",
-                                 "connectors.sandbox.runner:create_app('x')"], env=env, cwd=ROOT,
+                                 "sandbox.runner:create_app('x')"], env=env, cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         url = f"http://127.0.0.1:{port}"
         import requests
@@ -76,7 +76,7 @@ def start_sandbox(env: dict[str, str], folder: Path, server: str = "werkzeug") -
         return proc, url
     ready = folder / "sandbox.json"
     ready.unlink(missing_ok=True)
-    proc = subprocess.Popen([sys.executable, "-m", "connectors.sandbox", "--network", "x", "--port", "0",
+    proc = subprocess.Popen([sys.executable, "-m", "sandbox", "--network", "x", "--port", "0",
                              "--ready-file", str(ready)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     while not ready.exists():

@@ -65,7 +65,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[dict[str, str]]:
     """The sandbox networks, started once on free loopback ports."""
-    from connectors.sandbox import runner
+    from sandbox import runner
 
     servers = runner.start_all()
     yield {name: server.url for name, server in servers.items()}

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from connectors.base import Token
-from connectors.sandbox.runner import SandboxServer, start
+from sandbox.runner import SandboxServer, start
 from connectors.x import XConnector
 
 REDIRECT_URI = "http://127.0.0.1:5000/accounts/x/callback"

@@ -1,6 +1,6 @@
 """The Bluesky sandbox held against the official lexicons (``../shared/specs/bluesky-lexicons/``).
 
-Two kinds of check: our schemas (``connectors/sandbox/schemas/bluesky.py``) agree with the lexicons field by field
+Two kinds of check: our schemas (``sandbox/schemas/bluesky.py``) agree with the lexicons field by field
 (types, required fields, byte and grapheme limits, formats, union members), and live sandbox answers validate against
 the lexicons' outputs (refs across the lexicon files followed, formats checked) and carry no field the lexicons do
 not declare. The lexicons are read where they lie beside the project, never copied in; without them every test
@@ -23,7 +23,7 @@ from connectors.base import Media, Token
 from connectors.bluesky import IMAGE_MAX_BYTES as CONNECTOR_IMAGE_MAX_BYTES
 from connectors.bluesky import MAX_IMAGES as CONNECTOR_MAX_IMAGES
 from connectors.bluesky import jwt_claims
-from connectors.sandbox.schemas.bluesky import (
+from sandbox.schemas.bluesky import (
     CREATE_RECORD_INPUT,
     CREATE_SESSION_INPUT,
     DELETE_RECORD_INPUT,

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from connectors.base import Token
-from connectors.sandbox.schemas.linkedin import METRIC_TYPE_KEY
+from sandbox.schemas.linkedin import METRIC_TYPE_KEY
 
 pytestmark = pytest.mark.timeout(30)
 POST_URN = r"urn:li:share:[0-9]+"

@@ -26,7 +26,7 @@ from connectors.base import (
     connector_class,
 )
 from connectors.mastodon import MastodonConnector, normalize_instance_url
-from connectors.sandbox.runner import start
+from sandbox.runner import start
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -1,6 +1,6 @@
 """The Mastodon sandbox held against the Mastodon OpenAPI spec (``../shared/specs/mastodon-openapi.json``).
 
-Two kinds of check: our request schemas (``connectors/sandbox/schemas/mastodon.py``) agree with the spec's request
+Two kinds of check: our request schemas (``sandbox/schemas/mastodon.py``) agree with the spec's request
 bodies field by field, and live sandbox answers validate against the spec's response schemas (OpenAPI 3.1, so JSON
 Schema 2020-12; ``$ref`` into ``components`` followed) and carry no field the spec does not declare. The spec is read
 where it lies beside the project, never copied in; without it every test here is skipped with the reason.
@@ -20,8 +20,8 @@ import pytest
 import requests
 
 from connectors.base import Token
-from connectors.sandbox import mastodon as sandbox_mastodon
-from connectors.sandbox.schemas.mastodon import (
+from sandbox import mastodon as sandbox_mastodon
+from sandbox.schemas.mastodon import (
     ACCOUNT_STATUSES_PARAMS,
     APP_CREATE_REQUEST,
     DEFAULT_STATUSES_LIMIT,

@@ -11,7 +11,7 @@ import requests
 
 from connectors.base import AuthRevoked, Media, RateLimited, Rejected, Token, Transient
 from connectors.mastodon import MastodonConnector
-from connectors.sandbox.schemas.mastodon import IMAGE_SIZE_LIMIT
+from sandbox.schemas.mastodon import IMAGE_SIZE_LIMIT
 
 pytestmark = pytest.mark.timeout(60)
 NOT_READY = "Cannot attach files that have not finished processing. Try again in a moment!"

@@ -33,7 +33,7 @@ from connectors.base import (
     Transient,
     connector_class,
 )
-from connectors.sandbox.runner import NETWORKS, start_all, stop_all
+from sandbox.runner import NETWORKS, start_all, stop_all
 from connectors.x import XConnector
 
 pytestmark = pytest.mark.timeout(30)
@@ -565,7 +565,7 @@ def test_module_runs_in_the_foreground_until_sigterm(tmp_path: Path) -> None:
     ready = tmp_path / "ready.json"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     with subprocess.Popen(
-        [sys.executable, "-m", "connectors.sandbox", "--network", "x", "--ready-file", str(ready)],
+        [sys.executable, "-m", "sandbox", "--network", "x", "--ready-file", str(ready)],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,

@@ -24,8 +24,8 @@ import pytest
 import requests
 
 from connectors.base import Token
-from connectors.sandbox import x as sandbox_x
-from connectors.sandbox.schemas.x import (
+from sandbox import x as sandbox_x
+from sandbox.schemas.x import (
     CHUNKED_CATEGORIES,
     IMAGE_MAX_BYTES,
     IMAGE_TYPES_ONE_SHOT,

@@ -8,7 +8,7 @@ newest first, paged by ``max_id``/``since_id``/``min_id`` and ``limit`` with Mas
 upload (``POST /api/v2/media``: 200 when processed at once, 202 while processing, then ``GET /api/v1/media/<id>``
 answers 206 until done), a public page per status (``/@<username>/<id>``), and the JSON control API under
 ``/_sandbox/`` (the same endpoints and shapes as the X sandbox). Rate limits answer with Mastodon's
-``X-RateLimit-*`` headers, the reset as an ISO-8601 timestamp. Run it with ``connectors.sandbox.runner``.
+``X-RateLimit-*`` headers, the reset as an ISO-8601 timestamp. Run it with ``sandbox.runner``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import jsonschema
 import regex
 from flask import Flask, Response, g, request
 
-from connectors.sandbox.common import (
+from sandbox.common import (
     ControlError,
     Fault,
     SandboxState,
@@ -44,7 +44,7 @@ from connectors.sandbox.common import (
     sniff_image,
     utc_iso,
 )
-from connectors.sandbox.schemas.mastodon import (
+from sandbox.schemas.mastodon import (
     ACCOUNT_STATUSES_NOT_EMULATED,
     ACCOUNT_STATUSES_PARAMS,
     APP_CREATE_REQUEST,

@@ -18,11 +18,11 @@ log = logging.getLogger(__name__)
 
 # network name -> module holding its create_app()
 NETWORKS: Mapping[str, str] = {
-    "x": "connectors.sandbox.x",
-    "linkedin": "connectors.sandbox.linkedin",
-    "mastodon": "connectors.sandbox.mastodon",
-    "bluesky": "connectors.sandbox.bluesky",
-    "oidc": "connectors.sandbox.oidc",  # not a network: the company's identity provider, for single sign-on
+    "x": "sandbox.x",
+    "linkedin": "sandbox.linkedin",
+    "mastodon": "sandbox.mastodon",
+    "bluesky": "sandbox.bluesky",
+    "oidc": "sandbox.oidc",  # not a network: the company's identity provider, for single sign-on
 }
 
 

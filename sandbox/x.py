@@ -6,7 +6,7 @@ tokens), ``POST /2/tweets`` (with ``media.media_ids``), ``DELETE /2/tweets/<id>`
 segments (``initialize``, ``append``, ``finalize``, then ``GET /2/media/upload`` while a GIF is processed), its alt
 text (``POST /2/media/metadata``), a public page per post (``/i/web/status/<id>``, images at ``/i/media/<key>``),
 and a JSON control API under ``/_sandbox/`` for tests and the demo: see ``create_app`` for the list. State lives
-in memory behind one lock; run it with ``connectors.sandbox.runner``.
+in memory behind one lock; run it with ``sandbox.runner``.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import jsonschema
 from flask import Flask, Response, g, request
 
-from connectors.sandbox.common import sniff_image
-from connectors.sandbox.schemas.x import (
+from sandbox.common import sniff_image
+from sandbox.schemas.x import (
     CHUNKED_CATEGORIES,
     GIF_MAX_BYTES,
     IMAGE_MAX_BYTES,

@@ -1,4 +1,4 @@
-"""``python -m connectors.sandbox --network x [--host H] [--port P] [--ready-file PATH]``: serve until SIGINT/SIGTERM.
+"""``python -m sandbox --network x [--host H] [--port P] [--ready-file PATH]``: serve until SIGINT/SIGTERM.
 
 When every server listens, prints one JSON line ``{"x": "http://127.0.0.1:PORT"}`` and writes the same to the
 ready file (atomically), so a demo or test harness in another process can find the URLs.
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from connectors.sandbox.runner import NETWORKS, start_all, stop_all
+from sandbox.runner import NETWORKS, start_all, stop_all
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,7 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Args:
         argv: command-line arguments (defaults to ``sys.argv[1:]``).
     """
-    parser = argparse.ArgumentParser(prog="python -m connectors.sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     parser.add_argument(
         "--network", action="append", choices=[*sorted(NETWORKS), "all"], help="repeatable; default: all"
     )

@@ -3,6 +3,6 @@
 Production code never imports this package; only the demo command and the tests start it.
 """
 
-from connectors.sandbox.runner import NETWORKS, SandboxServer, start, start_all
+from sandbox.runner import NETWORKS, SandboxServer, start, start_all
 
 __all__ = ["NETWORKS", "SandboxServer", "start", "start_all"]

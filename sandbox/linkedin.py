@@ -1,7 +1,7 @@
 """A local emulation of the LinkedIn API for members: 3-legged OAuth, OpenID ``userinfo``, Posts, Post Analytics.
 
 LinkedIn publishes no machine-readable spec. This sandbox follows ``PLATFORMS.md`` and the shapes of LinkedIn's
-developer documentation (the schemas in ``connectors/sandbox/schemas/linkedin.py`` say which); no conformance test
+developer documentation (the schemas in ``sandbox/schemas/linkedin.py`` say which); no conformance test
 against a spec file is possible, so ``tests/connectors/test_linkedin_shapes.py`` holds each documented shape.
 
 Endpoints: the consent page ``/oauth/v2/authorization`` (the tester may also grant ``r_member_postAnalytics``, as for
@@ -40,7 +40,7 @@ import jsonschema
 from flask import Flask, Response, g, request
 
 from connectors.media import image_info
-from connectors.sandbox.schemas.linkedin import (
+from sandbox.schemas.linkedin import (
     ACCESS_TOKEN_LIFETIME,
     ANALYTICS_QUERY_TYPES,
     IMAGE_FORMATS,

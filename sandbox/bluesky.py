@@ -10,7 +10,7 @@ limit) and ``com.atproto.sync.getBlob``, ``app.bsky.feed.getPosts`` (at most 25 
 link facets by their byte offsets and the images with their alt text; and the JSON control API under ``/_sandbox/``
 (the X sandbox's endpoints and shapes). Errors are XRPC's ``{"error", "message"}``; rate limits answer with
 ``RateLimit-*`` headers (reset in epoch seconds) and write points as the PDS counts them. Run it with
-``connectors.sandbox.runner``.
+``sandbox.runner``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 
 from connectors.media import image_info
-from connectors.sandbox.common import (
+from sandbox.common import (
     ControlError,
     Fault,
     SandboxState,
@@ -42,7 +42,7 @@ from connectors.sandbox.common import (
     json_response,
     utc_iso,
 )
-from connectors.sandbox.schemas.bluesky import (
+from sandbox.schemas.bluesky import (
     CREATE_RECORD_INPUT,
     CREATE_SESSION_INPUT,
     DELETE_RECORD_INPUT,
