@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from connectors.base import Token
-from sandbox.runner import SandboxServer, start
 from connectors.x import XConnector
+from sandbox.runner import SandboxServer, start
 
 REDIRECT_URI = "http://127.0.0.1:5000/accounts/x/callback"
 CLIENT_ID = "advocacy-test"

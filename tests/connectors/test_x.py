@@ -33,8 +33,8 @@ from connectors.base import (
     Transient,
     connector_class,
 )
-from sandbox.runner import NETWORKS, start_all, stop_all
 from connectors.x import XConnector
+from sandbox.runner import NETWORKS, start_all, stop_all
 
 pytestmark = pytest.mark.timeout(30)
 REPO = Path(__file__).resolve().parents[2]
