@@ -1,18 +1,64 @@
-"""Who is signed in, and which roles may use a view."""
+"""Who is signed in (session cookies, bearer tokens, signing out), and which roles may use a view."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort, flash, redirect, request, url_for
-from flask_login import current_user, login_required
+from flask import Flask, abort, flash, g, redirect, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
 
 from advocacy.extensions import csrf, db, login
 from advocacy.people.models import User
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger(__name__)
+
+
+SESSION_GENERATION = "_generation"  # the session key holding the person's session generation at sign-in
+
+
+def bearer_secret(req: Any) -> str | None:
+    """The secret of ``Authorization: Bearer …`` on a JSON API request, or None."""
+    header = req.headers.get("Authorization", "")
+    if not req.path.startswith("/api/") or not header.startswith("Bearer "):
+        return None
+    return str(header[len("Bearer "):].strip())
+
+
+def sign_in(user: User) -> None:
+    """Start a signed-in session for ``user``, tied to their current session generation."""
+    login_user(user)
+    session[SESSION_GENERATION] = user.session_generation
+
+
+def sign_out() -> None:
+    """Sign out: the person's session generation moves on, so this session's cookie, replayed, signs nobody in.
+
+    A stateless session cookie cannot be taken back one by one: every session of the person ends with it.
+    """
+    if current_user.is_authenticated and not getattr(current_user, "token_role", None):
+        end_sessions(current_user)
+    logout_user()
+    session.pop(SESSION_GENERATION, None)
+
+
+def end_sessions(user: User, actor: User | None = None) -> None:
+    """Sign ``user`` out everywhere: every session cookie issued before now stops working at its next request.
+
+    Args:
+        user: the person whose sessions end.
+        actor: who asks for it when it is not the person themself (an admin); recorded in the audit log.
+    """
+    user.session_generation = (user.session_generation or 0) + 1
+    if actor is not None and actor.id != user.id:
+        from advocacy.audit.services import record
+
+        record(actor, "user_signed_out_everywhere", "user", user.id)
+    db.session.commit()
+    log.info("event=sessions_ended user_id=%s by=%s", user.id, actor.id if actor is not None else user.id)
 
 
 def init_app(app: Flask) -> None:
@@ -21,25 +67,41 @@ def init_app(app: Flask) -> None:
 
     @login.user_loader
     def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        """The person of a session cookie, while the session's generation is still theirs.
+
+        A JSON API request carrying a bearer token is authenticated by the token alone, never by a cookie beside it.
+        """
+        if bearer_secret(request) is not None or not user_id.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or session.get(SESSION_GENERATION) != user.session_generation:
+            return None
+        return user
 
     @login.request_loader
     def load_from_token(req: Any) -> User | None:
         """``Authorization: Bearer adv_…`` on the JSON API: the token's owner, with the token's role in force."""
-        header = req.headers.get("Authorization", "")
-        if not req.path.startswith("/api/") or not header.startswith("Bearer "):
+        secret = bearer_secret(req)
+        if secret is None:
             return None
         from advocacy.people import tokens
 
-        return tokens.authenticate(header[len("Bearer "):].strip())
+        user = tokens.authenticate(secret)
+        g.bearer_authenticated = user is not None
+        return user
 
     @app.before_request
     def csrf_for_cookie_sessions() -> None:
-        """CSRF protects what a browser's cookie authenticates; a bearer token is not sent by a browser on its own."""
+        """CSRF protects what a browser's cookie authenticates. It is skipped only for a request a valid bearer token
+        authenticated (a browser never sends one on its own); a write carrying a token that does not authenticate is
+        refused whatever cookie comes with it."""
         if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
             return
-        if request.path.startswith("/api/") and request.headers.get("Authorization", "").startswith("Bearer "):
-            return
+        if bearer_secret(request) is not None:
+            current_user._get_current_object()  # runs the loaders: the token is checked now
+            if g.get("bearer_authenticated"):
+                return
+            abort(401)  # a token that does not authenticate: the cookie beside it does not count either
         if app.config.get("WTF_CSRF_ENABLED", True):
             csrf.protect(apply_exemptions=True)
 

@@ -51,6 +51,9 @@ class User(UserMixin, db.Model):
     share_hours_end: Mapped[int] = mapped_column(default=18, server_default="18")  # local hour, exclusive
     daily_share_cap: Mapped[int] = mapped_column(default=3, server_default="3")
     digest: Mapped[str] = mapped_column(String(8), default="weekly", server_default="weekly")  # daily, weekly, off
+    # Every signed-in session carries the generation it began in; signing out (or "sign out everywhere") moves it
+    # on, so a session cookie from before, replayed, no longer signs anyone in (advocacy.auth).
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     team: Mapped[Team | None] = relationship(back_populates="members")
 

@@ -39,17 +39,36 @@ def create(user: User, name: str, role: str) -> tuple[ApiToken, str]:
     return token, secret
 
 
+def effective_role(token_role: str, owner_role: str) -> str | None:
+    """The lesser of the role a token was issued with and its owner's role now (None: they share no role).
+
+    Roles are ordered by :data:`GRANTABLE` (a role is above the roles it may grant): an admin token of a person
+    demoted to employee acts as employee; an analyst token of a person now employee acts as nothing.
+    """
+    common = [r for r in GRANTABLE.get(token_role, ()) if r in GRANTABLE.get(owner_role, ())]
+    return max(common, key=lambda r: len(GRANTABLE[r]), default=None)
+
+
 def authenticate(secret: str) -> User | None:
-    """The user a bearer token stands for, with the token's role in force; None for unknown or revoked tokens."""
+    """The user a bearer token stands for, with the lesser of the token's role and the owner's current role in force;
+    None for unknown or revoked tokens, tokens of deactivated people, and tokens their owner's role no longer covers.
+
+    Every bearer request comes through here, and the owner is read afresh each time: a demotion or a deactivation
+    takes effect on their tokens at the next request.
+    """
     if not secret.startswith(PREFIX):
         return None
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
+    role = effective_role(token.role, token.user.role)
+    if role is None:
+        log.info("event=api_token_refused token_id=%s reason=owner_role", token.id)
+        return None
     token.last_used_at = utcnow()
     db.session.commit()
     user = token.user
-    user.token_role = token.role  # type: ignore[attr-defined]  (not a column: lives for this request only)
+    user.token_role = role  # type: ignore[attr-defined]  (not a column: lives for this request only)
     return user
 
 

@@ -8,9 +8,9 @@ from urllib.parse import urlparse
 
 from authlib.integrations.base_client import OAuthError
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
-from advocacy.auth import public, roles_required
+from advocacy.auth import end_sessions, public, roles_required, sign_in, sign_out
 from advocacy.errors import DomainError
 from advocacy.extensions import limiter
 from advocacy.people import services, sso, tokens
@@ -67,7 +67,7 @@ def login() -> Any:
         if user is None:
             flash("That e-mail and password do not match an active account.", "error")
             return render_template("people/login.html", email=request.form.get("email", "")), 401
-        login_user(user)
+        sign_in(user)
         return redirect(_safe_next(request.args.get("next")) or url_for("people.home"))
     return render_template("people/login.html", email="")
 
@@ -102,15 +102,24 @@ def sso_callback() -> Any:
     if not user.active:
         flash("This account is deactivated.", "error")
         return redirect(url_for("people.login"))
-    login_user(user)
+    sign_in(user)
     return redirect(session.pop("sso.next", None) or url_for("people.home"))
 
 
 @bp.post("/logout")
 @public
 def logout() -> Any:
-    """Sign out."""
-    logout_user()
+    """Sign out: this session's cookie, even replayed, no longer signs anyone in (every session of the person ends)."""
+    sign_out()
+    return redirect(url_for("people.login"))
+
+
+@bp.post("/settings/sessions/end")
+@roles_required()
+def end_my_sessions() -> Any:
+    """Sign out everywhere: every browser signed in as me (this one included) is signed out."""
+    sign_out()
+    flash("You are signed out everywhere.", "success")
     return redirect(url_for("people.login"))
 
 
@@ -285,6 +294,25 @@ def admin_update_person(user_id: int) -> Any:
         return _people_page({"role": Role.EMPLOYEE.value}, {f"{user_id}.{exc.field}": exc.message}, exc.status,
                             row=user_id)
     flash(f"Saved {user.name}: {user.role}{'' if user.active else ', deactivated'}.", "success")
+    return redirect(url_for("people.admin_people") + f"#person-{user.id}")
+
+
+@bp.post("/admin/people/<int:user_id>/sign-out")
+@roles_required(Role.ADMIN)
+def admin_end_sessions(user_id: int) -> Any:
+    """Sign a person out everywhere: every browser signed in as them must sign in again (their API tokens are left
+    as they are: revoke those on their own, or deactivate the person)."""
+    from advocacy.extensions import db
+    from advocacy.people.models import User
+
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    end_sessions(user, actor=current_user)
+    if user.id == current_user.id:
+        sign_out()
+        return redirect(url_for("people.login"))
+    flash(f"{user.name} is signed out everywhere.", "success")
     return redirect(url_for("people.admin_people") + f"#person-{user.id}")
 
 
