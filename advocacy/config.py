@@ -255,6 +255,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WORKER_THREADS", parse_positive_int, 4,
             "shares one worker process serving the publish queue posts at once (threads, each waiting on its own "
             "network call); 1: one job at a time; ignored with WORKER_FORK"),
+    Setting("WORKER_TTL", parse_positive_int, 60,
+            "seconds a worker's registration outlives its last heartbeat (a killed worker leaves /healthz after "
+            "this); a live worker beats every second and registers again after any Redis stall"),
+    Setting("WORKER_RECONNECT_MAX_SECONDS", parse_float, 5.0,
+            "longest pause between a worker's attempts to reach Redis again (the pause doubles from 0.5 s, jittered)"),
+    Setting("WORKER_SCHEDULER_LOCK_SECONDS", parse_positive_int, 10,
+            "lifetime of RQ's scheduler lock, renewed every second: another worker takes the scheduler over within "
+            "about this long after its holder died"),
     Setting("DELIVERY_SWEEP_SECONDS", parse_positive_int, 30,
             "how often the sweeper re-queues due shares the queue lost and recovers shares of dead workers"),
     Setting("DELIVERY_SWEEP_GRACE_SECONDS", parse_positive_int, 60,
