@@ -259,6 +259,8 @@ def sandbox_env(urls: dict[str, str]) -> dict[str, str]:
         "ADVOCACY_X_API_BASE_URL": x, "ADVOCACY_X_AUTHORIZE_URL": f"{x}/i/oauth2/authorize",
         "ADVOCACY_X_TOKEN_URL": f"{x}/2/oauth2/token", "ADVOCACY_X_WEB_BASE_URL": x,
         "ADVOCACY_X_CLIENT_ID": os.environ.get("ADVOCACY_X_CLIENT_ID") or "advocacy-demo",
+        # the sandboxes listen on loopback, which URLs people choose may not reach unless allowed
+        "ADVOCACY_OUTBOUND_ALLOW": ",".join(filter(None, (os.environ.get("ADVOCACY_OUTBOUND_ALLOW"), "127.0.0.1"))),
     } | linkedin_sandbox_env(urls["linkedin"]) | oidc_sandbox_env(urls) | fediverse_sandbox_env(urls)
 
 

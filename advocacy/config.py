@@ -98,6 +98,15 @@ def parse_linkedin_version(value: str) -> str:
     return value.strip()
 
 
+def parse_outbound_allow(value: str) -> str:
+    """``127.0.0.1, 10.1.0.0/16, sandbox.internal`` → the same, tidied; refuses an entry that is neither a host name
+    nor an address or network."""
+    from connectors.netguard import Guard
+
+    Guard.from_entries(value)
+    return ",".join(e.strip() for e in value.split(",") if e.strip())
+
+
 ROLES = ("admin", "comms", "employee", "analyst")
 
 
@@ -195,6 +204,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PUBLIC_URL", parse_http_url, "http://127.0.0.1:8000",
             "public base URL of this app, used in the tracked links that go out in posts"),
     Setting("HTTP_TIMEOUT", parse_float, 10.0, "seconds before a call to a network gives up"),
+    Setting("OUTBOUND_ALLOW", parse_outbound_allow, "",
+            "hosts, addresses or networks (comma-separated, e.g. 127.0.0.1,10.1.0.0/16) that URLs people choose (a "
+            "Mastodon server, a talking point's link) may reach although not public; empty: the public internet only"),
     Setting("DELIVERY_MAX_ATTEMPTS", parse_positive_int, 5, "attempts before a share with transient errors fails"),
     Setting("DELIVERY_RETRY_SECONDS", parse_float, 30.0, "first retry delay; doubles on each attempt"),
     Setting("X_API_BASE_URL", parse_http_url, "https://api.x.com", "X API v2 base URL"),

@@ -48,6 +48,7 @@ from connectors.base import (
     register,
     utc_from_iso,
 )
+from connectors.netguard import Guard, protect
 from connectors.oauth import oauth_call, oauth_session
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,8 @@ class MastodonConnector:
         timeout: seconds for connect and for read on every request, and at most this long waiting for the server to
             process an uploaded image.
         user_agent: sent on every request.
+        guard: what this server may be reached at (``connectors.netguard``): a server a person named is fetched on
+            their behalf, so the app passes its guard; None reaches anything (a server the operator configured).
     """
 
     name: ClassVar[str] = "mastodon"
@@ -123,8 +126,10 @@ class MastodonConnector:
         scopes: Sequence[str] = DEFAULT_SCOPES,
         timeout: float = DEFAULT_TIMEOUT,
         user_agent: str = DEFAULT_USER_AGENT,
+        guard: Guard | None = None,
     ) -> None:
         self.instance_url = normalize_instance_url(instance_url)
+        self.guard = guard
         self.client_id = client_id
         self.client_secret = client_secret
         self.client_name = client_name
@@ -405,7 +410,7 @@ class MastodonConnector:
             raise ConfigurationError(f"no app registered on {self.instance_url} yet (call register_app first)")
 
     def _oauth_session(self, **kw: Any) -> AbstractContextManager[OAuth2Session]:
-        return oauth_session(self.client_id, timeout=self.timeout, user_agent=self.user_agent, **kw)
+        return oauth_session(self.client_id, timeout=self.timeout, user_agent=self.user_agent, guard=self.guard, **kw)
 
     def _oauth_call(self, url: str, call: Callable[[], T]) -> T:
         return oauth_call("Mastodon", url, call)
@@ -437,7 +442,8 @@ class MastodonConnector:
             if not access_token:
                 raise AuthRevoked("no access token: the person must reconnect")
             sent["Authorization"] = f"Bearer {access_token}"
-        with http_session(timeout=self.timeout, user_agent=self.user_agent) as session:
+        with protect(http_session(timeout=self.timeout, user_agent=self.user_agent), self.guard,
+                     timeout=self.timeout) as session:
             try:
                 response = session.request(method, self.instance_url + path, headers=sent, **kw)
             except requests.RequestException as exc:  # timeouts, refused connections

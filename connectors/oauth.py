@@ -15,22 +15,25 @@ from oauthlib.oauth2 import InsecureTransportError, OAuth2Error
 from requests_oauthlib import OAuth2Session
 
 from connectors.base import ConfigurationError, ConnectorError, Transient, http_session
+from connectors.netguard import Guard, protect
 
 T = TypeVar("T")
 
 
 @contextmanager
-def oauth_session(client_id: str, *, timeout: float, user_agent: str, **kw: Any) -> Iterator[OAuth2Session]:
+def oauth_session(client_id: str, *, timeout: float, user_agent: str, guard: Guard | None = None,
+                  **kw: Any) -> Iterator[OAuth2Session]:
     """An ``OAuth2Session`` set up by the one HTTP session factory (user agent, default timeout), closed after use.
 
     Args:
         client_id: the app's client id at the network.
         timeout: seconds for connect and read.
         user_agent: sent on every request.
+        guard: what may be reached (``connectors.netguard``); None: anything.
         kw: passed to ``OAuth2Session`` (scope, redirect_uri, state, pkce, token…).
     """
     oauth = OAuth2Session(client_id, **kw)
-    http_session(timeout=timeout, user_agent=user_agent, session=oauth)
+    protect(http_session(timeout=timeout, user_agent=user_agent, session=oauth), guard, timeout=timeout)
     try:
         yield oauth
     finally:

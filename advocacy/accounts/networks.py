@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from flask import current_app
 
 import connectors
+from advocacy import outbound
 from connectors import intents
 from connectors.base import (
     AppCredentials,
@@ -49,8 +50,9 @@ def _settings(network: str) -> dict[str, Any]:
         }
     if network == "bluesky":
         return common | {"pds_url": c["BLUESKY_PDS_URL"], "web_base_url": c["BLUESKY_WEB_BASE_URL"]}
-    if network == "mastodon":
-        return common | {"client_name": c["MASTODON_CLIENT_NAME"], "website": c["PUBLIC_URL"]}
+    if network == "mastodon":  # a server the person named: reached only through the outbound guard
+        return common | {"client_name": c["MASTODON_CLIENT_NAME"], "website": c["PUBLIC_URL"],
+                         "guard": outbound.guard()}
     raise KeyError(f"network {network!r} is not supported yet")
 
 

@@ -9,6 +9,7 @@ import math
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from advocacy import outbound
 from advocacy.accounts import crypto
 from advocacy.accounts.models import AccountStatus, ConnectedAccount, MastodonApp
 from advocacy.accounts.networks import connector_for, mastodon_connector, mastodon_credential
@@ -97,6 +98,10 @@ def mastodon_app(server_url: str, redirect_uri: str) -> AppCredentials:
 def mastodon_authorization(server_url: str, redirect_uri: str) -> tuple[str, AuthRequest]:
     """The normalized server and where to send the person to consent on it (registering the app there if new).
 
+    Whatever goes wrong once the server is contacted (a refused address, no such host, a refused connection, a bad
+    certificate, an answer that is not Mastodon's) reads the same to the person, ``outbound.UNREACHABLE``, so the
+    form cannot probe the network; the log keeps the reason.
+
     Args:
         server_url: the server as the person typed it.
         redirect_uri: our OAuth callback.
@@ -104,16 +109,16 @@ def mastodon_authorization(server_url: str, redirect_uri: str) -> tuple[str, Aut
     if not server_url.strip():
         raise DomainError("is required: the address of your server, such as mastodon.social", "instance")
     try:
-        app = mastodon_app(server_url, redirect_uri)
-        return app.server_url, mastodon_connector(app.server_url, app).authorization_url(redirect_uri)
+        normalize_instance_url(server_url)
     except ConfigurationError:
         raise DomainError("is not the address of a server, such as mastodon.social", "instance") from None
-    except Rejected as exc:
-        raise DomainError(f"refused to register this app: {exc.message}", "instance") from None
+    try:
+        app = mastodon_app(server_url, redirect_uri)
+        return app.server_url, mastodon_connector(app.server_url, app).authorization_url(redirect_uri)
     except ConnectorError as exc:
-        log.warning("event=mastodon_unreachable error=%s status=%s", type(exc).__name__, exc.status)
-        raise DomainError(f"could not be reached ({exc.message}); check the address or try again later",
-                          "instance") from None
+        log.warning("event=mastodon_unreachable error=%s status=%s reason=%r", type(exc).__name__, exc.status,
+                    exc.message)
+        raise DomainError(outbound.UNREACHABLE, "instance") from None
 
 
 def finish_connect_mastodon(user: User, server_url: str, code: str, redirect_uri: str,

@@ -10,6 +10,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from sqlalchemy import select
 
+from advocacy import outbound
 from advocacy.accounts import services
 from advocacy.accounts.models import ConnectedAccount
 from advocacy.accounts.networks import LABELS, available_networks, connector_for
@@ -120,7 +121,10 @@ def callback(network: str) -> Any:
     except ConnectorError as exc:
         log.warning("event=connect_failed user_id=%s network=%s error=%s", current_user.id, network,
                     type(exc).__name__)
-        flash(f"{LABELS[network]} refused the connection: {exc.message}", "error")
+        if network == "mastodon":  # a server the person named: one message whatever failed (no network probing)
+            flash(f"Mastodon did not connect: {outbound.UNREACHABLE}.", "error")
+        else:
+            flash(f"{LABELS[network]} refused the connection: {exc.message}", "error")
         return redirect(url_for("accounts.index"))
     flash(f"Connected {LABELS[network]} as @{account.handle}.", "success")
     return redirect(url_for("delivery.feed"))

@@ -1,0 +1,27 @@
+"""Fetching URLs a person chose (their Mastodon server, a talking point's link): the guard and the one message.
+
+Every such fetch goes through ``connectors.netguard`` with the allow-list of the ``OUTBOUND_ALLOW`` setting, and
+every failure reads the same to the person (``UNREACHABLE``): which one it was (a private address, no such host, a
+refused connection, a bad certificate) goes to the log only, so the form cannot be used to map the inside of the
+network.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from flask import current_app
+
+from connectors.netguard import Guard
+
+UNREACHABLE = "could not reach that server; check the address or try again later"
+
+
+@lru_cache(maxsize=8)
+def _guard(entries: str) -> Guard:
+    return Guard.from_entries(entries)
+
+
+def guard() -> Guard:
+    """The guard for the current app: public addresses, plus the hosts and networks of ``OUTBOUND_ALLOW``."""
+    return _guard(current_app.config.get("OUTBOUND_ALLOW") or "")
