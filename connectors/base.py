@@ -8,6 +8,7 @@ maps every failure of its network onto exactly one of the classes below.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
@@ -130,13 +131,17 @@ class ConnectorError(Exception):
 
 
 class RateLimited(ConnectorError):
-    """Too many requests; ``reset_at`` (UTC) is when the network says the window frees, if it said."""
+    """Too many requests; ``reset_at`` (UTC) is when the network says the window frees, if it said (None: it did
+    not, so try again after a short backoff). ``app_wide``: the limit is the app's, not this person's (LinkedIn's
+    APPLICATION DAY limit), so nobody's posts to this network should go before ``reset_at``."""
 
     retryable = True
 
-    def __init__(self, message: str, *, reset_at: dt.datetime | None = None, **kw: Any) -> None:
+    def __init__(self, message: str, *, reset_at: dt.datetime | None = None, app_wide: bool = False,
+                 **kw: Any) -> None:
         super().__init__(message, **kw)
         self.reset_at = reset_at
+        self.app_wide = app_wide
 
 
 class AuthExpired(ConnectorError):
@@ -164,9 +169,14 @@ class Rejected(ConnectorError):
 
 
 class Transient(ConnectorError):
-    """5xx, timeouts, connection failures, unreadable bodies: worth retrying later."""
+    """5xx, timeouts, connection failures, unreadable bodies: worth retrying later; not before ``retry_at`` (UTC)
+    when the network said when (a 503's ``Retry-After``)."""
 
     retryable = True
+
+    def __init__(self, message: str, *, retry_at: dt.datetime | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_at = retry_at
 
 
 class ConfigurationError(ConnectorError):
@@ -190,11 +200,12 @@ class Connector(Protocol):
 
     def publish(
         self, access_token: str, text: str, link: str | None = None, *, idempotency_key: str | None = None,
-        media: Sequence[Media] = (),
+        media: Sequence[Media] = (), link_title: str | None = None,
     ) -> PublishedPost:
         """Post as the person. ``idempotency_key``: the same key for every attempt of one share, so a network that
         honours one (Mastodon's ``Idempotency-Key``) answers a retry with the post it already made; others ignore it.
-        ``media``: images uploaded to the network and attached to the post (at most four).
+        ``media``: images uploaded to the network and attached to the post (at most four). ``link_title``: the title
+        of the page ``link`` leads to, for a network that shows a link card (LinkedIn's article); others ignore it.
         """
         ...
 
@@ -309,6 +320,37 @@ def utc_from_epoch(value: str | int | float | None) -> dt.datetime | None:
         return dt.datetime.fromtimestamp(float(value), tz=dt.UTC)
     except (TypeError, ValueError, OverflowError):
         return None
+
+
+def retry_after(
+    headers: Mapping[str, str], *also: dt.datetime | None, now: dt.datetime | None = None
+) -> dt.datetime | None:
+    """When the network lets us ask again: its ``Retry-After`` header (RFC 9110 §10.2.3: delay-seconds or an
+    HTTP-date), or the latest of that and the network's own reset times passed in ``also`` (X's
+    ``x-rate-limit-reset``, Mastodon's ``X-RateLimit-Reset``, Bluesky's ``RateLimit-Reset``), so we never come back
+    before any of them says. ``None`` when none is given or readable.
+
+    Args:
+        headers: the answer's headers (``response.headers``; looked up case-insensitively by requests).
+        also: reset times the caller read from the network's own headers (None where absent).
+        now: the current time (aware; tests); defaults to now.
+    """
+    known = [t for t in also if t is not None]
+    value = str(headers.get("Retry-After") or "").strip()
+    if value.isdigit():  # delay-seconds = 1*DIGIT
+        now = now or dt.datetime.now(dt.UTC)
+        try:
+            known.append(now + dt.timedelta(seconds=int(value)))
+        except OverflowError:
+            pass
+    elif value:
+        try:
+            when = email.utils.parsedate_to_datetime(value)  # IMF-fixdate (and the obsolete forms RFC 9110 allows)
+        except (TypeError, ValueError, IndexError):
+            when = None
+        if when is not None:
+            known.append(when if when.tzinfo else when.replace(tzinfo=dt.UTC))
+    return max(known) if known else None
 
 
 def utc_from_iso(value: str | None) -> dt.datetime | None:

@@ -9,7 +9,11 @@ partner programmes, so ``Token.expires_at`` is what reminders to reconnect are b
 zeros. Images go through the Images API (``initializeUpload``, a ``PUT`` of the bytes to the upload URL LinkedIn
 answers, then the image's status until it is AVAILABLE) and the post names them in ``content.media`` (one) or
 ``content.multiImage`` (two or more); a post carries an article card or media, so with images the link goes into the
-commentary. Every failure leaves this module as one of the ``connectors.base`` exceptions.
+commentary. The commentary is sent in LinkedIn's little-text format (``commentary``) and measured as sent against
+its 3,000-character limit (``commentary_length``), so screening can count exactly what goes out; the article card's
+title is the linked page's own (``article_title``). A 429 naming a DAY limit waits for midnight UTC (the whole app's
+posts when it is the APPLICATION's); any other 429 or a 5xx waits for its ``Retry-After`` when one is sent. Every
+failure leaves this module as one of the ``connectors.base`` exceptions.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from connectors.base import (
     Transient,
     http_session,
     register,
+    retry_after,
 )
 from connectors.media import image_info
 from connectors.oauth import oauth_call, oauth_session
@@ -60,6 +65,20 @@ ANALYTICS_SCOPE = "r_member_postAnalytics"
 QUERY_TYPES = ("REACTION", "RESHARE", "COMMENT", "IMPRESSION", "MEMBERS_REACHED")
 LITTLE_TEXT_RESERVED = set("\\|{}@[]()<>#*_~")
 HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
+# LinkedIn refuses a commentary over 3,000 characters with a 400 "ShareCommentary text length (N characters) exceeded
+# the maximum allowed (3000 characters)" (PLATFORMS-2026.md §4, n8n-io/n8n#22899). Whether its little-text escapes and
+# hashtag templates count is not documented (PLATFORMS-2026.md: "Whether escapes count: NF"); LinkedIn counts the
+# commentary it receives, and one third-party client records a refusal counted after escaping (yohimik/crier,
+# "counted after escaping"), as did issue 13 (3,011 sent against 3,000). So the limit is applied here to the commentary
+# exactly as sent, escapes and templates included: never refused for length by LinkedIn, at the cost of a few
+# characters' headroom. "Characters" are counted as LinkedIn's Java services count a string's length, in UTF-16 code
+# units (an emoji outside the BMP is 2), our inference and the stricter count.
+MAX_COMMENTARY = 3000
+# A 429 naming a DAY limit ("Resource level throttle APPLICATION DAY limit for calls to this resource is reached.",
+# "... APPLICATION_AND_MEMBER DAY limit ..."; the bodies third-party clients record, PLATFORMS-2026.md §4) is one of
+# LinkedIn's documented daily limits, which reset at midnight UTC; any other 429 is its infrastructure protection,
+# which "will return to normal automatically" (learn.microsoft.com/linkedin/shared/api-guide/concepts/rate-limits).
+DAY_LIMIT = re.compile(r"\b(APPLICATION_AND_MEMBER|APPLICATION|MEMBER)\s+DAY\s+limit\b", re.IGNORECASE)
 MAX_TITLE = 200
 IMAGE_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF"}  # what the Images API takes
 IMAGE_MAX_PIXELS = 36_152_320  # the Images API's limit
@@ -100,6 +119,30 @@ def little_text(text: str) -> str:
 
 def _escape(chunk: str) -> str:
     return "".join("\\" + ch if ch in LITTLE_TEXT_RESERVED else ch for ch in chunk)
+
+
+def commentary(text: str, link: str | None = None, *, media: bool = False) -> str:
+    """The ``commentary`` exactly as ``LinkedInConnector.publish`` sends it: with images the link joins the text (a
+    post carries an article card or media, not both), without them it goes in the article card and not here; then
+    the whole is escaped to little text.
+
+    Args:
+        text: the plain text of the post.
+        link: the post's link.
+        media: whether the post carries images.
+    """
+    if media and link and link not in text:
+        text = f"{text} {link}"
+    return little_text(text)
+
+
+def commentary_length(sent: str) -> int:
+    """The length of a commentary as LinkedIn measures it against ``MAX_COMMENTARY`` (UTF-16 code units).
+
+    Args:
+        sent: the commentary as sent (``commentary(...)``), escapes included.
+    """
+    return len(sent.encode("utf-16-le")) // 2
 
 
 def next_midnight_utc(now: dt.datetime | None = None) -> dt.datetime:
@@ -245,9 +288,12 @@ class LinkedInConnector:
 
     def publish(
         self, access_token: str, text: str, link: str | None = None, *, idempotency_key: str | None = None,
-        media: Sequence[Media] = (),
+        media: Sequence[Media] = (), link_title: str | None = None,
     ) -> PublishedPost:
         """Post as the member, publicly; ``link`` becomes the post's article card, or, with images, joins the text.
+
+        A commentary LinkedIn would refuse as too long (over ``MAX_COMMENTARY`` as sent, see ``commentary``) is
+        refused here first (``Rejected``), before anything is uploaded.
 
         Images are checked first (JPEG, PNG or GIF, at most 36,152,320 pixels, at most 20), so a refused image
         uploads nothing and posts nothing; each is then uploaded through the Images API and waited for until LinkedIn
@@ -262,16 +308,20 @@ class LinkedInConnector:
             idempotency_key: ignored: LinkedIn has no idempotency header; a repeat is refused as a duplicate (422,
                 naming the post it already holds) instead.
             media: images to attach, with their alt text.
+            link_title: the title of the page ``link`` leads to, for the article card; without it, the link's host
+                name (never the post's text).
         """
         media = tuple(media)
         check_images(media)
-        if media and link and link not in text:
-            text = f"{text} {link}"
+        sent = commentary(text, link, media=bool(media))
+        if (length := commentary_length(sent)) > MAX_COMMENTARY:
+            raise Rejected(f"LinkedIn takes a commentary of at most {MAX_COMMENTARY:,} characters as sent (little-text "
+                           f"escapes included); this one is {length:,}")
         author = self.author_urn(access_token)
         images = [(self._upload_image(access_token, author, m), m.alt) for m in media]
         body: dict[str, Any] = {
             "author": author,
-            "commentary": little_text(text),
+            "commentary": sent,
             "visibility": "PUBLIC",
             "distribution": {
                 "feedDistribution": "MAIN_FEED",
@@ -286,7 +336,7 @@ class LinkedInConnector:
         elif images:
             body["content"] = {"multiImage": {"images": [_media_item(urn, alt) for urn, alt in images]}}
         elif link:
-            body["content"] = {"article": {"source": link, "title": _title(text, link)}}
+            body["content"] = {"article": {"source": link, "title": article_title(link, link_title)}}
         try:
             response = self._call("POST", "/rest/posts", access_token, json_body=body)
         except Duplicate as exc:
@@ -443,10 +493,10 @@ class LinkedInConnector:
                     response._content = json.dumps(body).encode()
                 return response
             if status == 429:
-                raise RateLimited("LinkedIn token endpoint: too many requests", reset_at=next_midnight_utc(),
-                                  status=status, raw=raw)
+                raise _rate_limited("LinkedIn token endpoint: too many requests", response, body)
             if status >= 500 or body is None:
-                raise Transient(f"LinkedIn token endpoint answered {status}", status=status, raw=raw)
+                raise Transient(f"LinkedIn token endpoint answered {status}", status=status, raw=raw,
+                                retry_at=retry_after(response.headers))
             error = str(body.get("error") or "")
             message = f"LinkedIn token endpoint: {error or status}: {body.get('error_description') or ''}".rstrip(": ")
             if error in ("invalid_client", "unauthorized_client"):  # our client id or secret: an operator must act
@@ -553,11 +603,15 @@ def _media_item(urn: str, alt: str) -> dict[str, str]:
     return {"id": urn, "altText": alt} if alt else {"id": urn}
 
 
-def _title(text: str, link: str) -> str:
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    if not first:
-        return urlsplit(link).hostname or link
-    return first if len(first) <= MAX_TITLE else first[: MAX_TITLE - 1].rstrip() + "…"
+def article_title(link: str, title: str | None = None) -> str:
+    """The title of a post's article card: the linked page's own title, else the link's host name.
+
+    Args:
+        link: the article's URL.
+        title: the page's title (its Open Graph or ``<title>``, as comms edited it), if known.
+    """
+    chosen = " ".join((title or "").split()) or urlsplit(link).hostname or link
+    return chosen if len(chosen) <= MAX_TITLE else chosen[: MAX_TITLE - 1].rstrip() + "…"
 
 
 def _json_object(raw: str) -> dict[str, Any] | None:
@@ -566,6 +620,20 @@ def _json_object(raw: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return body if isinstance(body, dict) else None
+
+
+def _rate_limited(message: str, response: requests.Response, body: Mapping[str, Any] | None) -> RateLimited:
+    """A 429 as ``RateLimited``: a documented daily limit (its message names a DAY limit) frees at midnight UTC, for
+    the whole app when it is the APPLICATION's; any other 429 (infrastructure protection) when ``Retry-After`` says,
+    else unknown (``reset_at`` None: a short backoff). LinkedIn documents no rate-limit headers and no Retry-After;
+    one is honoured wherever it is sent."""
+    said = retry_after(response.headers)
+    day = DAY_LIMIT.search(str(body.get("message") or "")) if body else None
+    if day is not None:
+        scope = day.group(1).upper()
+        return RateLimited(message, reset_at=max(next_midnight_utc(), said or next_midnight_utc()),
+                           app_wide=scope == "APPLICATION", status=429, raw=response.text)
+    return RateLimited(message, reset_at=said, status=429, raw=response.text)
 
 
 def _raise_mapped(response: requests.Response) -> NoReturn:
@@ -583,9 +651,9 @@ def _raise_mapped(response: requests.Response) -> NoReturn:
         raise ConfigurationError(f"{message} (move the pinned LinkedIn-Version to a supported month)",
                                  status=status, raw=raw)
     if status == 429:
-        raise RateLimited(message, reset_at=next_midnight_utc(), status=status, raw=raw)
+        raise _rate_limited(message, response, body)
     if status >= 500 or body is None:  # 5xx, or an HTML/empty page from something in front of LinkedIn
-        raise Transient(message, status=status, raw=raw)
+        raise Transient(message, status=status, raw=raw, retry_at=retry_after(response.headers))
     if status == 422 and "duplicate" in message.lower():
         raise Duplicate(message, status=status, raw=raw)
     if 400 <= status < 500:

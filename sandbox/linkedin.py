@@ -15,7 +15,12 @@ on this sandbox's own address, before that URL expires; ``GET /rest/images/<urn>
 within 36,152,320 pixels becoming AVAILABLE, anything else PROCESSING_FAILED); the public post page
 ``/feed/update/<urn>/``, the share dialog ``/sharing/share-offsite/``, and a JSON control API under ``/_sandbox/``
 with the same endpoints and shapes as the X sandbox's (see ``create_app``). Daily limits per member and per app
-reset at midnight UTC and, as on LinkedIn, no rate-limit headers are sent. State lives in memory behind one lock.
+reset at midnight UTC and, as on LinkedIn, no rate-limit headers and no ``Retry-After`` are sent; a fault with status
+429 and no body is LinkedIn's infrastructure protection (``{"message": "Too Many Requests", "status": 429}``, no DAY
+limit named), with whatever headers the fault names. A commentary is measured as received, escapes included, in
+UTF-16 code units: over 3,000 is refused with LinkedIn's 400 ``FIELD_ARRAY_SIZE_TOO_HIGH``; an unescaped reserved
+little-text character is not refused but, as LinkedIn does, cuts the text members see short at that character
+(``text`` in the control API). State lives in memory behind one lock.
 """
 
 from __future__ import annotations
@@ -197,7 +202,8 @@ class RefreshToken:
 class Fault:
     """One injected failure. ``after``: let the request do its work first, then answer with the fault.
 
-    ``reset_in`` is accepted for the same shape as the X sandbox's faults; LinkedIn sends no reset header.
+    ``reset_in`` is accepted for the same shape as the X sandbox's faults; LinkedIn sends no reset header (a fault's
+    ``headers`` may add a ``Retry-After`` to test that the client honours one where it is sent).
     """
 
     id: int
@@ -241,6 +247,25 @@ def restli_error(status: int, message: str, code: str | None = None) -> ApiError
     if code:
         body["code"] = code
     return ApiError(status, body)
+
+
+def commentary_length(commentary: str) -> int:
+    """The length LinkedIn measures a commentary by: the commentary as received, escapes and hashtag templates
+    included, in UTF-16 code units (what a Java string's length counts). See ``MAX_COMMENTARY``."""
+    return len(commentary.encode("utf-16-le")) // 2
+
+
+def commentary_too_long(commentary: str, length: int) -> ApiError:
+    """LinkedIn's refusal of a commentary over the limit: 400, the content service's BadRequest with the input error,
+    as recorded in n8n-io/n8n#22899 (PLATFORMS-2026.md §4)."""
+    message = (f"com.linkedin.content.common.exception.BadRequestResponseException: ShareCommentary text length "
+               f"({length} characters) exceeded the maximum allowed ({MAX_COMMENTARY} characters)")
+    return ApiError(400, {"errorDetailType": "com.linkedin.common.error.BadRequest", "message": message,
+                          "errorDetails": {"inputErrors": [{
+                              "description": "Size of array cannot be higher than the maxLength",
+                              "input": {"value": {"stringValue": commentary}},
+                              "code": "FIELD_ARRAY_SIZE_TOO_HIGH", "maxLength": MAX_COMMENTARY}]},
+                          "status": 400})  # fmt: skip
 
 
 def token_error(status: int, error: str, description: str) -> ApiError:
@@ -442,10 +467,13 @@ class LinkedInState:
 
     # ------------------------------------------------------------------------------------------- day limits
     def spend(self, token: AccessToken, endpoint: str) -> None:
-        """Count one call against the member's and the app's daily limits; 429 (no headers) when one is used up."""
+        """Count one call against the member's and the app's daily limits; 429 when one is used up, naming it (the
+        member's limit per app is "APPLICATION_AND_MEMBER", the app's "APPLICATION"), without rate-limit headers or
+        ``Retry-After``: LinkedIn documents none and third parties observe none (PLATFORMS.md, PLATFORMS-2026.md §4)."""
         with self.lock:
             day = time.strftime("%Y-%m-%d", time.gmtime())
-            for scope, who, limit in (("MEMBER", "member:" + token.user_id, self.config.member_day_limits[endpoint]),
+            for scope, who, limit in (("APPLICATION_AND_MEMBER", "member:" + token.user_id,
+                                       self.config.member_day_limits[endpoint]),
                                       ("APPLICATION", "app:" + token.client_id, self.config.app_day_limits[endpoint])):
                 if self.counters.get((who, endpoint, day), 0) >= limit:
                     raise service_error("TOO_MANY_REQUESTS", scope=scope)
@@ -818,10 +846,7 @@ def fault_response(fault: Fault) -> Response:
     status = fault.status or 500
     if fault.body is not None:
         return Response(fault.body, status, headers=headers, mimetype=fault.content_type or "text/html")
-    if status == 429:
-        body = service_error("TOO_MANY_REQUESTS", scope="MEMBER").body
-    else:
-        body = {"message": HTTPStatus(status).phrase, "status": status}
+    body = {"message": HTTPStatus(status).phrase, "status": status}  # a 429 so: infrastructure protection
     return Response(json.dumps(body), status, headers=headers, mimetype=fault.content_type or "application/json")
 
 
@@ -1008,8 +1033,8 @@ def _validated_post(token: AccessToken) -> dict[str, Any]:
                            "CONNECTIONS or LOGGED_IN visibility in this sandbox")
     if body["author"] != f"urn:li:person:{token.user_id}":
         raise service_error("ACCESS_DENIED", resource="partnerApiPostsExternal.CREATE (author is not the member)")
-    if len(body.get("commentary", "")) > MAX_COMMENTARY:
-        raise restli_error(422, f"ERROR :: /commentary :: length of commentary is greater than {MAX_COMMENTARY}")
+    if (length := commentary_length(body.get("commentary", ""))) > MAX_COMMENTARY:
+        raise commentary_too_long(body["commentary"], length)
     if not body.get("commentary") and not content:
         raise restli_error(422, "ERROR :: /commentary :: a post needs commentary or content")
     return body

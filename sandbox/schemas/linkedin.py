@@ -111,7 +111,7 @@ NOT_EMULATED = ("content.poll", "content.carousel", "content.celebration",
                 "content.reference", "reshareContext", "container", "adContext", "contentLandingPage",
                 "contentCallToActionLabel")  # fmt: skip
 
-MAX_COMMENTARY = 3000  # characters, per the Posts API documentation
+MAX_COMMENTARY = 3000  # characters of the commentary as received (escapes included), in UTF-16 code units; see sandbox
 
 # Images API (``/rest/images``): ``POST ?action=initializeUpload`` names the owner and answers an upload URL (used with
 # a PUT of the bytes, the member's token as bearer) and the image URN; the image is usable in a post once AVAILABLE.
@@ -154,5 +154,6 @@ SERVICE_ERRORS = {
     "EXPIRED_ACCESS_TOKEN": (401, 65601, "The token used in the request has expired"),
     "REVOKED_ACCESS_TOKEN": (401, 65602, "The token used in the request has been revoked by the user"),
     "ACCESS_DENIED": (403, 100, "Not enough permissions to access: {resource}"),
+    # {scope}: APPLICATION (the app's daily limit) or APPLICATION_AND_MEMBER (one member's, per app), as recorded
     "TOO_MANY_REQUESTS": (429, 101, "Resource level throttle {scope} DAY limit for calls to this resource is reached."),
 }

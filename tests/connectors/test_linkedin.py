@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import logging
 import socket
 import time
@@ -26,7 +27,14 @@ from connectors.base import (
     Transient,
     connector_class,
 )
-from connectors.linkedin import LinkedInConnector, little_text, next_midnight_utc
+from connectors.linkedin import (
+    MAX_COMMENTARY,
+    LinkedInConnector,
+    commentary,
+    commentary_length,
+    little_text,
+    next_midnight_utc,
+)
 
 pytestmark = pytest.mark.timeout(30)
 SIXTY_DAYS = 60 * 86400
@@ -205,10 +213,55 @@ def test_publish_sends_the_documented_post(
         "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [], "thirdPartyDistributionChannels": []},
         "lifecycleState": "PUBLISHED",
         "isReshareDisabledByAuthor": False,
-        "content": {"article": {"source": "https://example.com/r/abc", "title": text}},
+        "content": {"article": {"source": "https://example.com/r/abc", "title": "example.com"}},
     }
+    assert stored["body"]["commentary"] == commentary(text, "https://example.com/r/abc")  # what screening measures
     page = requests.get(post.url, timeout=5)
     assert page.status_code == 200 and "Our report (2026) is out!" in page.text and "example.com/r/abc" in page.text
+
+
+def test_the_article_card_carries_the_links_own_title_never_the_post_text(
+    linkedin_sandbox: Any, linkedin_connector: LinkedInConnector, linkedin_token: Token
+) -> None:
+    text = "A first line people read\nand more of the post"
+    linkedin_connector.publish(linkedin_token.access_token, text, "https://acme.example/r/abc",
+                               link_title="  Acme careers:\n  we are hiring  ")
+    article = only_post(linkedin_sandbox)["body"]["content"]["article"]
+    assert article == {"source": "https://acme.example/r/abc", "title": "Acme careers: we are hiring"}
+    linkedin_connector.publish(linkedin_token.access_token, "Another post", "https://news.acme.example/r/def",
+                               link_title=None)
+    titles = {p["body"]["content"]["article"]["title"] for p in linkedin_sandbox.posts()}
+    assert titles == {"Acme careers: we are hiring", "news.acme.example"}  # no title known: the host, not the text
+    linkedin_connector.publish(linkedin_token.access_token, "A third post", "https://acme.example/r/ghi",
+                               link_title="T" * 300)
+    longest = max(titles | {p["body"]["content"]["article"]["title"] for p in linkedin_sandbox.posts()}, key=len)
+    assert len(longest) == 200 and longest.endswith("…")
+
+
+# ----------------------------------------------------------------------------------------- commentary length
+def test_commentary_is_measured_as_sent_escapes_and_templates_included() -> None:
+    text = "(a) #tag " + "x" * 10
+    sent = commentary(text, "https://example.com/r/abc")
+    assert sent == "\\(a\\) {hashtag|\\#|tag} " + "x" * 10 and commentary_length(sent) == len(sent) > len(text)
+    with_image = commentary(text, "https://example.com/r/abc", media=True)  # the link joins the text, escaped
+    assert with_image == little_text(f"{text} https://example.com/r/abc")
+    assert commentary(f"{text} https://example.com/r/abc", "https://example.com/r/abc", media=True) == with_image
+    assert commentary_length("😀é") == 3  # UTF-16 code units: an emoji beyond the BMP counts 2
+
+
+def test_commentary_over_the_limit_as_sent_is_refused_before_anything_is_sent(
+    linkedin_sandbox: Any, linkedin_connector: LinkedInConnector, linkedin_token: Token
+) -> None:
+    """3,000 characters typed, 3,011 sent: eleven brackets each gain an escape. LinkedIn would refuse it (400)."""
+    text = "(" * 11 + "x" * 2989
+    assert len(text) == MAX_COMMENTARY and commentary_length(commentary(text)) == MAX_COMMENTARY + 11
+    with pytest.raises(Rejected) as refused:
+        linkedin_connector.publish(linkedin_token.access_token, text, "https://example.com/r/abc")
+    assert "3,000" in refused.value.message and "3,011" in refused.value.message and refused.value.status is None
+    assert linkedin_sandbox.posts() == []
+    exactly = "(" * 10 + "x" * 2980  # 3,000 as sent: LinkedIn takes it, whole
+    post = linkedin_connector.publish(linkedin_token.access_token, exactly, "https://example.com/r/abc")
+    assert only_post(linkedin_sandbox)["text"] == exactly and post.id
 
 
 def test_unescaped_text_is_cut_short_by_linkedin(linkedin_sandbox: Any, linkedin_token: Token) -> None:
@@ -387,7 +440,7 @@ def test_daily_member_limit_resets_at_midnight_utc(
     with pytest.raises(RateLimited) as limited:
         linkedin_connector.publish(linkedin_token.access_token, "Two")
     assert limited.value.retryable and limited.value.status == 429
-    assert limited.value.reset_at == next_midnight_utc()
+    assert limited.value.reset_at == next_midnight_utc() and not limited.value.app_wide  # this member's limit
     bob = linkedin_flow.connect(linkedin_connector, "bob")  # another member still has room
     assert linkedin_connector.publish(bob.access_token, "Bob's one").id
 
@@ -399,15 +452,52 @@ def test_daily_app_limit(linkedin_sandbox: Any, linkedin_flow: Any, linkedin_con
     linkedin_connector.publish(alice.access_token, "Only one today")
     with pytest.raises(RateLimited) as limited:  # the limit is the app's, whoever posts
         linkedin_connector.publish(bob.access_token, "Bob too")
-    assert "APPLICATION" in limited.value.message
+    assert "APPLICATION DAY" in limited.value.message
+    assert limited.value.reset_at == next_midnight_utc() and limited.value.app_wide  # nobody's posts go before it
 
 
-def test_injected_429(linkedin_sandbox: Any, linkedin_connector: LinkedInConnector, linkedin_token: Token) -> None:
+def test_a_429_that_names_no_daily_limit_is_not_a_wait_until_midnight(
+    linkedin_sandbox: Any, linkedin_connector: LinkedInConnector, linkedin_token: Token
+) -> None:
+    """LinkedIn's infrastructure protection: it says nothing of when, so the engine backs off briefly."""
     linkedin_sandbox.fault(status=429, path_prefix="/rest/posts", count=1)
     with pytest.raises(RateLimited) as limited:
         linkedin_connector.publish(linkedin_token.access_token, "Too soon")
-    assert limited.value.reset_at is not None and limited.value.reset_at > now()
-    assert limited.value.reset_at.time() == dt.time(0, 0)
+    assert limited.value.reset_at is None and not limited.value.app_wide
+
+
+@pytest.mark.parametrize("form", ["seconds", "http-date"])
+def test_a_429_with_retry_after_waits_that_long(
+    linkedin_sandbox: Any, linkedin_connector: LinkedInConnector, linkedin_token: Token, form: str
+) -> None:
+    value = "30" if form == "seconds" else email.utils.format_datetime(now() + dt.timedelta(seconds=30), usegmt=True)
+    linkedin_sandbox.fault(status=429, path_prefix="/rest/posts", count=1, headers={"Retry-After": value})
+    asked = now()
+    with pytest.raises(RateLimited) as limited:
+        linkedin_connector.publish(linkedin_token.access_token, "Too soon")
+    assert limited.value.reset_at is not None
+    assert dt.timedelta(seconds=28) <= limited.value.reset_at - asked <= dt.timedelta(seconds=33)
+
+
+def test_a_daily_limit_waits_for_midnight_whatever_else_is_said(
+    linkedin_sandbox: Any, linkedin_connector: LinkedInConnector, linkedin_token: Token
+) -> None:
+    body = ('{"status": 429, "serviceErrorCode": 101, "code": "TOO_MANY_REQUESTS", "message": "Resource level '
+            'throttle APPLICATION_AND_MEMBER DAY limit for calls to this resource is reached."}')
+    linkedin_sandbox.fault(status=429, path_prefix="/rest/posts", count=1, body=body, content_type="application/json",
+                           headers={"Retry-After": "5"})
+    with pytest.raises(RateLimited) as limited:
+        linkedin_connector.publish(linkedin_token.access_token, "Today is spent")
+    assert limited.value.reset_at == next_midnight_utc() and not limited.value.app_wide
+
+
+def test_a_503_with_retry_after_says_when_to_try_again(
+    linkedin_sandbox: Any, linkedin_connector: LinkedInConnector, linkedin_token: Token
+) -> None:
+    linkedin_sandbox.fault(status=503, path_prefix="/rest/posts", count=1, headers={"Retry-After": "120"})
+    with pytest.raises(Transient) as unavailable:
+        linkedin_connector.publish(linkedin_token.access_token, "During maintenance")
+    assert unavailable.value.retry_at is not None and unavailable.value.retry_at - now() > dt.timedelta(seconds=100)
 
 
 # ------------------------------------------------------------------------------------------- transient faults

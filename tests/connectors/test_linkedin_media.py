@@ -3,6 +3,7 @@ failure mapped onto the taxonomy."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -10,7 +11,7 @@ import pytest
 import requests
 
 from connectors.base import AuthExpired, ConfigurationError, Duplicate, Media, RateLimited, Rejected, Token, Transient
-from connectors.linkedin import LinkedInConnector
+from connectors.linkedin import MAX_COMMENTARY, LinkedInConnector, commentary
 from tests.connectors.imagefiles import png, png_header
 
 pytestmark = pytest.mark.timeout(30)
@@ -202,14 +203,31 @@ def test_an_expired_upload_url_is_refused(
 
 # ---------------------------------------------------------------------------------------------------- failures
 @pytest.mark.parametrize("prefix", ["/rest/images", "/dms-uploads/"])
-def test_429_during_upload_is_rate_limited_until_midnight(
+def test_429_during_upload_is_rate_limited(
     linkedin_sandbox: Any, linkedin_connector: LinkedInConnector, linkedin_token: Token, prefix: str
 ) -> None:
-    linkedin_sandbox.fault(status=429, path_prefix=prefix, count=1)
+    linkedin_sandbox.fault(status=429, path_prefix=prefix, count=1)  # infrastructure protection: no time given
     with pytest.raises(RateLimited) as limited:
         linkedin_connector.publish(linkedin_token.access_token, "Later", media=[Media(png(), "image/png")])
-    assert limited.value.reset_at is not None and limited.value.reset_at.hour == 0
+    assert limited.value.reset_at is None
+    linkedin_sandbox.config(member_day_limits={"POST /rest/images": 0})  # the member's daily limit: midnight UTC
+    with pytest.raises(RateLimited) as limited:
+        linkedin_connector.publish(linkedin_token.access_token, "Later", media=[Media(png(), "image/png")])
+    assert limited.value.reset_at is not None and limited.value.reset_at.time() == dt.time(0, 0)
     assert linkedin_sandbox.posts() == []
+
+
+def test_with_an_image_the_link_joins_the_commentary_and_is_measured_there(
+    linkedin_sandbox: Any, linkedin_connector: LinkedInConnector, linkedin_token: Token
+) -> None:
+    link = "https://example.com/r/abcdefgh"
+    text = "x" * (MAX_COMMENTARY - len(link))  # fits as an article post; one over with the link in the text
+    with pytest.raises(Rejected) as refused:
+        linkedin_connector.publish(linkedin_token.access_token, text, link, media=[Media(png(), "image/png")])
+    assert "3,001" in refused.value.message
+    assert linkedin_sandbox.posts() == []
+    linkedin_connector.publish(linkedin_token.access_token, text, link)  # as an article the link is not in the text
+    assert linkedin_sandbox.posts()[0]["body"]["commentary"] == commentary(text, link)
 
 
 @pytest.mark.parametrize(

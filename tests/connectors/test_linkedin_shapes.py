@@ -132,13 +132,60 @@ def test_auth_error_bodies(
     assert (body["status"], body["code"], body["serviceErrorCode"]) == (status, code, service_code)
 
 
-def test_throttle_answer_has_no_rate_limit_headers(linkedin_sandbox: Any, linkedin_token: Token) -> None:
-    linkedin_sandbox.config(member_day_limits={"GET /v2/userinfo": 0})
+@pytest.mark.parametrize(("limits", "scope"), [("member_day_limits", "APPLICATION_AND_MEMBER"),
+                                              ("app_day_limits", "APPLICATION")])
+def test_throttle_answer_names_the_daily_limit_without_rate_limit_headers_or_retry_after(
+    linkedin_sandbox: Any, linkedin_token: Token, limits: str, scope: str
+) -> None:
+    linkedin_sandbox.config(**{limits: {"GET /v2/userinfo": 0}})
     answer = requests.get(f"{linkedin_sandbox.url}/v2/userinfo", timeout=5,
                           headers={"Authorization": f"Bearer {linkedin_token.access_token}"})
     assert answer.status_code == 429
-    assert answer.json()["code"] == "TOO_MANY_REQUESTS" and answer.json()["serviceErrorCode"] == 101
-    assert not [h for h in answer.headers if "ratelimit" in h.lower().replace("-", "")]
+    assert answer.json() == {"status": 429, "serviceErrorCode": 101, "code": "TOO_MANY_REQUESTS",
+                             "message": f"Resource level throttle {scope} DAY limit for calls to this resource is "
+                                        "reached."}
+    assert not [h for h in answer.headers if "ratelimit" in h.lower().replace("-", "") or h.lower() == "retry-after"]
+
+
+def test_an_injected_throttle_is_infrastructure_protection_with_the_headers_asked_for(
+    linkedin_sandbox: Any, linkedin_token: Token
+) -> None:
+    linkedin_sandbox.fault(status=429, path_prefix="/rest/posts", count=1, headers={"Retry-After": "30"})
+    answer = rest(linkedin_sandbox, "POST", "/rest/posts", linkedin_token,
+                  json=documented_post(member(linkedin_sandbox, linkedin_token)))
+    assert answer.status_code == 429 and answer.headers["Retry-After"] == "30"
+    assert answer.json() == {"message": "Too Many Requests", "status": 429}  # no DAY limit named
+    assert linkedin_sandbox.posts() == []
+
+
+@pytest.mark.parametrize(
+    ("commentary", "length"),
+    [("x" * 3001, 3001), ("😀" * 1501, 3002), ("\\(" * 1500 + "x", 3001), ("{hashtag|\\#|" + "x" * 2988 + "}", 3001)],
+)
+def test_commentary_over_3000_as_received_is_refused_as_linkedin_refuses_it(
+    linkedin_sandbox: Any, linkedin_token: Token, commentary: str, length: int
+) -> None:
+    """Measured as received, escapes and templates included, in UTF-16 code units: 400 FIELD_ARRAY_SIZE_TOO_HIGH."""
+    author = member(linkedin_sandbox, linkedin_token)
+    answer = rest(linkedin_sandbox, "POST", "/rest/posts", linkedin_token,
+                  json=documented_post(author, commentary=commentary))
+    assert answer.status_code == 400, answer.text
+    body = answer.json()
+    assert body["status"] == 400 and body["errorDetailType"] == "com.linkedin.common.error.BadRequest"
+    assert body["message"] == ("com.linkedin.content.common.exception.BadRequestResponseException: ShareCommentary "
+                               f"text length ({length} characters) exceeded the maximum allowed (3000 characters)")
+    (error,) = body["errorDetails"]["inputErrors"]
+    assert error["code"] == "FIELD_ARRAY_SIZE_TOO_HIGH" and error["maxLength"] == 3000
+    assert linkedin_sandbox.posts() == []
+
+
+def test_commentary_of_3000_as_received_is_taken(linkedin_sandbox: Any, linkedin_token: Token) -> None:
+    author = member(linkedin_sandbox, linkedin_token)
+    for fits in ("x" * 3000, "😀" * 1500, "\\(" * 1500, "{hashtag|\\#|" + "x" * 2987 + "}"):
+        answer = rest(linkedin_sandbox, "POST", "/rest/posts", linkedin_token,
+                      json=documented_post(author, commentary=fits))
+        assert answer.status_code == 201, answer.text
+    assert [p["text"] for p in linkedin_sandbox.posts()] == ["x" * 3000, "😀" * 1500, "(" * 1500, "#" + "x" * 2987]
 
 
 def test_analytics_answer_shape(linkedin_sandbox: Any, linkedin_flow: Any, linkedin_connector: Any) -> None:
@@ -177,7 +224,6 @@ def test_analytics_answer_shape(linkedin_sandbox: Any, linkedin_flow: Any, linke
          "ERROR :: /content :: "),
         ({"content": {"multiImage": {"images": [{"id": "urn:li:image:1"}]}}}, "ERROR :: /content/multiImage/images"),
         ({"content": {"poll": {"question": "?"}}}, "does not emulate content.poll"),
-        ({"commentary": "x" * 3001}, "length of commentary is greater than 3000"),
         ({"lifecycleState": "DRAFT"}, "ERROR :: /lifecycleState"),
     ],
 )
