@@ -45,6 +45,7 @@ from connectors.base import (
     Transient,
     http_session,
     register,
+    retry_after,
     utc_from_epoch,
 )
 from connectors.oauth import oauth_call, oauth_session
@@ -228,7 +229,7 @@ class XConnector:
 
     def publish(
         self, access_token: str, text: str, link: str | None = None, *, idempotency_key: str | None = None,
-        media: Sequence[Media] = (),
+        media: Sequence[Media] = (), link_title: str | None = None,
     ) -> PublishedPost:
         """Post as the person; ``link`` is appended after a space unless the text already holds it.
 
@@ -258,6 +259,10 @@ class XConnector:
     def find_post(self, access_token: str, text: str, since: dt.datetime) -> PublishedPost | None:
         """The person's post holding ``text`` made since ``since``, if X has one (newest pages first).
 
+        X gives every URL in a post's text back as a ``https://t.co/…`` link: a URL is found in the post's
+        ``entities.urls`` (``expanded_url`` as written, or ``unwound_url`` where X resolved it), anything else in the
+        text.
+
         Args:
             access_token: the person's OAuth 2.0 user access token.
             text: what the post holds; pass something unique to one post, such as its tracked link.
@@ -269,9 +274,10 @@ class XConnector:
             start = since.astimezone(dt.UTC) - dt.timedelta(seconds=1)  # X takes whole seconds
             for _ in range(FIND_PAGES):
                 answer = client.get_users_tweets(me["id"], start_time=start, max_results=100,
-                                                 pagination_token=token, user_auth=False)
+                                                 tweet_fields=["entities", "created_at"], pagination_token=token,
+                                                 user_auth=False)
                 for item in _data(answer, list, missing_ok=True):
-                    if isinstance(item, dict) and text in str(item.get("text", "")) and item.get("id"):
+                    if isinstance(item, dict) and item.get("id") and _holds(item, text):
                         post_id = str(item["id"])
                         log.info("x.find_post found post_id=%s", post_id)
                         return PublishedPost(id=post_id, url=f"{self.web_base_url}/i/web/status/{post_id}")
@@ -397,7 +403,7 @@ class XConnector:
                     raise Transient("X token endpoint answered without a token", status=status, raw=raw)
                 return response
             if status == 429:
-                reset_at = _reset_at(response.headers)
+                reset_at = retry_after(response.headers, _reset_at(response.headers))
                 raise RateLimited("X token endpoint: too many requests", reset_at=reset_at, status=status, raw=raw)
             if status >= 500 or body is None:
                 raise Transient(f"X token endpoint answered {status}", status=status, raw=raw)
@@ -478,6 +484,23 @@ def _data(answer: Any, kind: type, *, missing_ok: bool = False) -> Any:
         if data is None and missing_ok:
             return kind()
     raise Transient("X answered without the expected data", raw=json.dumps(answer)[:2000])
+
+
+def _holds(item: Mapping[str, Any], wanted: str) -> bool:
+    """Whether a post as X gives it holds ``wanted``: in its text, or (a URL, which X wraps in t.co) as one of its
+    links' ``expanded_url`` or ``unwound_url``."""
+    if wanted in str(item.get("text", "")):
+        return True
+    entities = item.get("entities")
+    urls = entities.get("urls") if isinstance(entities, dict) else None
+    target = wanted.strip().rstrip("/")
+    for entity in urls if isinstance(urls, list) else []:
+        if isinstance(entity, dict) and any(
+            isinstance(entity.get(name), str) and entity[name].rstrip("/") == target
+            for name in ("expanded_url", "unwound_url")
+        ):
+            return True
+    return False
 
 
 def _count(value: Any) -> int | None:
@@ -573,9 +596,10 @@ def _raise_mapped(response: requests.Response) -> NoReturn:
     if status == 401:
         raise AuthExpired(message, status=status, raw=raw)
     if status == 429:
-        raise RateLimited(message, reset_at=_reset_at(response.headers), status=status, raw=raw)
+        raise RateLimited(message, reset_at=retry_after(response.headers, _reset_at(response.headers)), status=status,
+                          raw=raw)
     if status >= 500 or body is None:  # 5xx, or an HTML/empty page from something in front of X
-        raise Transient(message, status=status, raw=raw)
+        raise Transient(message, status=status, raw=raw, retry_at=retry_after(response.headers))
     if status == 403 and DUPLICATE_MARK in message.lower():
         raise Duplicate(message, status=status, raw=raw)
     if 400 <= status < 500:

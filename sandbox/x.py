@@ -1,10 +1,12 @@
 """A local emulation of the X API v2, faithful enough that the real client (tweepy, requests-oauthlib) cannot tell.
 
 Endpoints: the OAuth 2.0 consent page and token endpoints (Authorization Code with PKCE S256, rotating refresh
-tokens), ``POST /2/tweets`` (with ``media.media_ids``), ``DELETE /2/tweets/<id>``, ``GET /2/tweets``,
-``GET /2/users/me``, image upload in one request (``POST /2/media/upload``, kept per user until it expires) or in
-segments (``initialize``, ``append``, ``finalize``, then ``GET /2/media/upload`` while a GIF is processed), its alt
-text (``POST /2/media/metadata``), a public page per post (``/i/web/status/<id>``, images at ``/i/media/<key>``),
+tokens, ``POST /2/oauth2/revoke``), ``POST /2/tweets`` (with ``media.media_ids``), ``DELETE /2/tweets/<id>``,
+``GET /2/tweets``, ``GET /2/tweets/<id>``, ``GET /2/users/<id>/tweets``, ``GET /2/users/me`` (posts read back as X
+gives them: every URL a ``https://t.co/…`` link, the URL as written in ``entities.urls``), image upload in one
+request (``POST /2/media/upload``, kept per user until it expires) or in segments (``initialize``, ``append``,
+``finalize``, then ``GET /2/media/upload`` while a GIF is processed), its alt text (``POST /2/media/metadata``),
+a public page per post (``/i/web/status/<id>``, images at ``/i/media/<key>``),
 and a JSON control API under ``/_sandbox/`` for tests and the demo: see ``create_app`` for the list. State lives
 in memory behind one lock; run it with ``sandbox.runner``.
 """
@@ -67,13 +69,14 @@ SCOPES = frozenset(
     }
 )  # fmt: skip
 TWEET_FIELDS = frozenset(
-    {"id", "text", "edit_history_tweet_ids", "author_id", "created_at", "public_metrics", "attachments"}
+    {"id", "text", "edit_history_tweet_ids", "author_id", "created_at", "public_metrics", "attachments", "entities"}
 )
 USER_FIELDS = frozenset({"id", "name", "username", "created_at", "description", "protected", "public_metrics"})
 ENDPOINT_SCOPES = {
     "POST /2/tweets": ("tweet.read", "tweet.write", "users.read"),
     "DELETE /2/tweets/:id": ("tweet.read", "tweet.write", "users.read"),
     "GET /2/tweets": ("tweet.read", "users.read"),
+    "GET /2/tweets/:id": ("tweet.read", "users.read"),
     "GET /2/users/me": ("tweet.read", "users.read"),
     "GET /2/users/:id/tweets": ("tweet.read", "users.read"),
     "POST /2/media/upload": ("media.write",),
@@ -83,7 +86,8 @@ ENDPOINT_SCOPES = {
     "POST /2/media/upload/:id/finalize": ("media.write",),
     "GET /2/media/upload": ("media.write",),
 }
-DEFAULT_RATE_LIMITS = {"POST /2/tweets": 100, "DELETE /2/tweets/:id": 50, "GET /2/tweets": 900, "GET /2/users/me": 75,
+DEFAULT_RATE_LIMITS = {"POST /2/tweets": 100, "DELETE /2/tweets/:id": 50, "GET /2/tweets": 900,
+                       "GET /2/tweets/:id": 900, "GET /2/users/me": 75,
                        "GET /2/users/:id/tweets": 900, "POST /2/media/upload": 500, "POST /2/media/metadata": 500,
                        "POST /2/media/upload/initialize": 500, "POST /2/media/upload/:id/append": 500,
                        "POST /2/media/upload/:id/finalize": 500, "GET /2/media/upload": 1000}
@@ -98,6 +102,9 @@ EMOJI_SEQUENCE = re.compile(
     "[\U0001f000-\U0001faff\u2600-\u27bf][\U0001f3fb-\U0001f3ff\ufe0f]*"
     "(?:\u200d[\U0001f000-\U0001faff\u2600-\u27bf][\U0001f3fb-\U0001f3ff\ufe0f]*)*"
 )
+TCO_PREFIX = "https://t.co/"  # X's link wrapper: every URL in a post's text reads back as one (23 characters)
+TCO_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+DISPLAY_URL_MAX = 35  # characters of a URL X shows before "…" (the spec's display_url example)
 FIRST_TWEET_ID = 1_900_000_000_000_000_000
 FIRST_MEDIA_ID = 1_950_000_000_000_000_000
 MEDIA_IDS_INVALID = "Your media IDs are invalid."
@@ -138,6 +145,39 @@ def _weigh(chunk: str) -> int:
     return sum(1 if any(lo <= ord(ch) <= hi for lo, hi in LIGHT_RANGES) else 2 for ch in chunk)
 
 
+def wrap_urls(text: str, salt: str) -> tuple[str, list[dict[str, Any]]]:
+    """The text as X gives it back (every URL replaced by a ``https://t.co/<10 characters>`` link) and its
+    ``entities.urls``: ``start``/``end`` (zero-based code points into the returned text, end exclusive), ``url`` (the
+    t.co link), ``expanded_url`` (the URL as written) and ``display_url``. The sandbox follows no link, so it gives no
+    ``unwound_url`` (X adds one when it has resolved the link's redirects).
+
+    Args:
+        text: the post text as sent.
+        salt: something unique to the post (its id), so each post gets its own t.co links, as on X.
+    """
+    pieces: list[str] = []
+    urls: list[dict[str, Any]] = []
+    pos = length = 0
+    for number, match in enumerate(URL_IN_TEXT.finditer(text)):
+        url = match.group(0).rstrip(".,;:!?)'\"")
+        before = text[pos : match.start()]
+        digest = int.from_bytes(hashlib.sha256(f"{salt}:{number}:{url}".encode()).digest()[:8], "big")
+        code = "".join(TCO_ALPHABET[(digest >> (6 * i)) % len(TCO_ALPHABET)] for i in range(10))
+        short = TCO_PREFIX + code
+        start = length + len(before)
+        expanded = url if re.match(r"https?://", url, re.IGNORECASE) else "http://" + url
+        shown = re.sub(r"^https?://", "", url, flags=re.IGNORECASE)
+        if len(shown) > DISPLAY_URL_MAX:
+            shown = shown[:DISPLAY_URL_MAX] + "\u2026"
+        urls.append({"start": start, "end": start + len(short), "url": short, "expanded_url": expanded,
+                     "display_url": shown})
+        pieces += [before, short]
+        length = start + len(short)
+        pos = match.start() + len(url)
+    pieces.append(text[pos:])
+    return "".join(pieces), urls
+
+
 # ------------------------------------------------------------------------------------------------------ state
 @dataclass
 class Config:
@@ -174,9 +214,11 @@ class Post:
     id: str
     author_id: str
     client_id: str
-    text: str
+    text: str  # as sent (the duplicate check compares it)
     body: dict[str, Any]
     created_at: str
+    shown_text: str = ""  # as X gives it back: each URL a t.co link
+    urls: list[dict[str, Any]] = field(default_factory=list)  # entities.urls of shown_text
     deleted: bool = False
     deleted_at: str | None = None
     metrics: dict[str, int | None] = field(default_factory=lambda: dict.fromkeys(METRIC_NAMES, 0))
@@ -551,6 +593,7 @@ class XState:
             post_id = str(self._next_tweet)
             self._next_tweet += 1
             post = Post(post_id, token.user_id, token.client_id, text, body, utc_iso(time.time()))
+            post.shown_text, post.urls = wrap_urls(text, post_id)
             post.growth = self.config.metrics_growth
             for upload in uploads:
                 assert upload is not None
@@ -1082,7 +1125,8 @@ def _metrics_view(post: Post) -> dict[str, int]:
 
 
 def _tweet_view(post: Post, fields: set[str]) -> dict[str, Any]:
-    view: dict[str, Any] = {"id": post.id, "text": post.text, "edit_history_tweet_ids": [post.id]}
+    """A post as X's read endpoints give it: its text with t.co links, and the fields asked for."""
+    view: dict[str, Any] = {"id": post.id, "text": post.shown_text, "edit_history_tweet_ids": [post.id]}
     if "author_id" in fields:
         view["author_id"] = post.author_id
     if "created_at" in fields:
@@ -1091,6 +1135,8 @@ def _tweet_view(post: Post, fields: set[str]) -> dict[str, Any]:
         view["public_metrics"] = _metrics_view(post)
     if "attachments" in fields and post.media:
         view["attachments"] = {"media_keys": [m["media_key"] for m in post.media]}
+    if "entities" in fields and post.urls:  # X leaves entities out when the text holds none
+        view["entities"] = {"urls": [dict(u) for u in post.urls]}
     return view
 
 
@@ -1157,7 +1203,7 @@ def _install_api(app: Flask, state: XState) -> None:
             text, media_ids = _validate_tweet_body()
             post = state.create_post(token, text, request.get_json(), media_ids)
             g.rate_headers |= state.day_headers(token, spend=True)[1]
-        data = {"id": post.id, "text": post.text, "edit_history_tweet_ids": [post.id]}
+        data = {"id": post.id, "text": post.shown_text, "edit_history_tweet_ids": [post.id]}
         return _json_response({"data": data}, 201, {"location": f"{request.host_url}2/tweets/{post.id}"})
 
     @app.delete("/2/tweets/<post_id>")
@@ -1443,7 +1489,22 @@ def _install_chunked(app: Flask, state: XState) -> None:
 
 
 def _install_timeline(app: Flask, state: XState) -> None:
-    """``GET /2/users/:id/tweets``: a person's recent posts, newest first, paged (what ``find_post`` reads)."""
+    """``GET /2/users/:id/tweets``: a person's recent posts, newest first, paged (what ``find_post`` reads); and
+    ``GET /2/tweets/:id``, one post."""
+
+    @app.get("/2/tweets/<post_id>")
+    def lookup_tweet(post_id: str) -> Response:
+        _authorized(state, "GET /2/tweets/:id")
+        _only_params("tweet.fields", "expansions", "user.fields", "media.fields", "poll.fields", "place.fields")
+        fields = _fields("tweet.fields", TWEET_FIELDS)
+        _fields("user.fields", USER_FIELDS)
+        if not NUMERIC_ID.match(post_id):
+            raise invalid_request(f"The `id` query parameter value [{post_id}] does not match ^[0-9]{{1,19}}$",
+                                  parameters={"id": [post_id]})
+        post = state.look_up(post_id)
+        if post is None:  # X answers 200 with the error, as for a missing id in GET /2/tweets
+            return _json_response({"errors": [not_found("id", post_id)]})
+        return _json_response({"data": _tweet_view(post, fields)})
 
     @app.get("/2/users/<user_id>/tweets")
     def user_timeline(user_id: str) -> Response:

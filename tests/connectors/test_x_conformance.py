@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import re
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -311,6 +312,35 @@ def test_tweets_lookup_answer(spec: dict[str, Any], x_sandbox: Any, x_token: Tok
     )
     assert too_many.status_code == 400
     check_answer(spec, "GET", "/2/tweets", too_many)
+
+
+def test_links_come_back_wrapped_as_the_spec_shows(spec: dict[str, Any], x_sandbox: Any, x_token: Token) -> None:
+    """Every URL of a post reads back as a t.co link shaped like the spec's ``TweetText`` example, with
+    ``entities.urls`` as ``UrlEntity`` declares them, from every endpoint that returns posts."""
+    example = spec["components"]["schemas"]["TweetText"]["example"].replace("\\/", "/")
+    [tco] = re.findall(r"https://t\.co/\S+", example)
+    shape = re.compile(r"^https://t\.co/[A-Za-z0-9]{" + str(len(tco) - len("https://t.co/")) + "}$")
+    link = "https://advocacy.test/r/Conform1"
+    created = call(x_sandbox, "POST", "/2/tweets", x_token, json={"text": f"Links {link}"})
+    body = check_answer(spec, "POST", "/2/tweets", created, extras=WIRE_EXTRAS[("POST", "/2/tweets")])
+    post_id, text = body["data"]["id"], body["data"]["text"]
+    assert link not in text and shape.match(text.split()[-1]), text
+    user_id = call(x_sandbox, "GET", "/2/users/me", x_token).json()["data"]["id"]
+    fields = {"tweet.fields": "entities,created_at"}
+    answers = [
+        check_answer(spec, "GET", "/2/tweets/{id}", call(x_sandbox, "GET", f"/2/tweets/{post_id}", x_token,
+                                                          params=fields))["data"],
+        check_answer(spec, "GET", "/2/tweets", call(x_sandbox, "GET", "/2/tweets", x_token,
+                                                    params={"ids": post_id, **fields}))["data"][0],
+        check_answer(spec, "GET", "/2/users/{id}/tweets", call(x_sandbox, "GET", f"/2/users/{user_id}/tweets",
+                                                               x_token, params=fields))["data"][0],
+    ]
+    for post in answers:
+        assert post["text"] == text
+        [url] = post["entities"]["urls"]
+        assert url["expanded_url"] == link and shape.match(url["url"]) and text[url["start"] : url["end"]] == url["url"]
+    missing = call(x_sandbox, "GET", "/2/tweets/1800000000000000001", x_token)
+    assert check_answer(spec, "GET", "/2/tweets/{id}", missing)["errors"][0]["resource_type"] == "tweet"
 
 
 def test_problem_answers(spec: dict[str, Any], x_sandbox: Any, x_token: Token) -> None:

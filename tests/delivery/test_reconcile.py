@@ -1,4 +1,8 @@
-"""Never twice on Mastodon and LinkedIn: an attempt whose answer was lost is found on the network, through real workers.
+"""Never twice, never falsely failed: an attempt whose answer was lost is found on the network, through real workers.
+
+X gives every URL of a post back as a t.co link (the tracked link only in ``entities.urls[].expanded_url``): the
+retry's look-up must find the post there, or it posts again, meets X's 403 duplicate and records a live post as
+failed.
 
 Mastodon honours an ``Idempotency-Key`` for about an hour; a retry after that (a long outage, a worker dead past its
 lease) must find the status by the share's tracked link instead of posting again. LinkedIn refuses a repeat with a
@@ -22,7 +26,7 @@ from advocacy.extensions import db
 from advocacy.models_base import utcnow
 from connectors.base import FindsPosts
 from tests.conftest import consent, run_jobs
-from tests.delivery.support import approved, employee, posts_by_code
+from tests.delivery.support import Sandbox, approved, employee, posts_by_code
 
 MASTODON_CALLBACK = "http://advocacy.test/accounts/callback/mastodon"
 LINKEDIN_CALLBACK = "http://advocacy.test/accounts/callback/linkedin"
@@ -74,6 +78,25 @@ def linkedin_app(settings: dict[str, Any]) -> dict[str, Any]:
     """Settings asking LinkedIn for post analytics too, so the fetched figures show which post was asked about."""
     settings["LINKEDIN_SCOPES"] = "openid profile w_member_social r_member_postAnalytics"
     return settings
+
+
+def test_a_lost_x_answer_is_found_behind_its_t_co_link_and_published_not_failed(
+        app: Any, sandbox: dict[str, str], policy: Any) -> None:
+    x = Sandbox(sandbox["x"])
+    user = employee("emma@acme.test", handle="emma")
+    x.fault(status=503, after=True, count=1, method="POST", path_prefix="/2/tweets")  # posted, the answer lost
+    share = services.create_share(user, approved(), "x")
+    run_jobs(app)  # the retry looks first, over HTTP, and finds the post by its link's expanded_url
+
+    share = fresh(share)
+    (post,) = x.posts()
+    assert publishing.tracked_url(share) in post["text"]
+    assert posts_by_code([post]) == {share.code: 1}
+    assert share.status == "published" and share.attempts == 2, share.last_error
+    assert "found on the network" in (share.last_error or "")
+    assert share.post_id == post["id"] and share.post_url == f"{sandbox['x']}/i/web/status/{post['id']}"
+    posts_made = [r for r in x.requests() if r["method"] == "POST" and r["path"] == "/2/tweets"]
+    assert [r["status"] for r in posts_made] == [503]  # one post call: no repeat refused as a duplicate
 
 
 def test_the_app_wraps_mastodon_servers_as_a_connector_that_finds_posts(app: Any) -> None:
