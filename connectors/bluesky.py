@@ -40,6 +40,7 @@ from connectors.base import (
     Transient,
     http_session,
     register,
+    retry_after,
     utc_from_epoch,
     utc_from_iso,
 )
@@ -200,7 +201,7 @@ class BlueskyConnector:
 
     def publish(
         self, access_token: str, text: str, link: str | None = None, *, idempotency_key: str | None = None,
-        media: Sequence[Media] = (),
+        media: Sequence[Media] = (), link_title: str | None = None,
     ) -> PublishedPost:
         """Create a post; ``link`` is appended after a space unless the text holds it, and every URL gets a facet.
 
@@ -452,10 +453,10 @@ def _raise_mapped(response: requests.Response, *, creating_session: bool = False
     name = str(body.get("error") or "") if body else ""
     message = str(body.get("message") or name or f"Bluesky answered {status}") if body else f"Bluesky answered {status}"
     if status == 429:
-        reset_at = utc_from_epoch(response.headers.get("RateLimit-Reset"))
+        reset_at = retry_after(response.headers, utc_from_epoch(response.headers.get("RateLimit-Reset")))
         raise RateLimited(message, reset_at=reset_at, status=status, raw=raw)
     if status >= 500 or body is None:  # 5xx, or an HTML/empty page from a proxy in front of the PDS
-        raise Transient(message, status=status, raw=raw)
+        raise Transient(message, status=status, raw=raw, retry_at=retry_after(response.headers))
     if creating_session:  # a wrong handle or app password: the person typed something wrong
         if name in REVOKED_ERRORS:
             raise AuthRevoked(message, status=status, raw=raw)

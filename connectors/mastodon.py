@@ -46,6 +46,7 @@ from connectors.base import (
     Transient,
     http_session,
     register,
+    retry_after,
     utc_from_iso,
 )
 from connectors.netguard import Guard, protect
@@ -253,7 +254,7 @@ class MastodonConnector:
 
     def publish(
         self, access_token: str, text: str, link: str | None = None, *, idempotency_key: str | None = None,
-        media: Sequence[Media] = (),
+        media: Sequence[Media] = (), link_title: str | None = None,
     ) -> PublishedPost:
         """Post a public status; ``link`` is appended after a space unless the text already holds it.
 
@@ -570,10 +571,10 @@ def _raise_mapped(response: requests.Response) -> NoReturn:
     body = _json_object(raw)
     message = _message(body, status)
     if status == 429:
-        reset_at = utc_from_iso(response.headers.get("X-RateLimit-Reset"))
+        reset_at = retry_after(response.headers, utc_from_iso(response.headers.get("X-RateLimit-Reset")))
         raise RateLimited(message, reset_at=reset_at, status=status, raw=raw)
     if status >= 500 or (body is None and status not in (404, 405, 410)):  # 5xx, or a proxy's HTML/empty page
-        raise Transient(message, status=status, raw=raw)
+        raise Transient(message, status=status, raw=raw, retry_at=retry_after(response.headers))
     if status == 401:  # tokens never expire on Mastodon: a refused token was revoked (or the account is gone)
         raise AuthRevoked(message, status=status, raw=raw)
     raise Rejected(message, status=status, raw=raw)  # 403 scope, 404/410 gone, 422 validation
@@ -591,7 +592,7 @@ def _check_token_answer(response: requests.Response) -> requests.Response:
             response._content = json.dumps(body).encode()
         return response
     if status == 429:
-        reset_at = utc_from_iso(response.headers.get("X-RateLimit-Reset"))
+        reset_at = retry_after(response.headers, utc_from_iso(response.headers.get("X-RateLimit-Reset")))
         raise RateLimited("Mastodon token endpoint: too many requests", reset_at=reset_at, status=status, raw=raw)
     if status >= 500 or body is None:
         raise Transient(f"Mastodon token endpoint answered {status}", status=status, raw=raw)

@@ -138,10 +138,10 @@ class MastodonServers:
 
     def publish(
         self, access_token: str, text: str, link: str | None = None, *, idempotency_key: str | None = None,
-        media: Sequence[Media] = (),
+        media: Sequence[Media] = (), link_title: str | None = None,
     ) -> PublishedPost:
         connector, token = self._on(access_token)
-        return connector.publish(token, text, link, idempotency_key=idempotency_key, media=media)
+        return connector.publish(token, text, link, idempotency_key=idempotency_key, media=media, link_title=link_title)
 
     def delete(self, access_token: str, post_id: str) -> None:
         connector, token = self._on(access_token)
