@@ -354,6 +354,8 @@ class XState:
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         self.lock = threading.RLock()
         self._stopping = threading.Event()
+        self._woken = threading.Event()  # set (and replaced) by reset, and by stop: ends every injected delay
+        self.generation = 0  # counts resets: a request that began before the last one belongs to no test now
         self._next_tweet = FIRST_TWEET_ID  # survives reset so a stale id never names a new post
         self._next_media = FIRST_MEDIA_ID
         self._next_fault = 1
@@ -363,7 +365,15 @@ class XState:
 
     # --------------------------------------------------------------------------------------------- plumbing
     def reset(self) -> None:
+        """Forget everything. Requests still waiting on an injected delay wake and are answered 503 without doing
+        anything, and requests begun before the reset are left out of the journal: a slow request a test gave up on
+        never acts on, or shows in, what the next test arranges."""
         with self.lock:
+            self.generation += 1
+            woken, self._woken = self._woken, threading.Event()
+            woken.set()
+            if self._stopping.is_set():
+                self._woken.set()
             self.config = Config()
             self.random = random.Random(self.config.seed)
             self.users: dict[str, User] = {}  # by lower-case handle
@@ -377,9 +387,12 @@ class XState:
             self.windows: dict[tuple[str, str], tuple[float, int]] = {}  # (scope key, endpoint) -> (start, used)
             self.journal: list[dict[str, Any]] = []  # API requests as answered, oldest first
 
-    def note(self, entry: dict[str, Any]) -> None:
-        """Remember one answered API request (tests check what was asked, and when)."""
+    def note(self, entry: dict[str, Any], generation: int | None = None) -> None:
+        """Remember one answered API request (tests check what was asked, and when); one that began before the
+        last reset (``generation``) is not remembered."""
         with self.lock:
+            if generation is not None and generation != self.generation:
+                return
             self.journal.append(entry)
             if len(self.journal) > JOURNAL_SIZE:
                 del self.journal[: len(self.journal) - JOURNAL_SIZE]
@@ -393,12 +406,14 @@ class XState:
             return user.handle if user else None
 
     def sleep(self, seconds: float) -> None:
-        """Sleep, but wake at once when the server stops (so no handler thread outlives it)."""
+        """Sleep, but wake at once when the server stops (so no handler thread outlives it) or is reset."""
         if seconds > 0:
-            self._stopping.wait(seconds)
+            self._woken.wait(seconds)
 
     def stop(self) -> None:
-        self._stopping.set()
+        with self.lock:
+            self._stopping.set()
+            self._woken.set()
 
     def configure(self, changes: Mapping[str, Any]) -> dict[str, Any]:
         """Apply settings (all or none); rate windows restart when limits change. Returns the whole config."""
@@ -958,18 +973,19 @@ def _install_hooks(app: Flask, state: XState) -> None:
     @app.before_request
     def delay_and_faults() -> Response | None:
         g.arrived = time.time()
+        g.generation = state.generation
         if not _is_api(request.path):
             return None
         if request.path.startswith("/2/"):
             state.sleep(state.config.latency_ms / 1000)
         fault = state.pick_fault(request.method, request.path)
         if fault is None:
-            return None
+            return _reset_meanwhile(state)
         if fault.after:
             g.after_fault = fault
-            return None
+            return _reset_meanwhile(state)
         state.sleep(fault.delay)
-        return None if fault.status is None else fault_response(fault)
+        return _reset_meanwhile(state) or (None if fault.status is None else fault_response(fault))
 
     @app.after_request
     def journal(response: Response) -> Response:  # registered before lost_answer, runs after it: the final answer
@@ -990,11 +1006,19 @@ def _install_hooks(app: Flask, state: XState) -> None:
         return response
 
 
+def _reset_meanwhile(state: XState) -> Response | None:
+    """A 503 for a request that waited (latency, an injected delay) while the sandbox was reset: it does nothing."""
+    if g.get("generation", state.generation) == state.generation:
+        return None
+    return Response(json.dumps(problem(503, "The sandbox was reset while this request waited.")), 503,
+                    mimetype="application/problem+json")
+
+
 def _note_request(state: XState, response: Response) -> Response:
     if _is_api(request.path) and not request.path.startswith("/i/"):
         state.note({"at": g.get("arrived", time.time()), "method": request.method, "path": request.path,
                     "status": response.status_code, "handle": state.handle_of(request.headers.get("Authorization")),
-                    "reset": response.headers.get("x-rate-limit-reset")})
+                    "reset": response.headers.get("x-rate-limit-reset")}, g.get("generation"))
     return response
 
 

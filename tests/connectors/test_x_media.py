@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import struct
+import time
 import zlib
 from typing import Any
 
@@ -197,6 +198,24 @@ def test_slow_upload_times_out_as_transient(x_sandbox: Any, x_connector: XConnec
     with pytest.raises(Transient):
         x_connector.publish(x_token.access_token, "Slow", media=[Media(png(), "image/png")])
     assert x_sandbox.posts() == []
+
+
+def test_an_upload_left_waiting_by_a_reset_never_reaches_the_next_test(
+    x_sandbox: Any, x_connector: XConnector, x_token: Token
+) -> None:
+    """Why ``test_publish_a_gif_in_segments`` once saw a 401 before its two status checks: the upload above, held 2 s
+    by its fault after the connector gave up, went on after the next tests had reset the sandbox, met a token the
+    reset had forgotten (401) and was journaled as theirs (``/2/media/upload`` is also the status check's path). A
+    reset now wakes such a request, which then does nothing and is journaled nowhere."""
+    x_sandbox.fault(delay=2, count=1, path_prefix="/2/media/upload")
+    with pytest.raises(Transient):
+        x_connector.publish(x_token.access_token, "Slow", media=[Media(png(), "image/png")])
+    x_sandbox.reset()  # the next test begins while the upload still waits
+    deadline = time.monotonic() + 3  # past the fault's 2 s: the old sandbox answered (and journaled) it by then
+    while time.monotonic() < deadline:
+        assert x_sandbox.control("GET", "requests")["requests"] == []
+        time.sleep(0.1)
+    assert x_sandbox.control("GET", "media")["media"] == []
 
 
 def test_expired_token_on_upload_is_auth_expired(x_sandbox: Any, x_connector: XConnector, x_token: Token) -> None:
