@@ -272,6 +272,12 @@ class MastodonState(SandboxState):
             self.attachments: dict[str, Attachment] = {}
             self.grants: dict[str, Grant] = {}
             self.tokens: dict[str, AccessToken] = {}
+            self.clock_offset = 0.0  # seconds the control API moved this server's clock on (POST /_sandbox/clock)
+
+    def now(self) -> float:
+        """This server's clock: the wall clock, moved on by the control API (to let an hour pass in a test)."""
+        with self.lock:
+            return time.time() + self.clock_offset
 
     # ------------------------------------------------------------------------------------------------ users
     def user(self, username: str, followers: int | None = None, following: int | None = None) -> User:
@@ -435,20 +441,24 @@ class MastodonState(SandboxState):
     def create_status(self, token: AccessToken, fields: Mapping[str, Any], key: str | None) -> tuple[Status, bool]:
         """A new status, or the one made earlier with the same ``Idempotency-Key`` (then ``False``).
 
-        As Mastodon's PostStatusService: a repeated key answers first, then the media are checked: the caller's
-        own, not yet attached, processed, at most four.
+        As Mastodon's PostStatusService: the key is kept per account (``idempotency:status:<account>:<key>``) for
+        ``idempotency_ttl`` seconds (an hour) after the status is made, whatever app asks; a repeated key answers
+        that status first (404 when it was deleted meanwhile: the account's statuses no longer hold it), then the
+        media are checked: the caller's own, not yet attached, processed, at most four.
         """
         with self.lock:
             assert token.user_id is not None
             if key:
-                horizon = time.time() - self.config.idempotency_ttl
+                horizon = self.now() - self.config.idempotency_ttl
                 for status in self.statuses.values():
                     if (
                         status.author_id == token.user_id
                         and status.idempotency_key == key
                         and not status.key_forgotten
-                        and _epoch(status.created_at) >= horizon
+                        and _epoch(status.created_at) > horizon
                     ):
+                        if status.deleted:
+                            raise error(404, "Record not found")
                         return status, False
             attachments = self._attachable(token.user_id, [str(i) for i in fields.get("media_ids") or []])
             status = Status(
@@ -460,7 +470,7 @@ class MastodonState(SandboxState):
                 visibility=fields.get("visibility", "public"),
                 sensitive=bool(fields.get("sensitive", False)),
                 language=fields.get("language"),
-                created_at=utc_iso(time.time()),
+                created_at=utc_iso(self.now()),
                 idempotency_key=key,
                 growth=self.config.metrics_growth,
             )
@@ -854,7 +864,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     ``POST /_sandbox/reset``, ``GET|POST|DELETE /_sandbox/faults``, ``GET|POST /_sandbox/users``,
     ``POST /_sandbox/tokens/expire``, ``POST /_sandbox/tokens/revoke``, ``GET|POST /_sandbox/config``; plus
     ``GET /_sandbox/apps``, ``GET /_sandbox/media`` (the uploads) and ``POST /_sandbox/idempotency/expire``
-    (``{"handle"}`` optional: the stored ``Idempotency-Key`` values are forgotten, as after an hour).
+    (``{"handle"}`` optional: the stored ``Idempotency-Key`` values are forgotten, as after an hour), and
+    ``POST /_sandbox/clock`` (``{"advance": seconds}``: moves the server's clock on, e.g. past a key's hour).
 
     Args:
         config: initial settings, the same keys ``POST /_sandbox/config`` takes.
@@ -1171,6 +1182,15 @@ def _install_api(app: Flask, state: MastodonState) -> None:
         statuses = state.account_statuses(user, viewer, page)
         views = [status_view(state, status) for status in statuses]
         return json_response(views, headers=_page_links(f"/api/v1/accounts/{account_id}/statuses", page, statuses))
+
+    @app.post("/_sandbox/clock")
+    def move_clock() -> Response:
+        advance = control_body().get("advance")
+        if not isinstance(advance, int | float) or isinstance(advance, bool) or advance < 0:
+            raise ControlError("advance: seconds >= 0 to move this server's clock on")
+        with state.lock:
+            state.clock_offset += float(advance)
+            return json_response({"now": utc_iso(state.now()), "offset": state.clock_offset})
 
     @app.post("/_sandbox/idempotency/expire")
     def forget_idempotency_keys() -> Response:
