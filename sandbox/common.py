@@ -2,7 +2,7 @@
 
 Each sandbox keeps its own wire format (error bodies, rate-limit headers, pages); what is here is the part tests
 drive the same way on every network: ``/_sandbox/`` endpoints with the JSON shapes the X sandbox set, injected
-faults (``after`` for lost answers), and one lock around all state.
+faults (``after`` and ``commit_late`` for answers lost after the write), and one lock around all state.
 """
 
 from __future__ import annotations
@@ -26,7 +26,17 @@ class ControlError(Exception):
 
 @dataclass
 class Fault:
-    """One injected failure. ``after``: let the request do its work first, then answer with the fault."""
+    """One injected failure.
+
+    By default the request is answered with the fault (after ``delay``) and does no work. Two faults lose the answer
+    of a write that the network did make, in either order against a client that gives up after its timeout:
+
+    - ``after``: commit, then stall: the request does its work at once, then waits ``delay`` and answers (with
+      ``status`` when given, else its own answer). A retry finds the write already there.
+    - ``commit_late``: stall, then commit: the request is held ``delay`` seconds and only then does its work (the
+      write lands at the END of the delay) and answers (with ``status`` when given). A client that timed out and
+      retried at once finds nothing; the late write then lands after its retry, and meets whatever the retry made.
+    """
 
     id: int
     status: int | None = None
@@ -38,6 +48,7 @@ class Fault:
     body: str | None = None
     content_type: str | None = None
     after: bool = False
+    commit_late: bool = False
     reset_in: int = 300
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -60,6 +71,10 @@ def check_fault(fault: Fault) -> None:
         raise ControlError("a fault needs a status (body, content_type), or a delay alone for a slow answer")
     if not isinstance(fault.headers, dict) or not all(isinstance(v, str) for v in fault.headers.values()):
         raise ControlError("headers maps names to string values")
+    if not isinstance(fault.after, bool) or not isinstance(fault.commit_late, bool):
+        raise ControlError("after and commit_late are true or false")
+    if fault.commit_late and (fault.after or not fault.delay):
+        raise ControlError("commit_late holds the request for delay seconds before its work: give a delay, not after")
     if not is_count(fault.reset_in):
         raise ControlError("reset_in must be seconds >= 0")
 
@@ -228,7 +243,8 @@ def install_faults(
     is_api: Callable[[str], bool],
     fault_response: Callable[[Fault], Response],
 ) -> None:
-    """Latency, injected faults (before or ``after`` the work) and rate headers kept in ``g.rate_headers``."""
+    """Latency, injected faults (instead of the work, ``after`` it, or holding it: ``commit_late``) and rate headers
+    kept in ``g.rate_headers``."""
 
     @app.before_request
     def delay_and_faults() -> Response | None:
@@ -243,6 +259,9 @@ def install_faults(
             g.after_fault = fault
             return None
         state.sleep(fault.delay)
+        if fault.commit_late:  # held until now: the handler does the work, then the answer is replaced (or not)
+            g.after_fault = dataclasses.replace(fault, delay=0)
+            return None
         return None if fault.status is None else fault_response(fault)
 
     @app.after_request
