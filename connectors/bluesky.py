@@ -1,18 +1,25 @@
 """Bluesky (AT Protocol): an app password opens a session on the person's PDS; posts are records in their repo.
 
 There is no third-party OAuth for posting with an app password: ``create_session`` trades handle and app password
-for an access JWT (about two hours) and a refresh JWT (about ninety days); ``refresh`` rotates the pair. The app
-password itself is never kept. Links are not detected by the network: ``publish`` adds a link facet for every URL in
-the text, its offsets counted in UTF-8 bytes. Images are uploaded first (``com.atproto.repo.uploadBlob``, raw bytes)
-and the post carries them as an ``app.bsky.embed.images`` embed with their alt text; a post holds one embed, so with
-images a link stays a facet in the text rather than a link card. Every failure leaves this module as one of the
-``connectors.base`` exceptions; the expired-token answer is a 400 ``ExpiredToken``, not a 401.
+for an access JWT (about two hours) and a refresh JWT (about ninety days); ``refresh`` rotates the pair and
+``revoke`` ends the session at the PDS (``deleteSession``). The app password itself is never kept.
+
+Links, hashtags and mentions are not detected by the network: ``publish`` adds the facets the official client adds (a
+link for every URL, a tag for every ``#hashtag``, a mention for every ``@handle`` the PDS resolves to a DID), their
+offsets counted in UTF-8 bytes. Text over 300 graphemes or 3,000 UTF-8 bytes is refused before anything is uploaded.
+Every attempt of one share writes the same record key (a TID derived from the share's tracked link), so a repeat
+after a lost answer is refused by the PDS and recognised as our own post. Images are uploaded first
+(``com.atproto.repo.uploadBlob``, raw bytes) and the post carries them as an ``app.bsky.embed.images`` embed with
+their alt text; a post holds one embed, so with images a link stays a facet in the text rather than a link card.
+Every failure leaves this module as one of the ``connectors.base`` exceptions; the expired-token answer is a 400
+``ExpiredToken``, not a 401.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import logging
 import re
@@ -20,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, NoReturn
 from urllib.parse import urlsplit
 
+import regex
 import requests
 
 from connectors.base import (
@@ -30,6 +38,8 @@ from connectors.base import (
     AuthRequest,
     AuthRevoked,
     ConfigurationError,
+    ConnectorError,
+    Duplicate,
     Media,
     PostMetrics,
     Profile,
@@ -56,6 +66,18 @@ AT_URI = re.compile(r"^at://(?P<repo>[^/]+)/(?P<collection>[^/]+)/(?P<rkey>[^/]+
 IMAGES_EMBED = "app.bsky.embed.images"
 MAX_IMAGES = 4  # app.bsky.embed.images: images maxLength
 IMAGE_MAX_BYTES = 2_000_000  # app.bsky.embed.images#image: the image blob's maxSize
+MAX_GRAPHEMES = 300  # app.bsky.feed.post: text maxGraphemes
+MAX_BYTES = 3000  # app.bsky.feed.post: text maxLength (UTF-8 bytes)
+TAG_MAX_GRAPHEMES = 64  # app.bsky.richtext.facet#tag: tag maxGraphemes (and 640 bytes)
+TAG_MAX_BYTES = 640
+S32 = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable, the TID alphabet
+# the official client's patterns (@atproto/api RichText.detectFacets): a mention or hashtag starts a word
+MENTION_IN_TEXT = regex.compile(r"(?:^|\s|\()(@[a-zA-Z0-9.-]+)\b")
+_NOT_IN_TAG = "\\s\u00ad\u2060\u200a\u200b\u200c\u200d\u20e2"
+TAG_IN_TEXT = regex.compile(
+    rf"(?:^|\s)([#\uff03](?!\ufe0f)[^{_NOT_IN_TAG}]*[^\d{_NOT_IN_TAG}\p{{P}}]+[^{_NOT_IN_TAG}]*)"
+)
+HANDLE = re.compile(r"^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
 AUTH_ERRORS = frozenset({"ExpiredToken", "InvalidToken", "AuthMissing", "AuthenticationRequired"})
 REVOKED_ERRORS = frozenset({"AccountTakedown", "AccountDeactivated"})
 
@@ -69,16 +91,89 @@ def link_facets(text: str) -> list[dict[str, Any]]:
     facets = []
     for match in URL_IN_TEXT.finditer(text):
         url = match.group(0).rstrip(".,;:!?)'\"")
-        start = len(text[: match.start()].encode("utf-8"))
-        end = start + len(url.encode("utf-8"))
-        facets.append(
-            {
-                "$type": "app.bsky.richtext.facet",
-                "index": {"byteStart": start, "byteEnd": end},
-                "features": [{"$type": "app.bsky.richtext.facet#link", "uri": url}],
-            }
-        )
+        facets.append(_facet(text, match.start(), match.start() + len(url),
+                             {"$type": "app.bsky.richtext.facet#link", "uri": url}))
     return facets
+
+
+def tag_facets(text: str) -> list[dict[str, Any]]:
+    """A ``app.bsky.richtext.facet#tag`` for every hashtag that starts a word, as the official client finds them.
+
+    The facet covers ``#tag`` in the text; its ``tag`` is without the ``#``. Trailing punctuation is not part of a
+    tag; a tag of more than 64 graphemes (or 640 bytes, the lexicon's limits) stays plain text.
+
+    Args:
+        text: the post text.
+    """
+    facets = []
+    for match in TAG_IN_TEXT.finditer(text):
+        tag = regex.sub(r"\p{P}+$", "", match.group(1)[1:])
+        if not tag or graphemes(tag) > TAG_MAX_GRAPHEMES or len(tag.encode("utf-8")) > TAG_MAX_BYTES:
+            continue
+        start = match.start(1)
+        facets.append(_facet(text, start, start + 1 + len(tag), {"$type": "app.bsky.richtext.facet#tag", "tag": tag}))
+    return facets
+
+
+def mentions(text: str) -> list[tuple[int, int, str]]:
+    """Each ``@handle`` that starts a word and names a domain: (start, end, handle) in characters of ``text``.
+
+    Args:
+        text: the post text.
+    """
+    found = []
+    for match in MENTION_IN_TEXT.finditer(text):
+        handle = match.group(1)[1:]
+        if HANDLE.match(handle):
+            found.append((match.start(1), match.end(1), handle.lower()))
+    return found
+
+
+def _facet(text: str, start: int, end: int, feature: dict[str, Any]) -> dict[str, Any]:
+    """A facet over ``text[start:end]`` (character indexes), its slice counted in UTF-8 bytes."""
+    byte_start = len(text[:start].encode("utf-8"))
+    byte_end = byte_start + len(text[start:end].encode("utf-8"))
+    return {"$type": "app.bsky.richtext.facet", "index": {"byteStart": byte_start, "byteEnd": byte_end},
+            "features": [feature]}
+
+
+def graphemes(text: str) -> int:
+    """Grapheme clusters in ``text`` (what a reader sees as one character), as the lexicon counts them.
+
+    Args:
+        text: any string.
+    """
+    return len(regex.findall(r"\X", text))
+
+
+def check_text(text: str) -> None:
+    """Refuse text the PDS would refuse: ``Rejected`` naming the limit (300 graphemes and 3,000 UTF-8 bytes).
+
+    Args:
+        text: the post text exactly as it is sent (the link included).
+    """
+    count, size = graphemes(text), len(text.encode("utf-8"))
+    if count > MAX_GRAPHEMES:
+        raise Rejected(f"the post is {count} graphemes; Bluesky takes at most {MAX_GRAPHEMES}")
+    if size > MAX_BYTES:
+        raise Rejected(f"the post is {size:,} bytes in UTF-8; Bluesky takes at most {MAX_BYTES:,} bytes "
+                       f"(emoji and accented letters take several)")
+
+
+def record_key(seed: str) -> str:
+    """A record key (a TID: 13 base32-sortable characters) that is always the same for ``seed``.
+
+    A TID holds a 53-bit microsecond timestamp and a 10-bit clock id; both come from a SHA-256 of the seed. The
+    timestamp is kept between 2005 and 2023, so it never reads as a time in the future (a PDS takes any TID-shaped
+    key; a future one could one day be refused). Two different seeds share a key with a chance of one in 2^59.
+
+    Args:
+        seed: what identifies the post: the share's tracked link (or its idempotency key when it has no link).
+    """
+    digest = int.from_bytes(hashlib.sha256(f"advocacy-bluesky-rkey:{seed}".encode()).digest()[:8], "big")
+    micros = (1 << 50) + (digest >> 15) % (1 << 49)
+    value = (micros << 10) | (digest & 0x3FF)
+    return "".join(S32[(value >> (5 * i)) & 31] for i in reversed(range(13)))
 
 
 def jwt_claims(token: str) -> dict[str, Any]:
@@ -183,6 +278,23 @@ class BlueskyConnector:
         log.info("bluesky.session refreshed pds=%s", self.pds_url)
         return self._token(answer)
 
+    def revoke(self, token: Token) -> None:
+        """End the session at the PDS (``com.atproto.server.deleteSession`` with the refresh JWT): its tokens stop
+        working there, not only here. A session the PDS already ended (an expired or revoked JWT) counts as ended;
+        other failures raise (``Transient`` when the PDS cannot be reached), for the caller to report.
+
+        Args:
+            token: the session to end; its ``refresh_token`` is used.
+        """
+        if not token.refresh_token:
+            return  # nothing the PDS could end
+        try:
+            self._call("POST", "com.atproto.server.deleteSession", token.refresh_token, allow_empty=True)
+        except AuthExpired:  # ExpiredToken / InvalidToken: that session is already over
+            log.info("bluesky.session already ended pds=%s", self.pds_url)
+            return
+        log.info("bluesky.session deleted pds=%s", self.pds_url)
+
     # -------------------------------------------------------------------------------------------------- API
     def profile(self, access_token: str) -> Profile:
         """The connected person's DID, handle and follower count.
@@ -203,48 +315,129 @@ class BlueskyConnector:
         self, access_token: str, text: str, link: str | None = None, *, idempotency_key: str | None = None,
         media: Sequence[Media] = (), link_title: str | None = None,
     ) -> PublishedPost:
-        """Create a post; ``link`` is appended after a space unless the text holds it, and every URL gets a facet.
+        """Create a post; ``link`` is appended after a space unless the text holds it; links, hashtags and mentions
+        get facets.
 
-        Images are checked first (at most 4, PNG, JPEG, GIF or WebP, at most 2,000,000 bytes each: the lexicon's
-        limit), so a refused image uploads nothing and posts nothing; then each is uploaded and the post carries
-        them with their alt text. A retry uploads the images again (unused blobs are dropped by the PDS) and
-        ``find_post`` finds a post with images by its text as it finds any other.
+        The text is checked first (300 graphemes, 3,000 UTF-8 bytes, measured on what is sent), then the images (at
+        most 4, PNG, JPEG, GIF or WebP, at most 2,000,000 bytes each: the lexicon's limit), so a refused post
+        uploads nothing. Each ``@handle`` is resolved to a DID (``com.atproto.identity.resolveHandle``); one that
+        does not resolve stays plain text.
+
+        With an ``idempotency_key`` the record key is derived from the share (``record_key`` of its link), so every
+        attempt of one share writes the same key: the PDS refuses a repeat (today with a 500, see ``_existing``),
+        the record is read back and, when it is this post, ``Duplicate`` names it in ``existing``. A retry uploads
+        the images again (unused blobs are dropped by the PDS).
 
         Args:
             access_token: the session's access JWT.
-            text: the post text (the PDS refuses more than 300 graphemes or 3000 bytes).
-            link: a URL to add at the end.
-            idempotency_key: ignored: createRecord has no idempotency key.
+            text: the post text.
+            link: a URL to add at the end (the share's tracked link: it also seeds the record key).
+            idempotency_key: the same for every attempt of one share; without it the PDS picks the record key.
             media: images to attach.
         """
         media = tuple(media)
-        check_images(media)
         if link and link not in text:
             text = f"{text} {link}"
+        check_text(text)
+        check_images(media)
         did = self._did(access_token)
+        facets = sorted(link_facets(text) + tag_facets(text) + self._mention_facets(text),
+                        key=lambda f: f["index"]["byteStart"])
         embed = {"$type": IMAGES_EMBED, "images": [self._image(access_token, m) for m in media]} if media else None
         record: dict[str, Any] = {
             "$type": POST_COLLECTION,
             "text": text,
             "createdAt": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         }
-        facets = link_facets(text)
         if facets:
             record["facets"] = facets
         if embed:
             record["embed"] = embed
-        answer = self._call(
-            "POST",
-            "com.atproto.repo.createRecord",
-            access_token,
-            json={"repo": did, "collection": POST_COLLECTION, "record": record},
-        )
+        body: dict[str, Any] = {"repo": did, "collection": POST_COLLECTION, "record": record}
+        rkey = record_key(link or idempotency_key or "") if idempotency_key else None
+        if rkey:
+            body["rkey"] = rkey
+        try:
+            answer = self._call("POST", "com.atproto.repo.createRecord", access_token, json=body)
+        except (Transient, Rejected) as exc:
+            existing = self._existing(access_token, did, rkey, text, link, exc) if rkey else None
+            if existing is None:
+                raise
+            message = f"Bluesky already holds this post under record key {rkey} (the PDS answered: {exc.message})"
+            raise Duplicate(message, existing=existing, status=exc.status, raw=exc.raw) from None
         uri = answer.get("uri")
         match = AT_URI.match(uri) if isinstance(uri, str) else None
         if match is None:
             raise Transient("Bluesky answered the post without its at:// URI", raw=_dump(answer))
-        log.info("bluesky.publish ok post_id=%s images=%d", uri, len(media))
-        return PublishedPost(id=str(uri), url=f"{self.web_base_url}/profile/{match['repo']}/post/{match['rkey']}")
+        log.info("bluesky.publish ok post_id=%s images=%d facets=%d", uri, len(media), len(facets))
+        return self._published(str(uri))
+
+    def _existing(
+        self, access_token: str, did: str, rkey: str, text: str, link: str | None, exc: ConnectorError
+    ) -> PublishedPost | None:
+        """After a refused createRecord with our record key: the post already under that key, if it is this one.
+
+        A PDS refuses an existing record key, but not in a way to rely on: the reference PDS answers a 500
+        ``InternalServerError`` (bluesky-social/atproto#3718, bluesky-social/indigo#873), the lexicon names only
+        ``InvalidSwap`` (for ``swapCommit``, which we never send), and a named error is only proposed
+        (bluesky-social/atproto#4728). So whatever the refusal, the record is read back: the key holding a post
+        with this text (or this share's link) is our own earlier attempt.
+        """
+        if exc.status is None:  # no answer at all (a timeout): the write may still land; a retry will tell
+            return None
+        try:
+            found = self._record(access_token, did, rkey)
+        except Transient:
+            return None
+        stored = str(found[1].get("text", "")) if found else ""
+        if found is None or not (stored == text or (link and link in stored)):
+            return None
+        log.info("bluesky.publish existing post_id=%s (a repeat of a write that landed)", found[0])
+        return self._published(found[0])
+
+    def _record(self, access_token: str, did: str, rkey: str) -> tuple[str, dict[str, Any]] | None:
+        """The post at ``rkey`` in the person's repo (``com.atproto.repo.getRecord``): (at:// URI, record) or None."""
+        params = {"repo": did, "collection": POST_COLLECTION, "rkey": rkey}
+        try:
+            answer = self._call("GET", "com.atproto.repo.getRecord", access_token, params=params)
+        except Rejected as exc:
+            if exc.status == 400 and '"RecordNotFound"' in (exc.raw or ""):
+                return None
+            raise
+        uri, value = answer.get("uri"), answer.get("value")
+        if not isinstance(uri, str) or not AT_URI.match(uri) or not isinstance(value, dict):
+            raise Transient("Bluesky answered getRecord without the record", raw=_dump(answer))
+        return uri, value
+
+    def _mention_facets(self, text: str) -> list[dict[str, Any]]:
+        """A ``#mention`` facet for every ``@handle`` the PDS resolves; an unresolvable handle stays plain text."""
+        dids: dict[str, str | None] = {}
+        facets = []
+        for start, end, handle in mentions(text):
+            if handle not in dids:
+                dids[handle] = self.resolve_handle(handle)
+            did = dids[handle]
+            if did:
+                facets.append(_facet(text, start, end, {"$type": "app.bsky.richtext.facet#mention", "did": did}))
+        return facets
+
+    def resolve_handle(self, handle: str) -> str | None:
+        """The DID of ``handle`` (``com.atproto.identity.resolveHandle``), or None when no account has it.
+
+        Args:
+            handle: a handle without the ``@``.
+        """
+        try:
+            answer = self._call("GET", "com.atproto.identity.resolveHandle", None, params={"handle": handle})
+        except Rejected:  # 400 "Unable to resolve handle" (or not a handle at all)
+            return None
+        did = answer.get("did")
+        return did if isinstance(did, str) and did.startswith("did:") else None
+
+    def _published(self, uri: str) -> PublishedPost:
+        match = AT_URI.match(uri)
+        assert match is not None
+        return PublishedPost(id=uri, url=f"{self.web_base_url}/profile/{match['repo']}/post/{match['rkey']}")
 
     def delete(self, access_token: str, post_id: str) -> None:
         """Delete one of the person's posts (deleting one that is already gone succeeds, as on the PDS).
@@ -265,8 +458,10 @@ class BlueskyConnector:
     def find_post(self, access_token: str, text: str, since: dt.datetime) -> PublishedPost | None:
         """The person's post holding ``text`` created since ``since``, if their repo has one (newest first).
 
-        How the delivery engine learns whether an attempt whose answer was lost did post: createRecord takes no
-        idempotency key, so the repo is read (``com.atproto.repo.listRecords``) before posting again.
+        How the delivery engine learns whether an attempt whose answer was lost did post. A share's post is under
+        the record key ``publish`` derives from its tracked link, so that key is read first
+        (``com.atproto.repo.getRecord``); then the repo is listed (``com.atproto.repo.listRecords``), for a post
+        made without a key.
 
         Args:
             access_token: the session's access JWT.
@@ -274,6 +469,10 @@ class BlueskyConnector:
             since: the earliest ``createdAt`` to look at.
         """
         did = self._did(access_token)
+        keyed = self._record(access_token, did, record_key(text)) if text else None
+        if keyed is not None and text in str(keyed[1].get("text", "")):
+            log.info("bluesky.find_post found post_id=%s (by its record key)", keyed[0])
+            return self._published(keyed[0])
         cursor: str | None = None
         for _ in range(FIND_PAGES):
             params: dict[str, Any] = {"repo": did, "collection": POST_COLLECTION, "limit": 100}
@@ -293,9 +492,7 @@ class BlueskyConnector:
                 match = AT_URI.match(item["uri"])
                 if match and text in str(value.get("text", "")):
                     log.info("bluesky.find_post found post_id=%s", item["uri"])
-                    return PublishedPost(
-                        id=item["uri"], url=f"{self.web_base_url}/profile/{match['repo']}/post/{match['rkey']}"
-                    )
+                    return self._published(item["uri"])
             cursor = answer.get("cursor") if isinstance(answer.get("cursor"), str) else None
             if not cursor:
                 return None
@@ -374,9 +571,10 @@ class BlueskyConnector:
         data: bytes | None = None,
         content_type: str | None = None,
         session: bool = False,
+        allow_empty: bool = False,
     ) -> dict[str, Any]:
-        """One XRPC call (a JSON body, or raw ``data`` of ``content_type``); the answer's JSON object, or the mapped
-        exception."""
+        """One XRPC call (a JSON body, or raw ``data`` of ``content_type``); the answer's JSON object (``{}`` for an
+        empty answer when ``allow_empty``), or the mapped exception."""
         headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
         if content_type:
             headers["Content-Type"] = content_type
@@ -389,6 +587,8 @@ class BlueskyConnector:
                 raise Transient(f"Bluesky unreachable: {type(exc).__name__}") from None
         if not 200 <= response.status_code < 300:
             _raise_mapped(response, creating_session=session)
+        if allow_empty and not response.text.strip():
+            return {}
         body = _json_object(response.text)
         if body is None:
             raise Transient("Bluesky answered something unreadable", status=response.status_code, raw=response.text)

@@ -1,16 +1,18 @@
 """A local emulation of a Bluesky PDS (with the AppView queries it proxies), faithful enough for our connector.
 
-XRPC endpoints: ``com.atproto.server.createSession`` (app passwords) and ``refreshSession`` (rotating refresh
-JWTs), ``com.atproto.repo.createRecord`` / ``deleteRecord`` for ``app.bsky.feed.post`` records validated like the
-PDS validates them (300 graphemes, 3000 bytes, facets with UTF-8 byte slices, ``app.bsky.embed.images`` embeds:
-at most 4 images with ``alt``, each a blob this repo uploaded, of an accepted type and within the lexicon's
-``maxSize``), ``com.atproto.repo.uploadBlob`` (raw bytes, type sniffed, 413 ``PayloadTooLarge`` over the PDS's upload
-limit) and ``com.atproto.sync.getBlob``, ``app.bsky.feed.getPosts`` (at most 25 URIs, images as the AppView's
-``#view``) and ``app.bsky.actor.getProfile``; a public page per post (``/profile/<actor>/post/<rkey>``) that renders
-link facets by their byte offsets and the images with their alt text; and the JSON control API under ``/_sandbox/``
-(the X sandbox's endpoints and shapes). Errors are XRPC's ``{"error", "message"}``; rate limits answer with
-``RateLimit-*`` headers (reset in epoch seconds) and write points as the PDS counts them. Run it with
-``sandbox.runner``.
+XRPC endpoints: ``com.atproto.server.createSession`` (app passwords), ``refreshSession`` (rotating refresh JWTs) and
+``deleteSession`` (the refresh JWT and its access JWT die); ``com.atproto.identity.resolveHandle``;
+``com.atproto.repo.createRecord`` / ``deleteRecord`` / ``getRecord`` / ``listRecords`` for ``app.bsky.feed.post``
+records validated like the PDS validates them (300 graphemes and 3000 bytes, a client-chosen ``rkey`` a TID, a key
+already taken refused with the reference PDS's 500, facets checked against the text's UTF-8 bytes, ``app.bsky.embed
+.images`` embeds: at most 4 images with ``alt``, each a blob this repo uploaded, of an accepted type and within the
+lexicon's ``maxSize``; see ``sandbox.bluesky_records``), ``com.atproto.repo.uploadBlob`` (raw bytes, type sniffed,
+413 ``PayloadTooLarge`` over the PDS's upload limit) and ``com.atproto.sync.getBlob``, ``app.bsky.feed.getPosts`` (at
+most 25 URIs, images as the AppView's ``#view``) and ``app.bsky.actor.getProfile``; public pages
+(``sandbox.bluesky_pages``); and the JSON control API under ``/_sandbox/`` (the X sandbox's endpoints and shapes;
+faults as ``sandbox.common`` serves them, ``commit_late`` among them). Errors are XRPC's ``{"error", "message"}``;
+rate limits answer with ``RateLimit-*`` headers (reset in epoch seconds) and write points as the PDS counts them. Run
+it with ``sandbox.runner``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import html
 import json
 import re
 import secrets
@@ -30,32 +31,30 @@ from typing import Any
 from flask import Flask, Response, g, request
 
 from connectors.media import image_info
+from sandbox.bluesky_pages import install_pages, page
+from sandbox.bluesky_records import (
+    DID,
+    XrpcError,
+    check_blobs,
+    check_post_record,
+    embedded_images,
+    facet_links,
+    facet_spans,
+    invalid,
+    schema_problem,
+)
 from sandbox.common import (
     ControlError,
     Fault,
     SandboxState,
     checked_counts,
     checked_metrics,
-    e,
     install_control,
     install_faults,
     json_response,
     utc_iso,
 )
-from sandbox.schemas.bluesky import (
-    CREATE_RECORD_INPUT,
-    CREATE_SESSION_INPUT,
-    DELETE_RECORD_INPUT,
-    EMBED_IMAGES,
-    GET_POSTS_MAX_URIS,
-    IMAGE_ACCEPT,
-    IMAGE_MAX_BYTES,
-    IMAGES_EMBED,
-    LINK_FEATURE,
-    POST_COLLECTION,
-    POST_RECORD,
-    VALIDATOR,
-)
+from sandbox.schemas.bluesky import GET_POSTS_MAX_URIS, IMAGES_EMBED, POST_COLLECTION
 
 # name -> (limit, window seconds): the PDS's limits (write points per account, logins per account, requests per IP)
 DEFAULT_RATE_LIMITS = {
@@ -68,26 +67,11 @@ DEFAULT_RATE_LIMITS = {
 WRITE_COST = {"create": 3, "update": 2, "delete": 1}
 METRIC_NAMES = ("likeCount", "repostCount", "replyCount", "quoteCount", "bookmarkCount")
 HANDLE = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
-DID = re.compile(r"^did:[a-z]+:[a-zA-Z0-9._:%-]{1,2000}$")
 NSID = re.compile(r"^[a-zA-Z]([a-zA-Z0-9-]{0,62})?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,62})?)+$")
 TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
 AT_URI = re.compile(r"^at://(?P<repo>[^/]+)/(?P<collection>[^/]+)/(?P<rkey>[^/]+)$")
 APP_PASSWORD = re.compile(r"^[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}$")
-DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 S32 = "234567abcdefghijklmnopqrstuvwxyz"
-_VALIDATORS = {
-    name: VALIDATOR(schema)
-    for name, schema in (
-        ("createSession", CREATE_SESSION_INPUT),
-        ("createRecord", CREATE_RECORD_INPUT),
-        ("deleteRecord", DELETE_RECORD_INPUT),
-        ("post", POST_RECORD),
-        ("images", EMBED_IMAGES),
-        ("blob", EMBED_IMAGES["properties"]["images"]["items"]["properties"]["image"]),
-    )
-}
-
-
 # ------------------------------------------------------------------------------------------------ identifiers
 def did_for(handle: str) -> str:
     digest = base64.b32encode(hashlib.sha256(b"bluesky:" + handle.lower().encode()).digest()).decode().lower()
@@ -173,21 +157,7 @@ class Session:
     expires_at: float
     app_password: str
     alive: bool = True
-
-
-class XrpcError(Exception):
-    """An XRPC error answer: ``{"error": name, "message": text}``."""
-
-    def __init__(self, status: int, name: str, message: str, headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.name = name
-        self.message = message
-        self.headers = dict(headers or {})
-
-
-def invalid(message: str) -> XrpcError:
-    return XrpcError(400, "InvalidRequest", message)
+    pair: str = ""  # the other JWT issued with this one (deleteSession ends both)
 
 
 class BlueskyState(SandboxState):
@@ -208,6 +178,7 @@ class BlueskyState(SandboxState):
             self.posts: dict[str, Post] = {}  # by at:// URI
             self.sessions: dict[str, Session] = {}  # by JWT
             self.blobs: dict[str, dict[str, Blob]] = {}  # by did, then by CID
+            self.refused_keys: list[str] = []  # at:// URIs a createRecord asked for again, refused (for tests)
 
     # ------------------------------------------------------------------------------------------------ users
     def user(self, handle: str, followers: int | None = None, following: int | None = None) -> User:
@@ -294,8 +265,10 @@ class BlueskyState(SandboxState):
             {"scope": "com.atproto.refresh", "sub": user.did, "aud": audience, "jti": secrets.token_urlsafe(24),
              "iat": now, "exp": now + self.config.refresh_lifetime}
         )  # fmt: skip
-        self.sessions[access] = Session(user.did, "access", now + self.config.access_lifetime, app_password)
-        self.sessions[refresh] = Session(user.did, "refresh", now + self.config.refresh_lifetime, app_password)
+        self.sessions[access] = Session(user.did, "access", now + self.config.access_lifetime, app_password,
+                                        pair=refresh)
+        self.sessions[refresh] = Session(user.did, "refresh", now + self.config.refresh_lifetime, app_password,
+                                         pair=access)
         return {
             "accessJwt": access,
             "refreshJwt": refresh,
@@ -337,6 +310,15 @@ class BlueskyState(SandboxState):
                 raise XrpcError(400, "InvalidToken", "Token has been revoked")
             session.alive = False
             return self._issue(user, session.app_password, audience)
+
+    def end_session(self, refresh_token: str) -> None:
+        """deleteSession: the refresh JWT and the access JWT issued with it stop working."""
+        with self.lock:
+            session = self.verify(f"Bearer {refresh_token}", "refresh")
+            session.alive = False
+            paired = self.sessions.get(session.pair)
+            if paired is not None:
+                paired.alive = False
 
     def _sessions_of(self, handle: str | None) -> list[Session]:
         with self.lock:
@@ -406,7 +388,10 @@ class BlueskyState(SandboxState):
             uri = f"at://{did}/{POST_COLLECTION}/{rkey}"
             existing = self.posts.get(uri)
             if existing is not None and not existing.deleted:
-                raise invalid(f"Record already exists: {uri}")
+                # what the reference PDS answers today: its repo refuses the key and the error is not mapped
+                # (bluesky-social/atproto#3718, bluesky-social/indigo#873; a named error is proposed in #4728)
+                self.refused_keys.append(uri)
+                raise XrpcError(500, "InternalServerError", "Internal Server Error")
             post = Post(uri, cid_for(record), rkey, did, record, utc_iso(time.time()))
             post.growth = self.config.metrics_growth
             self.posts[uri] = post
@@ -473,8 +458,11 @@ class BlueskyState(SandboxState):
                 "author_handle": author.handle if author else None,
                 "text": text,
                 "record": post.record,
-                "links": _facet_links(text, post.record.get("facets")),
-                "images": _embedded_images(post.record),
+                "links": facet_links(text, post.record.get("facets")),
+                "tags": [f["value"] for f in facet_spans(text, post.record.get("facets")) if f["kind"] == "tag"],
+                "mentions": [f["value"] for f in facet_spans(text, post.record.get("facets"))
+                             if f["kind"] == "mention"],
+                "images": embedded_images(post.record),
                 "created_at": post.indexed_at,
                 "deleted": post.deleted,
                 "deleted_at": post.deleted_at,
@@ -509,126 +497,6 @@ def _rate_headers(name: str, window: Mapping[str, int], *, exhausted: bool = Fal
     }
 
 
-def _facet_links(text: str, facets: Any) -> list[dict[str, Any]]:
-    """Each link facet with the text its UTF-8 byte slice covers (what an app underlines)."""
-    data = text.encode("utf-8")
-    links = []
-    for facet in facets if isinstance(facets, list) else []:
-        index = facet.get("index", {}) if isinstance(facet, dict) else {}
-        start, end = index.get("byteStart"), index.get("byteEnd")
-        for feature in facet.get("features", []) if isinstance(facet, dict) else []:
-            if isinstance(feature, dict) and feature.get("$type") == LINK_FEATURE:
-                covered = data[start:end].decode("utf-8", "replace") if isinstance(start, int) else ""
-                links.append({"uri": feature.get("uri"), "byteStart": start, "byteEnd": end, "text": covered})
-    return links
-
-
-# ------------------------------------------------------------------------------------------------- validation
-def _schema_problem(kind: str, prefix: str, body: Any) -> None:
-    """Raise the PDS's InvalidRequest for the first lexicon violation, worded as @atproto/lexicon words it."""
-    errors = sorted(_VALIDATORS[kind].iter_errors(body), key=lambda x: (len(x.absolute_path), str(x.absolute_path)))
-    if not errors:
-        return
-    err = errors[0]
-    where = "/".join([prefix, *map(str, err.absolute_path)])
-    if err.validator == "required":
-        name = err.message.split("'")[1]
-        raise invalid(f'{where} must have the property "{name}"')
-    if err.validator == "type":
-        article = "an" if str(err.validator_value)[0] in "aeiou" else "a"
-        raise invalid(f"{where} must be {article} {err.validator_value}")
-    if err.validator == "minimum":
-        raise invalid(f"{where} can not be less than {err.validator_value}")
-    if err.validator == "maxItems":
-        raise invalid(f"{where} must not have more than {err.validator_value} elements")
-    raise invalid(f"{where} {err.message}")
-
-
-def _check_post_record(record: dict[str, Any]) -> None:
-    """What the PDS checks in an app.bsky.feed.post beyond JSON types: the lexicon's limits and formats."""
-    _schema_problem("post", "Record", record)
-    if record.get("$type") not in (None, POST_COLLECTION):
-        raise invalid(f"Invalid $type: expected {POST_COLLECTION}, got {record.get('$type')}")
-    created = record["createdAt"]
-    if not DATETIME.match(created):
-        raise invalid("Record/createdAt must be an valid atproto datetime (both RFC-3339 and ISO-8601)")
-    if "embed" in record:
-        _check_embed(record["embed"])
-    for i, facet in enumerate(record.get("facets", [])):
-        index = facet["index"]
-        if index["byteEnd"] < index["byteStart"]:
-            raise invalid(f"Record/facets/{i}/index: byteEnd is before byteStart")
-
-
-def _check_embed(embed: dict[str, Any]) -> None:
-    """An ``app.bsky.embed.images`` embed checked against its lexicon: at most 4 images, each a blob ref with ``alt``,
-    the blob's declared ``mimeType`` in the lexicon's ``accept`` and its ``size`` within ``maxSize``."""
-    kind = embed["$type"]
-    if kind != IMAGES_EMBED:
-        raise invalid(f"Record/embed: the sandbox emulates {IMAGES_EMBED} embeds only, not {kind}")
-    images = embed.get("images")
-    if isinstance(images, list):
-        for i, item in enumerate(images):
-            blob = item.get("image") if isinstance(item, dict) else None
-            if blob is not None and not _VALIDATORS["blob"].is_valid(blob):
-                raise invalid(f"Record/embed/images/{i}/image should be a blob ref")
-    _schema_problem("images", "Record/embed", embed)
-    for i, item in enumerate(embed["images"]):
-        blob = item["image"]
-        if not any(_mime_accepted(blob["mimeType"], pattern) for pattern in IMAGE_ACCEPT):
-            raise invalid(f"Record/embed/images/{i}/image mimeType {blob['mimeType']} is not accepted: "
-                          f"the lexicon accepts {', '.join(IMAGE_ACCEPT)}")  # fmt: skip
-        if blob["size"] > IMAGE_MAX_BYTES:
-            raise invalid(f"Record/embed/images/{i}/image is too big: {blob['size']} bytes, the lexicon's maxSize "
-                          f"is {IMAGE_MAX_BYTES}")  # fmt: skip
-
-
-def _mime_accepted(mime: str, pattern: str) -> bool:
-    if pattern.endswith("/*"):
-        return mime.startswith(pattern[:-1])
-    return mime == pattern or pattern == "*/*"
-
-
-def _record_blobs(value: Any) -> list[dict[str, Any]]:
-    """Every blob ref anywhere in a record (as the PDS finds them, whatever validated the record)."""
-    if isinstance(value, dict):
-        if value.get("$type") == "blob":
-            return [value]
-        return [b for v in value.values() for b in _record_blobs(v)]
-    if isinstance(value, list):
-        return [b for v in value for b in _record_blobs(v)]
-    return []
-
-
-def _check_blobs(state: BlueskyState, did: str, record: dict[str, Any]) -> None:
-    """What the PDS checks of each blob a record names: uploaded by this repo, and the same type and size."""
-    for ref in _record_blobs(record):
-        link = ref.get("ref")
-        cid = str(link.get("$link", "")) if isinstance(link, dict) else ""
-        stored = state.blob(did, cid)
-        if stored is None:
-            raise XrpcError(400, "BlobNotFound", f"Could not find blob: {cid}")
-        if ref.get("mimeType") != stored.mime_type:
-            raise XrpcError(400, "InvalidMimeType", "Referenced Mimetype does not match stored blob. "
-                            f"Expected: {stored.mime_type}, Got: {ref.get('mimeType')}")  # fmt: skip
-        if ref.get("size") != stored.size:
-            raise XrpcError(400, "InvalidSize", "Referenced Size does not match stored blob. "
-                            f"Expected: {stored.size}, Got: {ref.get('size')}")  # fmt: skip
-
-
-def _embedded_images(record: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The images of a post's ``app.bsky.embed.images`` embed, flattened for the control API."""
-    embed = record.get("embed")
-    if not isinstance(embed, dict) or embed.get("$type") != IMAGES_EMBED:
-        return []
-    found = []
-    for item in embed.get("images", []):
-        blob = item.get("image", {})
-        found.append({"cid": blob.get("ref", {}).get("$link"), "mime_type": blob.get("mimeType"),
-                      "size": blob.get("size"), "alt": item.get("alt"), "aspect_ratio": item.get("aspectRatio")})
-    return found
-
-
 def blob_url(did: str, cid: str) -> str:
     """Where the sandbox serves a blob (``com.atproto.sync.getBlob``), as an absolute URL of this request's host."""
     return f"{request.host_url}xrpc/com.atproto.sync.getBlob?did={did}&cid={cid}"
@@ -650,7 +518,7 @@ def post_view(state: BlueskyState, post: Post) -> dict[str, Any]:
         "indexedAt": post.indexed_at,
         "labels": [],
     }
-    images = _embedded_images(post.record)
+    images = embedded_images(post.record)
     if images:  # the AppView's app.bsky.embed.images#view: URLs where apps fetch each image
         view["embed"] = {"$type": f"{IMAGES_EMBED}#view", "images": [
             {"thumb": blob_url(post.did, str(i["cid"])), "fullsize": blob_url(post.did, str(i["cid"])),
@@ -672,43 +540,6 @@ def profile_detailed(state: BlueskyState, user: User) -> dict[str, Any]:
     }
 
 
-# ------------------------------------------------------------------------------------------------------- pages
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · Bluesky sandbox</title>
-<style>
- body {{ font-family: system-ui, sans-serif; background: #f1f3f5; color: #0b0f14; margin: 0; }}
- main {{ max-width: 34rem; margin: 3rem auto; background: #fff; border-radius: .75rem; padding: 2rem; }}
- .badge {{ font-size: .75rem; background: #ffd400; border-radius: .5rem; padding: .1rem .5rem; }}
- .muted {{ color: #5b6b7c; }} a {{ color: #1083fe; }} article p {{ font-size: 1.2rem; white-space: pre-wrap; }}
-</style></head>
-<body><main><p><span class="badge">sandbox</span> Bluesky PDS emulator</p>{body}</main></body></html>"""
-
-
-def page(title: str, body: str, status: int = 200) -> Response:
-    return Response(PAGE.format(title=html.escape(title), body=body), status, mimetype="text/html")
-
-
-def render_text(text: str, facets: Any) -> str:
-    """The post text with its link facets as links, sliced by UTF-8 byte offsets as apps do."""
-    data = text.encode("utf-8")
-    spans = sorted(
-        (link["byteStart"], link["byteEnd"], link["uri"])
-        for link in _facet_links(text, facets)
-        if isinstance(link["byteStart"], int) and isinstance(link["byteEnd"], int)
-    )
-    out, pos = [], 0
-    for start, end, uri in spans:
-        if start < pos or end > len(data):
-            continue
-        out.append(html.escape(data[pos:start].decode("utf-8", "replace")))
-        shown = html.escape(data[start:end].decode("utf-8", "replace"))
-        out.append(f'<a href="{e(uri)}" rel="nofollow">{shown}</a>')
-        pos = end
-    out.append(html.escape(data[pos:].decode("utf-8", "replace")))
-    return "".join(out)
-
-
 # ---------------------------------------------------------------------------------------------------------- app
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Bluesky sandbox (one PDS).
@@ -728,7 +559,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _install_repo(app, state)
     _install_blobs(app, state)
     _install_queries(app, state)
-    _install_pages(app, state)
+    install_pages(app, state)
     install_control(app, state)
     return app
 
@@ -788,7 +619,7 @@ def _input(kind: str) -> dict[str, Any]:
         raise invalid("Request body is not valid JSON")
     if not isinstance(body, dict):
         raise invalid("Input must be an object")
-    _schema_problem(kind, "Input", body)
+    schema_problem(kind, "Input", body)
     return body
 
 
@@ -806,6 +637,29 @@ def _install_server(app: Flask, state: BlueskyState) -> None:
     def refresh_session() -> Response:
         header = request.headers.get("Authorization", "")
         return json_response(state.rotate(header.partition(" ")[2].strip(), _audience()))
+
+    @app.post("/xrpc/com.atproto.server.deleteSession")
+    def delete_session() -> Response:
+        """Sign out: authorised by the refresh JWT (an access JWT is refused); answered 200 with no body."""
+        header = request.headers.get("Authorization")
+        scheme, _, token = (header or "").partition(" ")
+        if not header or scheme.lower() != "bearer" or not token.strip():
+            raise XrpcError(401, "AuthMissing", "Authentication Required")
+        state.end_session(token.strip())
+        return Response(status=200)
+
+    @app.get("/xrpc/com.atproto.identity.resolveHandle")
+    def resolve_handle() -> Response:
+        """A handle's DID; no session needed. A handle no account holds: 400 "Unable to resolve handle"."""
+        handle = request.args.get("handle", "")
+        if not handle:
+            raise invalid('Params must have the property "handle"')
+        if not HANDLE.match(handle.lower()):
+            raise invalid("Error: handle must be a valid handle")
+        user = state.find_user(handle)
+        if user is None:
+            raise invalid("Unable to resolve handle")
+        return json_response({"did": user.did})
 
 
 def _authorized(state: BlueskyState) -> Session:
@@ -842,8 +696,8 @@ def _install_repo(app: Flask, state: BlueskyState) -> None:
             raise invalid("Invalid app.bsky.feed.post record key: must be a valid TID")
         record = body["record"]
         if body.get("validate") is not False:
-            _check_post_record(record)
-        _check_blobs(state, session.did, record)
+            check_post_record(record)
+        check_blobs(state, session.did, record)
         _writes(state, session.did, "create")
         post = state.create_post(session.did, rkey, {"$type": POST_COLLECTION, **record})
         commit = {"cid": cid_for({"commit": post.uri}), "rev": state.next_tid()}
@@ -892,6 +746,25 @@ def _install_blobs(app: Flask, state: BlueskyState) -> None:
         return Response(blob.data, 200, mimetype=blob.mime_type, headers=headers)
 
 
+def _install_get_record(app: Flask, state: BlueskyState) -> None:
+    @app.get("/xrpc/com.atproto.repo.getRecord")
+    def get_record() -> Response:
+        """One record by repo, collection and key; no session needed. None there: 400 ``RecordNotFound``."""
+        repo, collection, rkey = (request.args.get(k, "") for k in ("repo", "collection", "rkey"))
+        for name, value in (("repo", repo), ("collection", collection), ("rkey", rkey)):
+            if not value:
+                raise invalid(f'Params must have the property "{name}"')
+        user = state.find_user(repo)
+        if user is None:
+            raise invalid(f"Could not find repo: {repo}")
+        uri = f"at://{user.did}/{collection}/{rkey}"
+        with state.lock:
+            post = state.posts.get(uri)
+            if post is None or post.deleted or collection != POST_COLLECTION:
+                raise XrpcError(400, "RecordNotFound", f"Could not locate record: {uri}")
+            return json_response({"uri": post.uri, "cid": post.cid, "value": post.record})
+
+
 def _install_list_records(app: Flask, state: BlueskyState) -> None:
     @app.get("/xrpc/com.atproto.repo.listRecords")
     def list_records() -> Response:
@@ -931,6 +804,7 @@ def _install_list_records(app: Flask, state: BlueskyState) -> None:
 
 def _install_queries(app: Flask, state: BlueskyState) -> None:
     _install_list_records(app, state)
+    _install_get_record(app, state)
 
     @app.get("/xrpc/app.bsky.feed.getPosts")
     def get_posts() -> Response:
@@ -959,41 +833,3 @@ def _install_queries(app: Flask, state: BlueskyState) -> None:
         if user is None:
             raise invalid("Profile not found")
         return json_response(profile_detailed(state, user))
-
-
-def _install_pages(app: Flask, state: BlueskyState) -> None:
-    @app.get("/")
-    def index() -> Response:
-        with state.lock:
-            posts = sorted(state.posts.values(), key=lambda p: p.rkey, reverse=True)[:50]
-            rows = "".join(
-                f'<li><a href="/profile/{e(p.did)}/post/{e(p.rkey)}">{e(str(p.record.get("text", ""))[:80])}</a>'
-                f"{' (deleted)' if p.deleted else ''}</li>"
-                for p in posts
-            )
-        return page("Posts", f"<h1>Latest posts</h1><ul>{rows or '<li>No posts yet.</li>'}</ul>")
-
-    @app.get("/profile/<actor>/post/<rkey>")
-    def post_page(actor: str, rkey: str) -> Response:
-        with state.lock:
-            user = state.find_user(actor)
-            post = state.posts.get(f"at://{user.did}/{POST_COLLECTION}/{rkey}") if user else None
-        if post is None or user is None:
-            return page("Not found", "<h1>Post not found</h1><p>The post may have been deleted.</p>", 404)
-        if post.deleted:
-            return page("Deleted", f"<h1>This post by @{e(user.handle)} was deleted.</h1>", 410)
-        shown = {k.removesuffix("Count"): v for k, v in post.metrics.items() if v is not None}
-        figures = " · ".join(f"{e(v)} {e(k)}" for k, v in shown.items())
-        created = str(post.record.get("createdAt", ""))
-        text = render_text(str(post.record.get("text", "")), post.record.get("facets"))
-        images = "".join(
-            f'<p><img src="/xrpc/com.atproto.sync.getBlob?did={e(post.did)}&amp;cid={e(i["cid"])}" '
-            f'alt="{e(i["alt"] or "")}" style="max-width:100%"></p>'
-            for i in _embedded_images(post.record)
-        )
-        body = (
-            f"<article><h1>@{e(user.handle)}</h1><p>{text}</p>{images}"
-            f'<p class="muted"><time datetime="{e(created)}">{e(created)}</time></p>'
-            f'<p class="muted">{figures}</p></article>'
-        )
-        return page(f"@{user.handle}", body)

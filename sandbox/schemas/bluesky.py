@@ -149,6 +149,8 @@ DELETE_RECORD_INPUT = _obj(
 GET_POSTS_MAX_URIS = 25  # app.bsky.feed.getPosts: uris maxLength
 POST_COLLECTION = "app.bsky.feed.post"
 LINK_FEATURE = "app.bsky.richtext.facet#link"
+TAG_FEATURE = "app.bsky.richtext.facet#tag"
+MENTION_FEATURE = "app.bsky.richtext.facet#mention"
 
 
 # ------------------------------------------------------------------------------------------------- validation

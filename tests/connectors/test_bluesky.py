@@ -17,6 +17,7 @@ from connectors.base import (
     ConfigurationError,
     Connector,
     FindsPosts,
+    Media,
     RateLimited,
     Rejected,
     SignsInWithPassword,
@@ -25,6 +26,7 @@ from connectors.base import (
     connector_class,
 )
 from connectors.bluesky import BlueskyConnector, jwt_claims, link_facets
+from tests.connectors.imagefiles import png
 
 pytestmark = pytest.mark.timeout(30)
 HANDLE = "alice.bsky.social"
@@ -134,25 +136,52 @@ def test_link_facets_of_plain_text() -> None:
     assert facet["index"] == {"byteStart": 3, "byteEnd": 3 + len("https://a.test/x")}  # trailing dot left out
 
 
-@pytest.mark.parametrize(
-    ("text", "fits", "message"),
-    [
-        ("a" * 300, True, ""),
-        ("a" * 301, False, "Record/text must not be longer than 300 graphemes"),
-        ("👍🏽" * 300, True, ""),  # 300 graphemes, 2400 bytes
-        ("e\u0301" * 300, True, ""),  # e + combining accent: one grapheme each
-        ("👨‍👩‍👧‍👦" * 121, False, "Record/text must not be longer than 3000 characters"),  # 121 graphemes, 3025 bytes
-    ],
-)
-def test_length_is_counted_like_the_pds(
-    bluesky_connector: BlueskyConnector, bluesky_token: Token, text: str, fits: bool, message: str
+LENGTHS = [
+    ("a" * 300, True, "", ""),
+    ("a" * 301, False, "Record/text must not be longer than 300 graphemes", "301 graphemes; Bluesky takes at most 300"),
+    ("👍🏽" * 300, True, "", ""),  # 300 graphemes, 2400 bytes
+    ("e\u0301" * 300, True, "", ""),  # e + combining accent: one grapheme each
+    ("👨‍👩‍👧‍👦" * 121, False, "Record/text must not be longer than 3000 characters",  # 121 graphemes, 3025 bytes
+     "3,025 bytes in UTF-8; Bluesky takes at most 3,000 bytes"),
+    ("👨‍👩‍👧‍👦" * 300, False, "Record/text must not be longer than 3000 characters",  # 300 graphemes, 7500 bytes
+     "7,500 bytes in UTF-8; Bluesky takes at most 3,000 bytes"),
+]
+
+
+@pytest.mark.parametrize(("text", "fits", "refusal", "_"), LENGTHS)
+def test_the_pds_counts_graphemes_and_bytes(
+    bluesky_sandbox: Any, bluesky_token: Token, text: str, fits: bool, refusal: str, _: str
+) -> None:
+    answer = xrpc(bluesky_sandbox, "POST", "com.atproto.repo.createRecord", bluesky_token,
+                  json=record_body(bluesky_token, text=text))
+    if fits:
+        assert answer.status_code == 200, answer.text
+    else:
+        assert (answer.status_code, answer.json()) == (400, {"error": "InvalidRequest", "message": refusal})
+
+
+@pytest.mark.parametrize(("text", "fits", "_", "message"), LENGTHS)
+def test_the_connector_refuses_what_the_pds_would_before_sending_anything(
+    bluesky_sandbox: Any, bluesky_connector: BlueskyConnector, bluesky_token: Token, text: str, fits: bool, _: str,
+    message: str,
 ) -> None:
     if fits:
         assert bluesky_connector.publish(bluesky_token.access_token, text).id
-    else:
-        with pytest.raises(Rejected) as too_long:
-            bluesky_connector.publish(bluesky_token.access_token, text)
-        assert too_long.value.status == 400 and too_long.value.message == message
+        return
+    bluesky_sandbox.fault(status=500, path_prefix="/xrpc/com.atproto.repo.uploadBlob")  # an upload would be Transient
+    with pytest.raises(Rejected) as too_long:
+        bluesky_connector.publish(bluesky_token.access_token, text, media=[Media(png(), "image/png", "a chart")])
+    assert message in too_long.value.message and too_long.value.status is None  # refused here, not by the PDS
+    assert bluesky_sandbox.posts() == []
+
+
+def test_the_limit_counts_the_link_that_is_sent(bluesky_connector: BlueskyConnector, bluesky_token: Token) -> None:
+    link = "https://advocacy.test/r/abcdefgh"  # 32 bytes, +1 for the space before it
+    fits = "👨‍👩‍👧‍👦" * 118 + "a" * 17  # 118 x 25 + 17 = 2,967 bytes, 135 graphemes
+    assert bluesky_connector.publish(bluesky_token.access_token, fits, link).id
+    with pytest.raises(Rejected) as over:
+        bluesky_connector.publish(bluesky_token.access_token, fits + "a", link)
+    assert "3,001 bytes" in over.value.message
 
 
 def test_delete(bluesky_sandbox: Any, bluesky_connector: BlueskyConnector, bluesky_token: Token) -> None:
