@@ -62,6 +62,21 @@ def install(app: Flask) -> None:
     app.wsgi_app = SecurityHeaders(app.wsgi_app, app.config["SESSION_COOKIE_SECURE"])  # type: ignore[method-assign]
 
 
+# ---------------------------------------------------------------------------------------------------- CSV cells
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value as every CSV export writes it: text a spreadsheet would run as a formula (starting with ``=``, ``+``,
+    ``-``, ``@``, tab or carriage return) gets a leading ``'``; numbers (a negative one included) stay numbers;
+    nested values become JSON text, checked the same way."""
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 # ------------------------------------------------------------------------------------------------ hostile input
 MAX_JSON_DEPTH = 32
 _STRUCTURE = re.compile(r'[\[\]{}"\\]')

@@ -134,20 +134,16 @@ def archive(since: dt.datetime | None = None, until: dt.datetime | None = None) 
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:
-    """Rows as CSV (nested values as JSON); cells that a spreadsheet would run as a formula are quoted with '."""
+    """Rows as CSV (nested values as JSON); cells that a spreadsheet would run as a formula are quoted with '
+    (:func:`advocacy.security.csv_cell`, as every CSV export)."""
+    from advocacy.security import csv_cell
+
     out = io.StringIO()
     if not rows:
         return ""
     writer = csv.DictWriter(out, fieldnames=list(rows[0]))
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _cell(v) for k, v in row.items()})
+        writer.writerow({k: csv_cell(v) for k, v in row.items()})
     return out.getvalue()
 
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        value = json.dumps(value, ensure_ascii=False)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value

@@ -20,6 +20,7 @@ from advocacy.extensions import db
 from advocacy.people.models import Role
 from advocacy.reach import links, reports, services
 from advocacy.reach.models import ResultKind, ShareStats
+from advocacy.security import csv_cell
 
 bp = Blueprint("reach", __name__)
 READERS = (Role.ANALYST, Role.COMMS, Role.ADMIN)
@@ -133,7 +134,7 @@ def _csv_stream(header: list[str], rows: Iterable[list[Any]]) -> Iterator[str]:
     writer = csv.writer(buffer)
     writer.writerow(header)
     for i, row in enumerate(rows, 1):
-        writer.writerow(["unavailable" if v is None else v for v in row])
+        writer.writerow(["unavailable" if v is None else csv_cell(v) for v in row])
         if i % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
