@@ -214,6 +214,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OUTBOUND_ALLOW", parse_outbound_allow, "",
             "hosts, addresses or networks (comma-separated, e.g. 127.0.0.1,10.1.0.0/16) that URLs people choose (a "
             "Mastodon server, a talking point's link) may reach although not public; empty: the public internet only"),
+    Setting("LINK_PREVIEWS", parse_bool, True,
+            "fetch a talking point's link page once when comms save it (in the background, under OUTBOUND_ALLOW's "
+            "rules) for its preview card and title"),
     Setting("DELIVERY_MAX_ATTEMPTS", parse_positive_int, 5, "attempts before a share with transient errors fails"),
     Setting("DELIVERY_RETRY_SECONDS", parse_float, 30.0, "first retry delay; doubles on each attempt"),
     Setting("X_API_BASE_URL", parse_http_url, "https://api.x.com", "X API v2 base URL"),

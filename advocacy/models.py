@@ -2,6 +2,7 @@
 
 from advocacy.accounts.models import AccountStatus, ConnectedAccount, MastodonApp
 from advocacy.audit.models import AuditEvent
+from advocacy.content.link_previews import LinkPreview
 from advocacy.content.models import (
     Comment,
     PostDeletion,
@@ -37,7 +38,7 @@ __all__ = [
     "ShareStats", "VisitorSalt", "ActivityTotals", "DayTotals", "MonthTotals", "FanOut", "DigestState", "Notification",
     "AccountStatus", "ApiToken", "ConnectedAccount", "MastodonApp", "PolicyVersion", "Role", "Share", "ShareStatus",
     "Status",
-    "TalkingPoint", "Team", "User", "Variant",
+    "TalkingPoint", "Team", "User", "Variant", "LinkPreview",
 ]
 
 from advocacy.audit import services as _audit  # noqa: E402,F401  (registers the audit log's model listeners)

@@ -112,6 +112,7 @@ def settings(migrated: str, redis_url: str, sandbox: dict[str, str], tmp_path: P
         "PUBLIC_URL": "http://advocacy.test", "HTTP_TIMEOUT": 2.0, "DELIVERY_RETRY_SECONDS": 0.0,
         "DELIVERY_MAX_ATTEMPTS": 3, "TESTING": True, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "OUTBOUND_ALLOW": "127.0.0.1",  # the sandboxes on loopback; tests of the guard itself empty it
+        "LINK_PREVIEWS": False,  # no page fetch queued for every talking point; tests/content/test_link_previews.py
     } | sandbox_settings(sandbox)
 
 

@@ -12,7 +12,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from advocacy.auth import roles_required
-from advocacy.content import screening, services
+from advocacy.content import link_previews, screening, services
 from advocacy.content.models import NETWORKS, Status, TalkingPoint
 from advocacy.errors import NotAllowed
 from advocacy.extensions import db
@@ -44,6 +44,8 @@ class TalkingPointFields(Schema):
     target_everyone = fields.Boolean()
     team_ids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1)))
     user_ids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1)))
+    link_title = fields.String(allow_none=True, validate=validate.Length(max=300), metadata={
+        "description": "the link's own title (LinkedIn's article title); empty or null: its page's own title"})
 
 
 class TalkingPointIn(TalkingPointFields):
@@ -112,9 +114,31 @@ class TalkingPointOut(Schema):
         "description": "its image (content_type, size, sha256, filename, alt, approved, url), never the bytes; "
                        "null when it has none"})
 
+    link_preview = fields.Method("_link_preview", allow_none=True, metadata={
+        "description": "the link's preview card (title, description, image_url, site_name, link_title, fetched_at, "
+                       "error, pending), fetched once when the link is saved; null before any fetch"})
+
     def _image(self, tp: TalkingPoint) -> Any:
         image = _image_of(tp)
         return ImageOut().dump(image) if image is not None else None
+
+    def _link_preview(self, tp: TalkingPoint) -> Any:
+        preview = link_previews.link_preview(tp.id)
+        return LinkPreviewOut().dump(preview) if preview is not None else None
+
+
+class LinkPreviewOut(Schema):
+    url = fields.String()
+    title = fields.String(allow_none=True, metadata={"description": "the page's own title"})
+    link_title = fields.String(attribute="shown_title", allow_none=True,
+                               metadata={"description": "the title used: comms' own if set, else the page's"})
+    edited_title = fields.String(allow_none=True, metadata={"description": "comms' own title, if set"})
+    description = fields.String(allow_none=True)
+    image_url = fields.String(allow_none=True)
+    site_name = fields.String(allow_none=True)
+    fetched_at = fields.DateTime(allow_none=True)
+    error = fields.String(allow_none=True, metadata={"description": "why the last fetch found no card"})
+    pending = fields.Boolean(metadata={"description": "a fetch is waiting or under way"})
 
 
 class ImageFileIn(Schema):
@@ -215,7 +239,11 @@ class TalkingPoints(MethodView):
     @blp.response(201, TalkingPointOut)
     def post(self, data: dict[str, Any]) -> Any:
         """Write a new draft talking point."""
-        return services.create_talking_point(current_user, **data)
+        title = data.pop("link_title", None)
+        tp = services.create_talking_point(current_user, **data)
+        if title:
+            link_previews.save_title(tp.id, current_user, title)
+        return tp
 
 
 @blp.route("/<int:tp_id>")
@@ -230,8 +258,21 @@ class TalkingPointItem(MethodView):
     @blp.arguments(TalkingPointFields)
     @blp.response(200, TalkingPointOut)
     def patch(self, data: dict[str, Any], tp_id: int) -> Any:
-        """Edit a talking point: a new version; an approved one goes back to review."""
-        return services.update_talking_point(_get(tp_id), current_user, **data)
+        """Edit a talking point: a new version; an approved one goes back to review. ``link_title`` sets the link's
+        own title (null or empty: its page's title again)."""
+        given, title = "link_title" in data, data.pop("link_title", None)
+        tp = services.update_talking_point(_get(tp_id), current_user, **data)
+        if given:
+            link_previews.save_title(tp.id, current_user, title)
+        return tp
+
+
+@blp.route("/<int:tp_id>/link-preview", methods=["POST"])
+@roles_required(*EDITORS)
+@blp.response(202, LinkPreviewOut)
+def refetch_link_preview(tp_id: int) -> Any:
+    """Fetch the link's page again for its preview card, in the background (answers the card, now pending)."""
+    return link_previews.refetch(_get(tp_id).id)
 
 
 @blp.route("/<int:tp_id>/submit", methods=["POST"])

@@ -25,7 +25,7 @@ from flask import current_app
 from sqlalchemy import exists, false, or_, select
 
 from advocacy.audit.services import record
-from advocacy.content import screening
+from advocacy.content import link_previews, screening
 from advocacy.content.models import (
     NETWORKS,
     Comment,
@@ -258,6 +258,7 @@ def create_talking_point(author: User, *, title: str, link: str, text: str | Non
     record(author, "create", "talking_point", tp.id, version=1)
     db.session.commit()
     log.info("event=talking_point_created talking_point_id=%s user_id=%s", tp.id, author.id)
+    link_previews.link_saved(tp.id)  # its page's preview card, fetched in the background
     return tp
 
 
@@ -283,6 +284,8 @@ def update_talking_point(tp: TalkingPoint, user: User, **data: Any) -> TalkingPo
         db.session.commit()
         return tp
     _changed(tp, user)
+    if tp.link != before["link"]:
+        link_previews.link_saved(tp.id)  # a new page: a new preview card
     return tp
 
 
@@ -308,6 +311,7 @@ def suggest(user: User, *, title: str, link: str, text: str, hashtags: str = "",
     record(user, "suggest", "talking_point", tp.id)
     db.session.commit()
     log.info("event=talking_point_suggested talking_point_id=%s user_id=%s", tp.id, user.id)
+    link_previews.link_saved(tp.id)
     return tp
 
 

@@ -390,3 +390,6 @@ def update(key: str) -> Any:
                                errors={key: f"{exc.field}: {exc.message}" if exc.field else exc.message}), 422
     flash(f"Rule {spec.label} saved.", "success")
     return redirect(url_for("screening.rules"))
+
+
+from advocacy.content import preview_views  # noqa: E402,F401  (the link preview card's routes on this blueprint)
