@@ -23,6 +23,7 @@ from stdnum import iban, luhn
 from twitter_text import parse_tweet
 
 from advocacy.errors import DomainError
+from connectors.bluesky import MAX_BYTES as BLUESKY_MAX_BYTES
 
 BLOCK = "block"
 WARN = "warn"
@@ -47,7 +48,7 @@ CATALOGUE: tuple[RuleSpec, ...] = (
     RuleSpec("length_x", "X length", "length", BLOCK, {"network": "x", "limit": 280},
              "weighted length as X counts it (twitter-text: URLs 23, CJK and emoji 2)"),
     RuleSpec("length_bluesky", "Bluesky length", "length", BLOCK, {"network": "bluesky", "limit": 300},
-             "graphemes (what a reader sees as one character)"),
+             "graphemes (what a reader sees as one character), and at most 3,000 bytes in UTF-8 whatever the limit"),
     RuleSpec("length_mastodon", "Mastodon length", "length", BLOCK, {"network": "mastodon", "limit": 500},
              "characters, every URL counted as 23"),
     RuleSpec("length_linkedin", "LinkedIn length", "length", BLOCK, {"network": "linkedin", "limit": 3000},
@@ -255,6 +256,9 @@ def _check_length(ctx: _Context, p: Mapping[str, Any]) -> Iterator[Hit]:
     network = str(p["network"])
     if network not in ctx.networks:
         return
+    if network == "bluesky":
+        yield from _check_bluesky_length(ctx, int(p["limit"]))
+        return
     full = f"{ctx.text} {ctx.link}" if ctx.link else ctx.text
     size, limit = measure(full, network), int(p["limit"])
     if size > limit:
@@ -262,6 +266,24 @@ def _check_length(ctx: _Context, p: Mapping[str, Any]) -> Iterator[Hit]:
         if start >= len(ctx.text):  # only the appended link goes over: show the tail it pushes out
             start = max(0, len(ctx.text) - (size - limit))
         yield start, len(ctx.text), f"{size} of {limit} characters as {network} counts them", network
+
+
+def _check_bluesky_length(ctx: _Context, limit: int) -> Iterator[Hit]:
+    """The Bluesky text exactly as the connector sends it (the link appended unless the text holds it), in graphemes
+    against the rule's limit and in UTF-8 bytes against the lexicon's 3,000 (300 family emoji are 300 graphemes but
+    7,500 bytes)."""
+    full = f"{ctx.text} {ctx.link}" if ctx.link and ctx.link not in ctx.text else ctx.text
+    count = measure(full, "bluesky")
+    if count > limit:
+        start = _overflow_start(full, "bluesky", limit)
+        if start >= len(ctx.text):  # only the appended link goes over: show the tail it pushes out
+            start = max(0, len(ctx.text) - (count - limit))
+        yield start, len(ctx.text), f"{count} of {limit} characters as bluesky counts them", "bluesky"
+    data = full.encode("utf-8")
+    if len(data) > BLUESKY_MAX_BYTES:
+        start = min(len(data[:BLUESKY_MAX_BYTES].decode("utf-8", "ignore")), max(0, len(ctx.text) - 1))
+        yield start, len(ctx.text), (f"{len(data):,} of {BLUESKY_MAX_BYTES:,} bytes as bluesky counts them (UTF-8: "
+                                     "emoji and accented letters take several)"), "bluesky"
 
 
 def _check_terms(ctx: _Context, p: Mapping[str, Any]) -> Iterator[Hit]:

@@ -83,7 +83,7 @@ def test_bluesky_counts_graphemes():
     family = "👩\u200d👩\u200d👧\u200d👦"  # one grapheme, seven code points
     accented = "e\u0301"  # one grapheme, two code points
     assert measure(family + accented, "bluesky") == 2
-    text = family * (300 - len(LINK) - 1)
+    text = family * 80 + accented * (300 - len(LINK) - 1 - 80)  # 300 graphemes with the link, 2,598 bytes
     assert "length_bluesky" not in rules_of(text, networks=["bluesky"], link=LINK)
     over = screen(text + accented, networks=["bluesky"], link=LINK, disclosure="#d")
     assert [f.rule for f in over] == ["length_bluesky"] and over[0].excerpt
@@ -92,9 +92,9 @@ def test_bluesky_counts_graphemes():
 def test_mastodon_500_and_linkedin_3000():
     assert "length_mastodon" not in rules_of("m" * 476, networks=["mastodon"], link=LINK)  # 476 + 1 + 23
     assert "length_mastodon" in rules_of("m" * 477, networks=["mastodon"], link=LINK)
-    limit = 3000 - len(LINK) - 1
-    assert "length_linkedin" not in rules_of("l" * limit, networks=["linkedin"], link=LINK)
-    assert "length_linkedin" in rules_of("l" * (limit + 1), networks=["linkedin"], link=LINK)
+    limit = 3000 - len(LINK) - 1  # with an image the link joins LinkedIn's commentary (see test_screening_linkedin)
+    assert "length_linkedin" not in rules_of("l" * limit, networks=["linkedin"], link=LINK, media=True)
+    assert "length_linkedin" in rules_of("l" * (limit + 1), networks=["linkedin"], link=LINK, media=True)
 
 
 def test_length_rules_only_apply_to_the_networks_asked_for():
