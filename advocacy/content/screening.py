@@ -6,7 +6,9 @@ row uses its defaults. ``screen`` returns findings that name the rule and the of
 
 Lengths are measured the way each network does, on the text plus the tracked link that is appended at publish time:
 X with the maintained twitter-text implementation (weighted length, every URL 23), Bluesky in graphemes, Mastodon in
-characters with every URL 23, LinkedIn in characters.
+characters with every URL 23. LinkedIn on the commentary exactly as the connector sends it (``connectors.linkedin``:
+little-text escapes and hashtag templates included; the link only when images carry it into the text, an article post
+carries it in its card), as LinkedIn counts it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from twitter_text import parse_tweet
 
 from advocacy.errors import DomainError
 from connectors.bluesky import MAX_BYTES as BLUESKY_MAX_BYTES
+from connectors.linkedin import commentary as linkedin_commentary
+from connectors.linkedin import commentary_length as linkedin_length
 
 BLOCK = "block"
 WARN = "warn"
@@ -52,7 +56,8 @@ CATALOGUE: tuple[RuleSpec, ...] = (
     RuleSpec("length_mastodon", "Mastodon length", "length", BLOCK, {"network": "mastodon", "limit": 500},
              "characters, every URL counted as 23"),
     RuleSpec("length_linkedin", "LinkedIn length", "length", BLOCK, {"network": "linkedin", "limit": 3000},
-             "characters"),
+             "characters of the commentary as sent (escapes of ( ) @ # _ * and the like count; the link only with "
+             "an image)"),
     RuleSpec("banned_terms", "Banned terms and phrases", "terms", BLOCK, {"terms": []},
              "words and phrases that must never appear (case-insensitive, whole words)"),
     RuleSpec("payment_card", "Payment card numbers", "card", BLOCK, {},
@@ -177,6 +182,8 @@ def measure(text: str, network: str) -> int:
         return len(regex.findall(r"\X", text))
     if network == "mastodon":
         return len(URL_RE.sub("x" * MASTODON_URL_LENGTH, text))
+    if network == "linkedin":  # the text as given, escaped as the connector sends it
+        return linkedin_length(linkedin_commentary(text))
     return len(text)
 
 
@@ -247,6 +254,7 @@ class _Context:
     networks: frozenset[str]
     link: str
     disclosure: str
+    media: bool = False
 
 
 Hit = tuple[int, int, str, str | None]  # start, end, message, network
@@ -255,6 +263,9 @@ Hit = tuple[int, int, str, str | None]  # start, end, message, network
 def _check_length(ctx: _Context, p: Mapping[str, Any]) -> Iterator[Hit]:
     network = str(p["network"])
     if network not in ctx.networks:
+        return
+    if network == "linkedin":
+        yield from _check_linkedin_length(ctx, int(p["limit"]))
         return
     if network == "bluesky":
         yield from _check_bluesky_length(ctx, int(p["limit"]))
@@ -284,6 +295,29 @@ def _check_bluesky_length(ctx: _Context, limit: int) -> Iterator[Hit]:
         start = min(len(data[:BLUESKY_MAX_BYTES].decode("utf-8", "ignore")), max(0, len(ctx.text) - 1))
         yield start, len(ctx.text), (f"{len(data):,} of {BLUESKY_MAX_BYTES:,} bytes as bluesky counts them (UTF-8: "
                                      "emoji and accented letters take several)"), "bluesky"
+
+
+def _check_linkedin_length(ctx: _Context, limit: int) -> Iterator[Hit]:
+    """The LinkedIn commentary exactly as sent (``connectors.linkedin.commentary``), measured as LinkedIn measures it;
+    the span starts where the text stops fitting."""
+
+    def size(text: str) -> int:
+        return linkedin_length(linkedin_commentary(text, ctx.link or None, media=ctx.media))
+
+    total = size(ctx.text)
+    if total <= limit:
+        return
+    low, high = 0, len(ctx.text)  # the longest prefix whose commentary fits
+    while low < high:
+        mid = (low + high + 1) // 2
+        if size(ctx.text[:mid]) <= limit:
+            low = mid
+        else:
+            high = mid - 1
+    plain = f"{ctx.text} {ctx.link}" if ctx.media and ctx.link and ctx.link not in ctx.text else ctx.text
+    escapes = total - linkedin_length(plain)
+    note = f", {escapes} of them little-text escapes" if escapes > 0 else ""
+    yield low, len(ctx.text), f"{total} of {limit} characters as linkedin counts them{note}", "linkedin"
 
 
 def _check_terms(ctx: _Context, p: Mapping[str, Any]) -> Iterator[Hit]:
@@ -331,7 +365,7 @@ CHECKS = {"length": _check_length, "terms": _check_terms, "markers": _check_mark
 
 
 def screen(text: str, *, networks: Iterable[str] = (), link: str = "", disclosure: str = "",
-           rules: Iterable[Rule] | None = None) -> list[Finding]:
+           rules: Iterable[Rule] | None = None, media: bool = False) -> list[Finding]:
     """Run every enabled rule on ``text``.
 
     Args:
@@ -340,8 +374,9 @@ def screen(text: str, *, networks: Iterable[str] = (), link: str = "", disclosur
         link: the link appended at publish time, counted in lengths.
         disclosure: the talking point's locked disclosure line.
         rules: the configured rules (``services.screening_rules()``); the defaults when None.
+        media: the post carries images (on LinkedIn the link then joins the commentary instead of a link card).
     """
-    ctx = _Context(text, frozenset(networks), link, disclosure)
+    ctx = _Context(text, frozenset(networks), link, disclosure, media)
     findings: list[Finding] = []
     for rule in default_rules() if rules is None else rules:
         if rule.enabled:

@@ -264,6 +264,31 @@ def test_commentary_over_the_limit_as_sent_is_refused_before_anything_is_sent(
     assert only_post(linkedin_sandbox)["text"] == exactly and post.id
 
 
+@pytest.mark.parametrize("media", [False, True])
+def test_screening_measures_exactly_the_commentary_linkedin_receives(
+    linkedin_sandbox: Any, linkedin_connector: LinkedInConnector, linkedin_token: Token, media: bool
+) -> None:
+    from advocacy.content.screening import screen
+    from connectors.base import Media
+    from tests.connectors.imagefiles import png
+
+    link = "https://example.com/r/abcdefgh"
+    text = "Our report (2026) is out! #hiring @team_a [beta] <3 *wow* ~ok~ 😀 " + "x" * 2950
+    images = [Media(png(), "image/png")] if media else []
+    findings = screen(text, networks=["linkedin"], link=link, media=media)
+    [over] = [f for f in findings if f.rule == "length_linkedin"]
+    told = int(over.message.split(" of ")[0])
+    fitting = text[: over.start]  # what screening says would fit
+    assert not [f for f in screen(fitting, networks=["linkedin"], link=link, media=media)
+                if f.rule == "length_linkedin"]
+    linkedin_connector.publish(linkedin_token.access_token, fitting, link, media=images)
+    sent = only_post(linkedin_sandbox)["body"]["commentary"]
+    assert commentary_length(sent) <= MAX_COMMENTARY and sent == commentary(fitting, link, media=media)
+    with pytest.raises(Rejected):  # and what screening refuses, LinkedIn would refuse: never sent
+        linkedin_connector.publish(linkedin_token.access_token, text, link, media=images)
+    assert commentary_length(commentary(text, link, media=media)) == told
+
+
 def test_unescaped_text_is_cut_short_by_linkedin(linkedin_sandbox: Any, linkedin_token: Token) -> None:
     """Why the connector escapes: the sandbox, like LinkedIn, drops what follows an unescaped ``(``."""
     me = requests.get(f"{linkedin_sandbox.url}/v2/userinfo", timeout=5,
