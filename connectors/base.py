@@ -236,6 +236,18 @@ class FindsPosts(Protocol):
     def find_post(self, access_token: str, text: str, since: dt.datetime) -> PublishedPost | None: ...
 
 
+@runtime_checkable
+class RevokesTokens(Protocol):
+    """A network that takes back a token it issued (X, Mastodon, LinkedIn: OAuth token revocation; Bluesky: the
+    session deleted), so disconnecting ends this app's access at the network, not only here.
+
+    Best effort for the caller: ``revoke`` raises the taxonomy's errors when the network cannot be reached
+    (``Transient``), refuses our client (``ConfigurationError``) or the request (``Rejected``); a token the network
+    no longer knows counts as revoked."""
+
+    def revoke(self, token: Token) -> None: ...
+
+
 # ------------------------------------------------------------------------------------------------------- registry
 _REGISTRY: dict[str, type] = {}
 C = TypeVar("C", bound=type)

@@ -265,6 +265,16 @@ class LinkedInConnector:
         log.info("linkedin.oauth refreshed client_id=%s", self.client_id)
         return self._token(answer, previous=token)
 
+    def revoke(self, token: Token) -> None:
+        """End this app's access for the member (``POST /oauth/v2/revoke``, ``RevokesTokens``).
+
+        Args:
+            token: the member's token set (its access token is revoked).
+        """
+        self._require_client()
+        revoke_access_token(self.token_url.rsplit("/", 1)[0] + "/revoke", self.client_id, self.client_secret or "",
+                            token.access_token, timeout=self.timeout, user_agent=self.user_agent)
+
     # -------------------------------------------------------------------------------------------------- API
     def profile(self, access_token: str) -> Profile:
         """The member's id (``sub``) and name from ``/v2/userinfo``; LinkedIn gives no follower count here.
@@ -660,3 +670,36 @@ def _raise_mapped(response: requests.Response) -> NoReturn:
         raise Rejected(message, status=status, raw=raw)
     raise Transient(message, status=status, raw=raw)
 
+
+def revoke_access_token(url: str, client_id: str, client_secret: str, access_token: str, *, timeout: float,
+                        user_agent: str) -> None:
+    """``POST https://www.linkedin.com/oauth/v2/revoke`` (form ``client_id``, ``client_secret``, ``token``): 200 when
+    done; otherwise the ``connectors.base`` exception (an unknown client is LinkedIn's 401 ``invalid_client``).
+
+    Args:
+        url: the revoke endpoint.
+        client_id: the app's client id.
+        client_secret: the app's client secret.
+        access_token: the token to revoke.
+        timeout: seconds for connect and read.
+        user_agent: sent with the request.
+    """
+    form = {"client_id": client_id, "client_secret": client_secret, "token": access_token}
+    with http_session(timeout=timeout, user_agent=user_agent) as session:
+        try:
+            response = session.post(url, data=form)
+        except requests.RequestException as exc:
+            raise Transient(f"LinkedIn revoke endpoint unreachable: {type(exc).__name__}") from None
+    status, raw = response.status_code, response.text
+    if 200 <= status < 300:
+        log.info("linkedin.oauth revoked client_id=%s", client_id)
+        return
+    body = _json_object(raw) or {}
+    message = f"LinkedIn revoke endpoint: {body.get('error') or status}: {body.get('error_description') or ''}"
+    if status == 429:
+        raise RateLimited(message.rstrip(": "), reset_at=retry_after(response.headers), status=status, raw=raw)
+    if status >= 500 or not body:
+        raise Transient(message.rstrip(": "), status=status, raw=raw, retry_at=retry_after(response.headers))
+    if status == 401 or body.get("error") == "invalid_client":
+        raise ConfigurationError(message.rstrip(": "), status=status, raw=raw)
+    raise Rejected(message.rstrip(": "), status=status, raw=raw)

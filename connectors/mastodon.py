@@ -236,6 +236,28 @@ class MastodonConnector:
         """
         raise AuthRevoked("Mastodon tokens cannot be refreshed: the person must reconnect")
 
+    def revoke(self, token: Token) -> None:
+        """End this app's access for the person on their server (``POST /oauth/revoke`` with the app's client id and
+        secret, ``RevokesTokens``). Mastodon answers 200 for a token it no longer knows.
+
+        Args:
+            token: the person's token (its access token; Mastodon issues no refresh token).
+        """
+        self._require_client()
+
+        def call() -> requests.Response:
+            url, headers, body = WebApplicationClient(self.client_id).prepare_token_revocation_request(
+                f"{self.instance_url}/oauth/revoke", token.access_token, client_id=self.client_id,
+                client_secret=self.client_secret)
+            with protect(http_session(timeout=self.timeout, user_agent=self.user_agent), self.guard,
+                         timeout=self.timeout) as session:
+                return session.post(url, data=body, headers=headers)
+
+        response = self._oauth_call(f"{self.instance_url}/oauth/revoke", call)
+        if not 200 <= response.status_code < 300:
+            _raise_revoke_mapped(response)
+        log.info("mastodon.oauth revoked instance=%s client_id=%s", self.instance_url, self.client_id)
+
     # -------------------------------------------------------------------------------------------------- API
     def profile(self, access_token: str) -> Profile:
         """The connected person's account id, ``username@server`` handle and follower count.
@@ -578,6 +600,21 @@ def _raise_mapped(response: requests.Response) -> NoReturn:
     if status == 401:  # tokens never expire on Mastodon: a refused token was revoked (or the account is gone)
         raise AuthRevoked(message, status=status, raw=raw)
     raise Rejected(message, status=status, raw=raw)  # 403 scope, 404/410 gone, 422 validation
+
+
+def _raise_revoke_mapped(response: requests.Response) -> NoReturn:
+    """Raise the ``connectors.base`` exception for a failed ``POST /oauth/revoke``."""
+    status, raw = response.status_code, response.text
+    body = _json_object(raw)
+    message = f"Mastodon revoke endpoint: {_message(body, status)}"
+    if status == 429:
+        reset_at = retry_after(response.headers, utc_from_iso(response.headers.get("X-RateLimit-Reset")))
+        raise RateLimited(message, reset_at=reset_at, status=status, raw=raw)
+    if status >= 500 or body is None:
+        raise Transient(message, status=status, raw=raw, retry_at=retry_after(response.headers))
+    if status == 401 or body.get("error") == "invalid_client":  # our registration is gone
+        raise ConfigurationError(message, status=status, raw=raw)
+    raise Rejected(message, status=status, raw=raw)  # 403 unauthorized_client: the token is not this app's
 
 
 def _check_token_answer(response: requests.Response) -> requests.Response:

@@ -113,6 +113,7 @@ class XConnector:
             uploaded.
         timeout: seconds for connect and for read on every request.
         user_agent: sent on every request.
+        revoke_url: the OAuth 2.0 revocation endpoint; by default the token endpoint's sibling ``.../revoke``.
     """
 
     name: ClassVar[str] = "x"
@@ -129,13 +130,16 @@ class XConnector:
         scopes: Sequence[str] = ("tweet.read", "tweet.write", "users.read", "offline.access", MEDIA_SCOPE),
         timeout: float = DEFAULT_TIMEOUT,
         user_agent: str = DEFAULT_USER_AGENT,
+        revoke_url: str | None = None,
     ) -> None:
-        for setting, url in (("api_base_url", api_base_url), ("token_url", token_url)):
+        revoke_url = revoke_url or token_url.rstrip("/").rsplit("/", 1)[0] + "/revoke"
+        for setting, url in (("api_base_url", api_base_url), ("token_url", token_url), ("revoke_url", revoke_url)):
             if urlsplit(url).scheme not in ("http", "https"):
                 raise ConfigurationError(f"X {setting} must be an http(s) URL, not {url!r}")
         self.api_base_url = api_base_url.rstrip("/")
         self.authorize_url = authorize_url
         self.token_url = token_url
+        self.revoke_url = revoke_url
         self.web_base_url = web_base_url.rstrip("/")
         self.client_id = client_id
         self.client_secret = client_secret or None
@@ -210,6 +214,32 @@ class XConnector:
             )
         log.info("x.oauth refreshed client_id=%s", self.client_id)
         return self._token(answer, previous_scope=token.scope)
+
+    def revoke(self, token: Token) -> None:
+        """End this app's access for the person at X (``POST /2/oauth2/revoke``, ``RevokesTokens``): the refresh token
+        first (it could mint new access tokens), then the access token. A token X no longer knows counts as revoked.
+
+        Args:
+            token: the person's token set.
+        """
+        self._require_client_id()
+        for value, hint in ((token.refresh_token, "refresh_token"), (token.access_token, "access_token")):
+            if value:
+                self._revoke_one(value, hint)
+        log.info("x.oauth revoked client_id=%s", self.client_id)
+
+    def _revoke_one(self, value: str, hint: str) -> None:
+        """One RFC 7009 request, prepared by oauthlib; confidential clients authenticate with HTTP Basic."""
+        auth = self._client_auth()
+        extra = {"client_id": self.client_id} if auth.get("include_client_id") else {}
+
+        def call() -> requests.Response:
+            url, headers, body = WebApplicationClient(self.client_id).prepare_token_revocation_request(
+                self.revoke_url, value, token_type_hint=hint, **extra)
+            with http_session(timeout=self.timeout, user_agent=self.user_agent) as session:
+                return session.post(url, data=body, headers=headers, auth=auth.get("auth"))
+
+        _check_revoke_answer(self._oauth_call(self.revoke_url, call))
 
     # -------------------------------------------------------------------------------------------------- API
     def profile(self, access_token: str) -> Profile:
@@ -501,6 +531,27 @@ def _holds(item: Mapping[str, Any], wanted: str) -> bool:
         ):
             return True
     return False
+
+
+def _check_revoke_answer(response: requests.Response) -> None:
+    """Raise the ``connectors.base`` exception for a failed revocation (any 2xx but ``revoked: false`` is done)."""
+    status, raw = response.status_code, response.text
+    body = _json_object(raw)
+    if 200 <= status < 300:
+        if body is not None and body.get("revoked") is False:
+            raise Rejected("X did not revoke the token", status=status, raw=raw)
+        return
+    if status == 429:
+        raise RateLimited("X revoke endpoint: too many requests", status=status, raw=raw,
+                          reset_at=retry_after(response.headers, _reset_at(response.headers)))
+    if status >= 500 or body is None:
+        raise Transient(f"X revoke endpoint answered {status}", status=status, raw=raw,
+                        retry_at=retry_after(response.headers))
+    error = str(body.get("error") or "")
+    message = f"X revoke endpoint: {error or status}: {body.get('error_description') or ''}".rstrip(": ")
+    if status == 401 or error in ("invalid_client", "unauthorized_client"):  # our client id or secret
+        raise ConfigurationError(message, status=status, raw=raw)
+    raise Rejected(message, status=status, raw=raw)
 
 
 def _count(value: Any) -> int | None:

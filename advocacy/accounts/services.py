@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from advocacy import outbound
 from advocacy.accounts import crypto
 from advocacy.accounts.models import AccountStatus, ConnectedAccount, MastodonApp
-from advocacy.accounts.networks import connector_for, mastodon_connector, mastodon_credential
+from advocacy.accounts.networks import LABELS, connector_for, mastodon_connector, mastodon_credential
 from advocacy.errors import DomainError
 from advocacy.extensions import db
 from advocacy.models_base import utcnow
@@ -24,6 +24,7 @@ from connectors.base import (
     ConnectorError,
     Profile,
     Rejected,
+    RevokesTokens,
     SignsInWithPassword,
     Token,
 )
@@ -221,9 +222,49 @@ def mark_revoked(account: ConnectedAccount, message: str) -> None:
     db.session.commit()
 
 
-def disconnect(account: ConnectedAccount) -> None:
-    """Forget the tokens; past shares keep their record."""
+def disconnect(account: ConnectedAccount) -> str | None:
+    """Revoke the account's tokens at the network where it offers revocation, then forget them here; past shares
+    keep their record. Revoking is best effort: a network that is down or refuses never stops the disconnect, the
+    account keeps "could not revoke at X; revoke it in X's settings" for the accounts page instead.
+
+    Args:
+        account: the account to disconnect (opt-out disconnects every account of the person).
+
+    Returns:
+        That message when the network did not revoke the tokens, else None.
+    """
+    note = _revoke_at_network(account) if account.access_token_encrypted else account.last_error
     account.status = AccountStatus.DISCONNECTED
     account.access_token_encrypted = None
     account.refresh_token_encrypted = None
+    account.last_error = note
     db.session.commit()
+    log.info("event=account_disconnected account_id=%s network=%s revoked=%s", account.id, account.network,
+             note is None)
+    return note
+
+
+def _revoke_at_network(account: ConnectedAccount) -> str | None:
+    """Ask the network to revoke the account's tokens (``RevokesTokens``); the message to keep when it did not."""
+    label = LABELS.get(account.network, account.network)
+    token = token_of(account)
+    try:
+        if account.network == "mastodon":
+            server, _, access = token.access_token.partition(" ")
+            app = db.session.scalar(select(MastodonApp).where(MastodonApp.instance_url == server))
+            if app is None:
+                raise ConfigurationError(f"this app holds no registration on {server}")
+            credentials = AppCredentials(server, app.client_id, crypto.decrypt(app.client_secret_encrypted) or "",
+                                         app.redirect_uri, app.scopes)
+            mastodon_connector(server, credentials).revoke(Token(access, None, None, token.scope))
+        else:
+            connector = connector_for(account.network)
+            if not isinstance(connector, RevokesTokens):
+                return None  # nothing to ask: the accounts page says what disconnecting does there
+            connector.revoke(token)
+    except ConnectorError as exc:
+        log.warning("event=revoke_failed account_id=%s network=%s error=%s status=%s", account.id, account.network,
+                    type(exc).__name__, exc.status)
+        return f"could not revoke at {label}; revoke it in {label}'s settings"
+    log.info("event=token_revoked account_id=%s network=%s", account.id, account.network)
+    return None
