@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from advocacy.accounts.models import AccountStatus
 from advocacy.accounts.networks import connector_for
+from advocacy.content.link_previews import link_title
 from advocacy.content.services import shared_image
 from advocacy.delivery import budgets, services, tokens
 from advocacy.delivery.models import Share
@@ -109,7 +110,7 @@ def _attempt(share: Share) -> str:
         return "failed"
     except RateLimited as exc:
         at = max(exc.reset_at or utcnow() + _backoff(share.attempts), utcnow())
-        budgets.wait_until(redis_client(), share.network, account.id, at)
+        budgets.wait_until(redis_client(), share.network, None if exc.app_wide else account.id, at)
         services.reschedule(share_id, at + dt.timedelta(milliseconds=500), f"rate limited by the network: {exc}")
         log.info("event=rate_limited share_id=%s until=%s", share_id, at.isoformat())
         return "scheduled"
@@ -135,7 +136,8 @@ def _published(share: Share, post: PublishedPost, note: str | None) -> str:
 
 def _transient(connector: Any, share: Share, exc: ConnectorError) -> str:
     if share.attempts < current_app.config["DELIVERY_MAX_ATTEMPTS"]:
-        services.reschedule(share.id, utcnow() + _backoff(share.attempts), _describe(exc), in_doubt=True)
+        at = max(utcnow() + _backoff(share.attempts), getattr(exc, "retry_at", None) or utcnow())  # Retry-After
+        services.reschedule(share.id, at, _describe(exc), in_doubt=True)
         return "scheduled"
     try:  # the last attempt: a false "failed" would invite a duplicate, so look once more
         found = _reconcile(connector, share, quiet=True)
@@ -168,6 +170,7 @@ def _post(connector: Any, share: Share) -> PublishedPost:
     image = shared_image(share.talking_point_id)  # one query; the bytes come only when there is an image
     if image is not None:
         kwargs["media"] = [Media(image.data, image.content_type, image.alt_text, image.filename)]
+    kwargs["link_title"] = link_title(share.talking_point_id)  # the link card's title (LinkedIn's article)
     post: PublishedPost = _with_refresh(share, lambda token: connector.publish(token, share.text, link, **kwargs))
     return post
 
