@@ -47,6 +47,11 @@ class TalkingPoint(db.Model):
     suggested: Mapped[bool] = mapped_column(default=False)  # proposed by an employee
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # the review cycle under way: every edit since the last approval belongs to it; each approval starts the next
+    review_cycle: Mapped[int] = mapped_column(default=1, server_default="1")
+    # what the last approval covered (shares carry it, never a pending edit): its version and its link
+    approved_version: Mapped[int | None] = mapped_column()
+    approved_link: Mapped[str | None] = mapped_column(String(2048))
 
     author: Mapped[User] = relationship(foreign_keys=[author_id])
     approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
@@ -78,6 +83,11 @@ class TalkingPoint(db.Model):
         if self.status == Status.APPROVED and self.available_until and self.available_until <= now:
             return Status.EXPIRED
         return self.status
+
+    @property
+    def shared_link(self) -> str:
+        """The link a share made now carries: the one the last approval covered (never an edit waiting for review)."""
+        return self.approved_link or self.link
 
     @property
     def team_ids(self) -> list[int]:
@@ -128,7 +138,12 @@ class Comment(db.Model):
 
 
 class Revision(db.Model):
-    """A snapshot (JSON) of a talking point as saved at one version; every change adds one."""
+    """A snapshot (JSON) of a talking point as saved at one version; every change adds one.
+
+    ``changed`` names what the change touched (``created``, or fields such as ``text``, ``link``, ``image``,
+    ``targeting``, comma-separated); ``cycle`` is the talking point's review cycle it was made in, so the people who
+    changed the version now in review are known (none of them may approve it).
+    """
 
     __tablename__ = "talking_point_revisions"
     __table_args__ = (UniqueConstraint("talking_point_id", "version", name="uq_talking_point_revisions_version"),)
@@ -139,8 +154,14 @@ class Revision(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     snapshot: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    cycle: Mapped[int] = mapped_column(default=1, server_default="1")
+    changed: Mapped[str] = mapped_column(String(500), default="", server_default="")
 
     user: Mapped[User] = relationship()
+
+    @property
+    def fields(self) -> list[str]:
+        return [f for f in self.changed.split(",") if f]
 
 
 class TalkingPointImage(db.Model):

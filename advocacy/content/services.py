@@ -22,7 +22,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from flask import current_app
-from sqlalchemy import exists, false, or_, select
+from sqlalchemy import exists, false, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from advocacy.audit.services import record
 from advocacy.content import link_previews, screening
@@ -221,10 +222,35 @@ def image_meta(image: TalkingPointImage | None) -> dict[str, Any] | None:
             "filename": image.filename, "alt": image.alt_text}
 
 
-def _revise(tp: TalkingPoint, user: User) -> None:
+# what each snapshot key is called when a change to it is shown ("Changed in this review: text, link by …")
+CHANGE_NAMES = {"variants": "text", "link": "link", "image": "image", "title": "title", "hashtags": "hashtags",
+                "disclosure": "disclosure", "topics": "topics", "available_from": "availability",
+                "available_until": "availability", "employees_may_edit": "employee editing",
+                "target_everyone": "targeting", "team_ids": "targeting", "user_ids": "targeting"}
+
+
+def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """What a change touched, by the names people read (``text``, ``link``, ``image``, ``targeting``…).
+
+    Args:
+        before: the ``snapshot`` before the change.
+        after: the ``snapshot`` after it.
+    """
+    out: list[str] = []
+    for key, name in CHANGE_NAMES.items():
+        if before.get(key) != after.get(key) and name not in out:
+            out.append(name)
+    if out == ["image"] and before.get("image") and after.get("image") and \
+            before["image"]["sha256"] == after["image"]["sha256"]:
+        return ["image alt text"]
+    return out
+
+
+def _revise(tp: TalkingPoint, user: User, changed: Sequence[str]) -> None:
     db.session.flush()
-    tp.revisions.append(Revision(version=tp.version, user_id=user.id, snapshot=json.dumps(snapshot(tp),
-                                                                                           ensure_ascii=False)))
+    tp.revisions.append(Revision(version=tp.version, user_id=user.id, cycle=tp.review_cycle,
+                                 changed=",".join(changed)[:500],
+                                 snapshot=json.dumps(snapshot(tp), ensure_ascii=False)))
 
 
 # ---------------------------------------------------------------------------------------------------- the workflow
@@ -254,7 +280,7 @@ def create_talking_point(author: User, *, title: str, link: str, text: str | Non
     tp = TalkingPoint(author_id=author.id, status=Status.DRAFT, version=1)
     _apply(tp, values)
     db.session.add(tp)
-    _revise(tp, author)
+    _revise(tp, author, ["created"])
     record(author, "create", "talking_point", tp.id, version=1)
     db.session.commit()
     log.info("event=talking_point_created talking_point_id=%s user_id=%s", tp.id, author.id)
@@ -280,10 +306,11 @@ def update_talking_point(tp: TalkingPoint, user: User, **data: Any) -> TalkingPo
     before = snapshot(tp)
     _apply(tp, values)
     db.session.flush()
-    if snapshot(tp) == before:
+    after = snapshot(tp)
+    if after == before:
         db.session.commit()
         return tp
-    _changed(tp, user)
+    _changed(tp, user, changed_fields(before, after))
     if tp.link != before["link"]:
         link_previews.link_saved(tp.id)  # a new page: a new preview card
     return tp
@@ -307,7 +334,7 @@ def suggest(user: User, *, title: str, link: str, text: str, hashtags: str = "",
     tp.status = Status.IN_REVIEW
     tp.submitted_at = utcnow()
     db.session.add(tp)
-    _revise(tp, user)
+    _revise(tp, user, ["created"])
     record(user, "suggest", "talking_point", tp.id)
     db.session.commit()
     log.info("event=talking_point_suggested talking_point_id=%s user_id=%s", tp.id, user.id)
@@ -328,17 +355,51 @@ def submit(tp: TalkingPoint, user: User) -> None:
     log.info("event=talking_point_submitted talking_point_id=%s user_id=%s", tp.id, user.id)
 
 
+def review_changes(tp: TalkingPoint) -> list[tuple[User, list[str]]]:
+    """Who changed the version now under review, and what, since the last approval (the current review cycle), in
+    the order they first changed it: none of them may approve or reject it."""
+    out: dict[int, tuple[User, list[str]]] = {}
+    for rev in db.session.scalars(select(Revision).where(Revision.talking_point_id == tp.id,
+                                                         Revision.cycle == tp.review_cycle)
+                                  .order_by(Revision.version)):
+        user, fields = out.setdefault(rev.user_id, (rev.user, []))
+        fields.extend(f for f in (rev.fields or ["changes"]) if f not in fields)
+    return list(out.values())
+
+
+def four_eyes_refusal(tp: TalkingPoint, user: User) -> str | None:
+    """Why ``user`` may not approve or reject the version under review (they wrote it, or changed it since the last
+    approval), or None."""
+    if user.id == tp.author_id:
+        return "four eyes: a second person must approve what you wrote"
+    for editor, fields in review_changes(tp):
+        if editor.id == user.id:
+            changed = ", ".join(f for f in fields if f != "created") or "it"
+            return (f"four eyes: you changed this version ({changed}) since it was last approved; a person who did "
+                    "not change it must review it")
+    return None
+
+
+def _four_eyes(tp: TalkingPoint, user: User) -> None:
+    refusal = four_eyes_refusal(tp, user)
+    if refusal:
+        raise NotAllowed(refusal)
+
+
 def approve(tp: TalkingPoint, approver: User) -> None:
-    """Four eyes: the approver is comms staff and never the author; the copy is screened again."""
+    """Four eyes: the approver is comms staff, never the author, and changed nothing of this version since the last
+    approval; the copy is screened again. The approval covers the version the approver saw: a change saved meanwhile
+    refuses it."""
     _editor(approver, "approve talking points")
-    if approver.id == tp.author_id:
-        raise NotAllowed("four eyes: a second person must approve what you wrote")
+    _four_eyes(tp, approver)
     if tp.status != Status.IN_REVIEW:
         raise DomainError(f"only a talking point in review can be approved; this one is {tp.status}", "status")
     _screen_or_refuse(tp)
+    _next_cycle(tp)
     tp.status = Status.APPROVED
     tp.approved_by_id = approver.id
     tp.approved_at = utcnow()
+    tp.approved_version, tp.approved_link = tp.version, tp.link  # what shares carry from now on
     _approve_image(tp)  # from now on shares carry the image this approval covers
     record(approver, "approve", "talking_point", tp.id, version=tp.version)
     db.session.commit()
@@ -349,8 +410,7 @@ def reject(tp: TalkingPoint, reviewer: User, reason: str) -> None:
     """Send a talking point in review back to draft with the reason (four eyes: not your own)."""
     _editor(reviewer, "review talking points")
     reason = _text(reason, "reason", 2000, required=True)
-    if reviewer.id == tp.author_id:
-        raise NotAllowed("four eyes: a second person reviews what you wrote")
+    _four_eyes(tp, reviewer)
     if tp.status != Status.IN_REVIEW:
         raise DomainError(f"only a talking point in review can be rejected; this one is {tp.status}", "status")
     tp.status = Status.DRAFT
@@ -489,7 +549,8 @@ def _swap(tp: TalkingPoint, user: User, image: TalkingPointImage | None, change:
         db.session.add(image)
     db.session.flush()
     db.session.expire(tp, ["image"])
-    _changed(tp, user, change=change, image=image_meta(image), commit=False)
+    _changed(tp, user, ["image alt text" if change == "image_alt" else "image"], change=change,
+             image=image_meta(image), commit=False)
     _drop_unused(tp)
     db.session.commit()
     log.info("event=talking_point_image talking_point_id=%s user_id=%s change=%s version=%s", tp.id, user.id,
@@ -566,17 +627,43 @@ def image_findings(tp: TalkingPoint) -> list[screening.Finding]:
     return findings
 
 
-def _changed(tp: TalkingPoint, user: User, *, commit: bool = True, **detail: Any) -> bool:
-    """Record a saved change: a new version, and back to review if it was approved. Commits unless told not to."""
+def _next_cycle(tp: TalkingPoint) -> None:
+    """End the review cycle of the version under review, if, and only if, nobody saved a change or approved it since
+    ``tp`` was read (a conditional UPDATE: an edit and an approval racing each other never both win)."""
+    done = db.session.execute(
+        update(TalkingPoint).where(TalkingPoint.id == tp.id, TalkingPoint.version == tp.version,
+                                   TalkingPoint.review_cycle == tp.review_cycle,
+                                   TalkingPoint.status == Status.IN_REVIEW)
+        .values(review_cycle=tp.review_cycle + 1).execution_options(synchronize_session=False))
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("the talking point changed while you were looking at it: look at it again", "version")
+    set_committed_value(tp, "review_cycle", tp.review_cycle + 1)
+
+
+def _next_version(tp: TalkingPoint) -> None:
+    """Claim the next version of ``tp`` unless someone saved a version or approved it since it was read."""
+    done = db.session.execute(
+        update(TalkingPoint).where(TalkingPoint.id == tp.id, TalkingPoint.version == tp.version,
+                                   TalkingPoint.review_cycle == tp.review_cycle)
+        .values(version=tp.version + 1).execution_options(synchronize_session=False))
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("someone else saved or approved this talking point meanwhile: look at it again", "version")
+    set_committed_value(tp, "version", tp.version + 1)
+
+
+def _changed(tp: TalkingPoint, user: User, changed: Sequence[str], *, commit: bool = True, **detail: Any) -> bool:
+    """Record a saved change: a new version (made in the current review cycle, by ``user``, touching ``changed``), and
+    back to review if it was approved. Commits unless told not to."""
     back_to_review = tp.status == Status.APPROVED
     if back_to_review:
         tp.status = Status.IN_REVIEW
         tp.approved_by_id = None
         tp.approved_at = None
         tp.submitted_at = utcnow()
-    tp.version += 1
-    _revise(tp, user)
-    record(user, "edit", "talking_point", tp.id, version=tp.version, back_to_review=back_to_review, **detail)
+    _next_version(tp)
+    _revise(tp, user, changed)
+    record(user, "edit", "talking_point", tp.id, version=tp.version, back_to_review=back_to_review,
+           changed=list(changed), **detail)
     if commit:
         db.session.commit()
     log.info("event=talking_point_edited talking_point_id=%s user_id=%s version=%s back_to_review=%s", tp.id,
@@ -883,7 +970,8 @@ def audience_size(target_everyone: bool, team_ids: Iterable[int], user_ids: Iter
 
 
 def review_queue(user: User) -> list[TalkingPoint]:
-    """Talking points waiting for review, oldest first: the ones ``user`` may approve (not their own) first."""
+    """Talking points waiting for review, oldest first: the ones ``user`` may approve (neither written nor changed by
+    them in this review) first."""
     waiting = db.session.scalars(select(TalkingPoint).where(TalkingPoint.status == Status.IN_REVIEW)
                                  .order_by(TalkingPoint.created_at, TalkingPoint.id)).all()
-    return sorted(waiting, key=lambda tp: tp.author_id == user.id)
+    return sorted(waiting, key=lambda tp: four_eyes_refusal(tp, user) is not None)

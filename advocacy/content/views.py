@@ -155,6 +155,7 @@ def _detail(tp: TalkingPoint, status: int = 200, **extra: Any) -> Any:
     extra.setdefault("limits", services.length_limits())
     previews = {n: services.preview(tp, n) for n in networks}
     return render_template("content/detail.html", tp=tp, previews=previews, labels=LABELS,
+                           changes=services.review_changes(tp), refusal=services.four_eyes_refusal(tp, current_user),
                            screened=services.screen_talking_point(tp), live=services.live_posts(tp),
                            image_findings=services.image_findings(tp),
                            revisions=[(r, json.loads(r.snapshot)) for r in reversed(tp.revisions)],

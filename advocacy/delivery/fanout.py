@@ -282,7 +282,7 @@ def _run(tp: TalkingPoint, fo: FanOut) -> int:
     for start in range(0, len(placements), CHUNK):
         chunk = list(enumerate(placements))[start : start + CHUNK]
         values = [{"talking_point_id": tp.id, "user_id": p.user_id, "account_id": p.account_id,
-                   "network": p.network, "text": texts[i], "code": services.new_code(),
+                   "network": p.network, "text": texts[i], "link": tp.shared_link, "code": services.new_code(),
                    "status": ShareStatus.SCHEDULED if p.at > now else ShareStatus.QUEUED, "scheduled_at": p.at,
                    "followers_at_share": p.followers, "auto": True, "created_at": now, "updated_at": now}
                   for i, p in chunk]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, false
+from sqlalchemy import ForeignKey, Index, String, Text, false, func, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -27,6 +28,13 @@ class ShareStatus:
     PENDING = (SCHEDULED, QUEUED, PUBLISHING)
     FINAL = (PUBLISHED, FAILED, CANCELLED, OPENED)
     ALL = (SCHEDULED, QUEUED, PUBLISHING, PUBLISHED, FAILED, CANCELLED, PAUSED, OPENED)
+
+
+def _approved_link(context: Any) -> str | None:
+    """A share made without its ``link`` (a hand-built row) takes the talking point's approved link."""
+    tp_id = context.get_current_parameters()["talking_point_id"]
+    return context.connection.scalar(  # type: ignore[no-any-return]
+        select(func.coalesce(TalkingPoint.approved_link, TalkingPoint.link)).where(TalkingPoint.id == tp_id))
 
 
 class Share(db.Model):
@@ -61,6 +69,9 @@ class Share(db.Model):
     # the last attempt may have reached the network (timeout, 5xx, lost worker): look for the post before re-posting
     in_doubt: Mapped[bool] = mapped_column(default=False, server_default=false())
     auto: Mapped[bool] = mapped_column(default=False, server_default=false())  # placed by an auto-share fan-out
+    # the link the share carries (its tracked link redirects there): the talking point's approved link when the share
+    # was made, never a later edit waiting for review
+    link: Mapped[str] = mapped_column(String(2048), default=_approved_link, server_default="")
 
     talking_point: Mapped[TalkingPoint] = relationship()
     user: Mapped[User] = relationship()

@@ -20,7 +20,6 @@ from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from advocacy.content.models import TalkingPoint
 from advocacy.delivery.models import Share
 from advocacy.extensions import db
 from advocacy.reach.models import VisitorSalt
@@ -50,13 +49,14 @@ def _cache(app: Flask) -> _Cache:
 
 
 def destination(share_id: int, network: str, tp_id: int, link: str) -> str:
-    """The talking point's link with UTM parameters naming network, talking point and share.
+    """The share's link with UTM parameters naming network, talking point and share.
 
     Args:
         share_id: the share's id (``utm_content``).
         network: the share's network (``utm_source``).
         tp_id: the talking point's id (``utm_campaign``).
-        link: the talking point's link; its own ``utm_*`` parameters are replaced.
+        link: the share's link (the talking point's approved link when the share was made); its own ``utm_*``
+            parameters are replaced.
     """
     c = current_app.config
     fields = {"talking_point": tp_id, "share": share_id, "network": network}
@@ -81,9 +81,8 @@ def resolve(code: str) -> tuple[int, str] | None:
     if hit is not None:
         cache.targets.move_to_end(code)
         return hit
-    row = db.session.execute(
-        select(Share.id, Share.network, TalkingPoint.id, TalkingPoint.link)
-        .join(TalkingPoint, Share.talking_point_id == TalkingPoint.id).where(Share.code == code)
+    row = db.session.execute(  # the share's own link: what was approved when it was made, never a pending edit
+        select(Share.id, Share.network, Share.talking_point_id, Share.link).where(Share.code == code)
     ).first()
     db.session.rollback()  # end the read transaction now: the hot path keeps no connection checked out
     if row is None:
