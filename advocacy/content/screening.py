@@ -72,6 +72,8 @@ CATALOGUE: tuple[RuleSpec, ...] = (
              "words that mark a text as not for the public"),
     RuleSpec("disclosure", "Required disclosure", "disclosure", WARN, {"text": ""},
              "every share carries a disclosure line; with a text set, that exact text"),
+    RuleSpec("disclosure_intact", "Disclosure line intact", "disclosure_intact", BLOCK, {},
+             "the talking point's disclosure line is never mangled: not inside a longer word, never negated"),
 )
 BY_KEY = {r.key: r for r in CATALOGUE}
 
@@ -360,8 +362,39 @@ def _check_disclosure(ctx: _Context, p: Mapping[str, Any]) -> Iterator[Hit]:
         yield 0, 0, "no disclosure line: add one such as #iworkforacme", None
 
 
+NEGATIONS = frozenset({"not", "no", "non", "never", "nor", "without", "ex", "former", "formerly", "isn't", "isnt",
+                       "aren't", "arent", "don't", "dont", "doesn't", "doesnt", "didn't", "didnt", "won't", "wont",
+                       "nope", "nah", "anti"})
+TOKEN_CHARS = re.compile(r"[\w#@'’-]")
+
+
+def _check_disclosure_intact(ctx: _Context, p: Mapping[str, Any]) -> Iterator[Hit]:
+    """The disclosure line mangled: inside a longer word ("#iworkforacmenot") or negated ("not #iworkforacme")."""
+    line = ctx.disclosure.split()
+    if not line:
+        return
+    pattern = r"\s+".join(re.escape(w) for w in line)
+    text = ctx.text
+    for m in re.finditer(pattern, text, re.IGNORECASE):
+        start, end = m.start(), m.end()
+        while start > 0 and TOKEN_CHARS.match(text[start - 1]):
+            start -= 1
+        while end < len(text) and TOKEN_CHARS.match(text[end]):
+            end += 1
+        if (start, end) != (m.start(), m.end()):
+            yield start, end, (f"the disclosure line {ctx.disclosure!r} is part of a longer word: keep it whole and "
+                               "apart (it is added at the end anyway)"), None
+            continue
+        before = re.findall(r"[\w'’]+", text[max(0, start - 40):start])
+        if before and before[-1].casefold().replace("’", "'") in NEGATIONS:
+            start = text.rfind(before[-1], 0, start)
+            yield start, end, (f"the disclosure line {ctx.disclosure!r} is negated: remove the "
+                               f"{before[-1]!r} before it (the line is added at the end anyway)"), None
+
+
 CHECKS = {"length": _check_length, "terms": _check_terms, "markers": _check_markers, "card": _check_cards,
-          "iban": _check_ibans, "email": _check_emails, "phone": _check_phones, "disclosure": _check_disclosure}
+          "iban": _check_ibans, "email": _check_emails, "phone": _check_phones, "disclosure": _check_disclosure,
+          "disclosure_intact": _check_disclosure_intact}
 
 
 def screen(text: str, *, networks: Iterable[str] = (), link: str = "", disclosure: str = "",

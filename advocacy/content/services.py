@@ -822,13 +822,24 @@ def preview(tp: TalkingPoint, network: str, text: str | None = None) -> dict[str
 
 # ------------------------------------------------------------------------------------------------- what goes out
 def _compose(tp: TalkingPoint, body: str) -> str:
+    """Copy, the hashtags it lacks, then the locked disclosure line, always last and always whole.
+
+    The line counts as present only when the copy ends with exactly its words, each a whole token; anything else
+    (the line inside a longer word, "(not #iworkforacme)", the line mid-text) gets the line appended, so no wording
+    can remove it. Screening flags such mangled copies on top (``screening._check_disclosure_intact``).
+    """
     body = body.strip()
+    line = (tp.disclosure or "").split()
+    if line:  # ends with the line as whole words: take it off here, so it stays last after the hashtags
+        end = re.search(r"(?:^|\s)" + r"\s+".join(re.escape(w) for w in line) + r"$", body)
+        if end:
+            body = body[:end.start()].rstrip()
     parts = [body]
     missing = [h for h in tp.hashtags.split() if h and h.lower() not in body.lower()]
     if missing:
         parts.append(" ".join(missing))
-    if tp.disclosure and tp.disclosure.lower() not in body.lower():
-        parts.append(tp.disclosure)
+    if line:
+        parts.append(" ".join(line))
     return " ".join(p for p in parts if p)
 
 
