@@ -4,7 +4,7 @@ The log is append-only: ``record`` only inserts, and the ORM refuses to update o
 Services record their own actions in the same transaction as the change. Shares and connected accounts belong to
 other areas, so their events (share, connect, disconnect) are recorded by listeners on those models:
 whatever code path creates or changes them, the log sees it. What was posted is in the archive (published
-shares, read from the database of record).
+shares, read from the database of record, with the tracked link as the connectors put it in the post).
 """
 
 from __future__ import annotations
@@ -111,14 +111,40 @@ def event_rows(items: Iterable[AuditEvent]) -> list[dict[str, Any]]:
              "subject_id": e.subject_id, "detail": json.loads(e.detail or "{}")} for e in items]
 
 
+def posted(network: str, text: str, tracked_link: str, with_image: bool) -> tuple[str, str]:
+    """(the post's text, where its tracked link went) as the connectors send a share: X, Mastodon and Bluesky append
+    the tracked link to the text after a space (unless the text holds it already); LinkedIn does so only for a post
+    with images, and otherwise carries the link as the post's article card, outside the text.
+
+    Args:
+        network: the share's network.
+        text: the share's composed text (copy, hashtags, disclosure line).
+        tracked_link: the share's ``/r/<code>`` address.
+        with_image: whether the post carried the talking point's image.
+    """
+    if network == "linkedin" and not with_image:
+        return text, "article card"
+    return (text if tracked_link in text else f"{text} {tracked_link}"), "text"
+
+
 def archive(since: dt.datetime | None = None, until: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """The exact text of everything posted, with network, time, person and whether it was deleted since.
+    """Everything posted, as the network received it: the text with its tracked link, where that link leads, the
+    network, time, person and whether it was deleted since.
+
+    Each row: ``text`` is the post's text exactly as sent (the tracked link included where the connector puts it in
+    the text), ``copy`` the words without the link, ``tracked_link`` the ``/r/<code>`` address in the post,
+    ``link_in`` where it went (``text``, or LinkedIn's ``article card``), and ``destination`` where the tracked link
+    sends readers (the link approved when the share was made, with its UTM parameters). Whether a LinkedIn post had
+    an image is judged by its talking point's approved image.
 
     Args:
         since: only posts published at or after this (aware) time.
         until: only posts published before this (aware) time.
     """
-    from advocacy.content.models import PostDeletion
+    from flask import current_app
+
+    from advocacy.content.models import PostDeletion, TalkingPointImage
+    from advocacy.reach.links import destination
 
     query = (select(Share, PostDeletion).outerjoin(PostDeletion, PostDeletion.share_id == Share.id)
              .where(Share.status == ShareStatus.PUBLISHED).order_by(Share.published_at, Share.id))
@@ -126,11 +152,23 @@ def archive(since: dt.datetime | None = None, until: dt.datetime | None = None) 
         query = query.where(Share.published_at >= since)
     if until:
         query = query.where(Share.published_at < until)
-    return [{"share_id": s.id, "talking_point_id": s.talking_point_id, "user_id": s.user_id,
-             "user": s.user.email, "network": s.network, "text": s.text,
-             "published_at": s.published_at.isoformat() if s.published_at else "", "post_id": s.post_id or "",
-             "post_url": s.post_url or "", "deleted_at": d.deleted_at.isoformat() if d else ""}
-            for s, d in db.session.execute(query).all()]
+    found = db.session.execute(query).all()
+    tp_ids = {s.talking_point_id for s, _ in found}
+    with_image = set(db.session.scalars(select(TalkingPointImage.talking_point_id).where(
+        TalkingPointImage.talking_point_id.in_(tp_ids), TalkingPointImage.approved.is_(True)))) if tp_ids else set()
+    base = current_app.config["PUBLIC_URL"]
+    rows = []
+    for s, d in found:
+        tracked = f"{base}/r/{s.code}"
+        text, link_in = posted(s.network, s.text, tracked, s.talking_point_id in with_image)
+        rows.append({"share_id": s.id, "talking_point_id": s.talking_point_id, "user_id": s.user_id,
+                     "user": s.user.email, "network": s.network, "text": text, "copy": s.text,
+                     "tracked_link": tracked, "link_in": link_in,
+                     "destination": destination(s.id, s.network, s.talking_point_id, s.link),
+                     "published_at": s.published_at.isoformat() if s.published_at else "",
+                     "post_id": s.post_id or "", "post_url": s.post_url or "",
+                     "deleted_at": d.deleted_at.isoformat() if d else ""})
+    return rows
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:

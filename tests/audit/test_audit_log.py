@@ -100,10 +100,11 @@ def test_archive_exports_the_exact_text_posted(app, make_user, browser_factory, 
     db.session.commit()
     comms = browser_factory("comms@acme.test")
     rows = comms.api("GET", "/api/audit/archive").get_json()
-    assert [(r["text"], r["network"], r["user"]) for r in rows] == [(text, "x", "emma@acme.test")]
+    posted = f"{text} http://advocacy.test/r/abc12345"  # what X received: the text, then the tracked link
+    assert [(r["text"], r["network"], r["user"]) for r in rows] == [(posted, "x", "emma@acme.test")]
     as_csv = comms.get("/api/audit/archive?format=csv").get_data(as_text=True)
     [row] = list(csv.DictReader(io.StringIO(as_csv)))
-    assert row["text"] == "'" + text  # exact text, defused for spreadsheets
+    assert row["text"] == "'" + posted  # exact text, defused for spreadsheets
     bad = comms.api("GET", "/api/audit/archive?format=xml&since=yesterday")
     assert bad.status_code == 422 and set(bad.get_json()["errors"]["query"]) == {"format", "since"}
     order = comms.api("GET", "/api/audit/archive?since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z")
@@ -111,3 +112,50 @@ def test_archive_exports_the_exact_text_posted(app, make_user, browser_factory, 
     emma = browser_factory("emma@acme.test")
     assert emma.api("GET", "/api/audit/archive").status_code == 403
     assert emma.get("/admin/audit/").status_code == 403
+
+
+def test_the_archive_keeps_the_tracked_link_as_each_network_received_it(app, make_user, browser_factory, policy,
+                                                                         sandbox):
+    """A real share published to Mastodon: the archive's text is the post's text on the network, link included."""
+    import requests
+
+    from advocacy.content import services
+    from advocacy.delivery.models import Share
+    from tests.conftest import run_jobs
+
+    author, reviewer = make_user("author@acme.test", "comms"), make_user("reviewer@acme.test", "comms")
+    tp = services.create_talking_point(author, title="T", link="https://acme.example/jobs?utm_source=old",
+                                       text="We are hiring", disclosure="#iworkforacme")
+    services.submit(tp, author)
+    services.approve(tp, reviewer)
+    make_user("emma@acme.test")
+    emma = browser_factory("emma@acme.test")
+    emma.post("/policy/acknowledge", {"version": 1})
+    emma.post("/opt-in")
+    from tests.connectors.test_mastodon_app import connect_mastodon
+
+    connect_mastodon(emma, sandbox["mastodon"], "emma")
+    assert emma.post("/share", {"talking_point_id": tp.id, "network": "mastodon"}).status_code == 302
+    run_jobs(app)
+    share = db.session.scalars(select(Share)).one()
+    assert share.status == "published", share.last_error
+    posts = requests.get(f"{sandbox['mastodon']}/_sandbox/posts", timeout=5).json()
+    on_network = posts.get("posts", posts) if isinstance(posts, dict) else posts
+    comms = browser_factory("reviewer@acme.test")
+    [row] = comms.api("GET", "/api/audit/archive").get_json()
+    tracked = f"http://advocacy.test/r/{share.code}"
+    assert row["text"] == f"We are hiring #iworkforacme {tracked}" and row["tracked_link"] == tracked
+    assert row["link_in"] == "text" and row["copy"] == "We are hiring #iworkforacme"
+    assert row["destination"].startswith("https://acme.example/jobs?utm_source=mastodon")
+    assert [p.get("text", p.get("status")) for p in on_network] == [row["text"]]  # what Mastodon holds
+    page = comms.get("/admin/audit/").get_data(as_text=True)
+    assert tracked in page
+
+
+def test_a_linkedin_post_without_an_image_carries_its_link_as_the_article_card(app, make_user, browser_factory):
+    from advocacy.audit.services import posted
+
+    assert posted("linkedin", "Hi", "http://a.test/r/x", with_image=False) == ("Hi", "article card")
+    assert posted("linkedin", "Hi", "http://a.test/r/x", with_image=True) == ("Hi http://a.test/r/x", "text")
+    assert posted("bluesky", "Hi http://a.test/r/x", "http://a.test/r/x", with_image=False) == (
+        "Hi http://a.test/r/x", "text")
