@@ -3,8 +3,10 @@
 Each rule of ``DELIVERY_BUDGETS`` (``x:app:86400:1667`` = the app may post 1,667 times a day on X) is a fixed window
 counter whose key names the window it counts, so it frees itself when the window ends. One Lua script checks every
 rule of a share and spends from all of them, or from none, atomically: two workers can never both take the last
-post of a budget. A network's own "wait until" (a 429 with its reset time) is kept the same way, per person, so no
-worker asks again before that time.
+post of a budget. A network's own "wait until" (a 429 with its Retry-After or reset time) is kept the same way, per
+person, or for the whole app when the network says the limit is the app's (LinkedIn's APPLICATION DAY limit), so no
+worker asks again before that time. Only such a daily limit waits until midnight UTC: a 429 that names no time waits
+a short backoff (``publishing``).
 """
 
 from __future__ import annotations
