@@ -109,3 +109,30 @@ def test_a_lost_answer_is_found_on_the_pds_not_posted_twice(app: Any, sandbox: d
     assert share.status == "published" and share.attempts == 1, share.last_error
     assert "already holds this post" in (share.last_error or "")
     assert [p["id"] for p in posts] == [share.post_id]  # one post, never two
+
+
+def test_disconnecting_ends_the_session_at_the_pds(app: Any, sandbox: dict[str, str], browser_factory: Any,
+                                                    make_user: Any, policy: Any) -> None:
+    from advocacy.accounts.networks import connector_for
+    from advocacy.accounts.services import token_of
+    from connectors.base import RevokesTokens
+
+    pds = sandbox["bluesky"]
+    assert isinstance(connector_for("bluesky"), RevokesTokens)
+    make_user("emma@acme.test")
+    emma = browser_factory("emma@acme.test")
+    opt_in(emma)
+    emma.post("/accounts/connect/bluesky", {"handle": HANDLE, "app_password": APP_PASSWORD})
+    account = db.session.scalars(select(ConnectedAccount)).one()
+    token = token_of(account)
+    assert emma.post(f"/accounts/{account.id}/disconnect").status_code == 302
+
+    db.session.refresh(account)
+    assert account.access_token_encrypted is None and account.last_error is None  # revoked there, forgotten here
+    for nsid, jwt in (("com.atproto.server.refreshSession", token.refresh_token),
+                      ("com.atproto.server.deleteSession", token.refresh_token)):
+        answer = requests.post(f"{pds}/xrpc/{nsid}", headers={"Authorization": f"Bearer {jwt}"}, timeout=5)
+        assert (answer.status_code, answer.json()["message"]) == (400, "Token has been revoked"), nsid
+    profile = requests.get(f"{pds}/xrpc/app.bsky.actor.getProfile", params={"actor": HANDLE}, timeout=5,
+                           headers={"Authorization": f"Bearer {token.access_token}"})
+    assert (profile.status_code, profile.json()["message"]) == (400, "Token has been revoked")
