@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from flask_smorest.fields import Upload
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, post_dump, pre_load, validate
 
 from advocacy.auth import roles_required
 from advocacy.content import link_previews, screening, services
@@ -87,7 +87,12 @@ def _image_of(tp: TalkingPoint) -> Any:
     return tp.approved_image
 
 
+INTERNAL_FIELDS = ("comments", "team_ids", "user_ids")  # what only comms and admins read of a talking point
+
+
 class TalkingPointOut(Schema):
+    """A talking point; for anyone but comms and admins without :data:`INTERNAL_FIELDS`."""
+
     id = fields.Integer()
     title = fields.String()
     link = fields.String()
@@ -118,6 +123,14 @@ class TalkingPointOut(Schema):
         "description": "the link's preview card (title, description, image_url, site_name, link_title, fetched_at, "
                        "error, pending), fetched once when the link is saved; null before any fetch"})
 
+    @post_dump
+    def _for_audience(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        """Review comments and the targeting lists are for comms: nobody else reads them, whatever the route."""
+        if not current_user.has_role(*EDITORS):
+            for name in INTERNAL_FIELDS:
+                data.pop(name, None)
+        return data
+
     def _image(self, tp: TalkingPoint) -> Any:
         image = _image_of(tp)
         return ImageOut().dump(image) if image is not None else None
@@ -142,8 +155,16 @@ class LinkPreviewOut(Schema):
 
 
 class ImageFileIn(Schema):
+    """The multipart/form-data body of an upload: the file and its alt text, documented as one OpenAPI 3 body."""
+
     image = Upload(required=True, metadata={"description": "PNG, JPEG, GIF or WebP (judged by content), at most "
                                                            "ADVOCACY_MEDIA_MAX_BYTES"})
+    image_alt = fields.String(load_default="", metadata={"description": "alt text, required: 1 to 1000 characters"})
+
+    @pre_load
+    def _with_form_fields(self, data: Any, **_: Any) -> dict[str, Any]:
+        """The ``files`` location holds the file parts only: the text parts of the same body join them here."""
+        return {**{k: v for k, v in request.form.items() if k in self.fields}, **{k: data[k] for k in data}}
 
 
 class ImageAltIn(Schema):
@@ -358,13 +379,12 @@ class ImageItem(MethodView):
 
     @roles_required(*EDITORS)
     @blp.arguments(ImageFileIn, location="files")
-    @blp.arguments(ImageAltIn, location="form")
     @blp.response(200, TalkingPointOut)
-    def put(self, files: dict[str, Any], form: dict[str, Any], tp_id: int) -> Any:
+    def put(self, data: dict[str, Any], tp_id: int) -> Any:
         """Attach or replace the image (multipart: ``image``, ``image_alt``). A content edit: a new version, and an
         approved talking point goes back to review. A refused upload changes nothing."""
-        upload = files["image"]
-        return services.set_image(_get(tp_id), current_user, upload.read(), form["image_alt"], upload.filename or "")
+        upload = data["image"]
+        return services.set_image(_get(tp_id), current_user, upload.read(), data["image_alt"], upload.filename or "")
 
     @roles_required(*EDITORS)
     @blp.arguments(ImageAltIn)

@@ -38,8 +38,8 @@ class RowOut(Schema):
     impressions = fields.Nested(FigureOut, allow_none=True)
     engagements = fields.Nested(FigureOut, allow_none=True)
     results = fields.Integer()
-    emv_measured = fields.Decimal(as_string=True)
-    emv_estimated = fields.Decimal(as_string=True)
+    emv_measured = fields.Float(metadata={"description": "a number, in the rate cards' currency"})
+    emv_estimated = fields.Float(metadata={"description": "a number, in the rate cards' currency"})
     rate_cards = fields.List(fields.String())
     without_rate_card = fields.Integer()
 
@@ -49,9 +49,9 @@ class RateCardOut(Schema):
     network = fields.String()
     version = fields.Integer()
     effective_from = fields.Date()
-    cpm = fields.Decimal(as_string=True)
-    cpc = fields.Decimal(as_string=True)
-    per_engagement = fields.Decimal(as_string=True)
+    cpm = fields.Float()
+    cpc = fields.Float()
+    per_engagement = fields.Float()
     currency = fields.String()
     note = fields.String()
 
@@ -220,8 +220,8 @@ class ShareDetailOut(Schema):
     impressions = fields.Integer(attribute="stats.impressions", allow_none=True)
     snapshots = fields.List(fields.Nested(SnapshotOut))
     rate_card = fields.Nested(RateCardOut, attribute="card", allow_none=True)
-    emv_measured = fields.Decimal(as_string=True, allow_none=True)
-    emv_estimated = fields.Decimal(as_string=True, allow_none=True)
+    emv_measured = fields.Float(allow_none=True, metadata={"description": "a number, in the rate card's currency"})
+    emv_estimated = fields.Float(allow_none=True, metadata={"description": "a number, in the rate card's currency"})
 
 
 @blp.route("/shares/<int:share_id>", methods=["GET"])
