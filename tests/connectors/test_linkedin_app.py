@@ -87,7 +87,10 @@ def test_connect_share_and_a_worker_posts_it(app: Any, sandbox: Any, browser_fac
     assert "Come build the platform with us." in post["text"] and "#iworkforacme" in post["text"]
     assert requests.get(share.post_url, timeout=5).status_code == 200
 
-    api = emma.api("POST", "/api/shares", {"talking_point_id": tp_id, "network": "linkedin"})
+    from tests.delivery.support import approved
+
+    other = approved(title="Another talking point").id  # one live share per talking point and account: a new one
+    api = emma.api("POST", "/api/shares", {"talking_point_id": other, "network": "linkedin"})
     assert api.status_code == 201 and api.get_json()["network"] == "linkedin"
 
 
