@@ -93,3 +93,53 @@ def test_environment_proxies_are_not_used(echo: int, monkeypatch: Any) -> None:
     monkeypatch.setenv("HTTP_PROXY", "http://10.0.0.1:3128")
     session = protect(requests.Session(), Guard.from_entries("127.0.0.1"), timeout=2)
     assert session.get(f"http://127.0.0.1:{echo}/").text == f"127.0.0.1:{echo}"
+
+
+@pytest.fixture()
+def tls_site(tmp_path: Any) -> Iterator[tuple[int, str]]:
+    """An https server on loopback with a certificate for ``tls.example`` only; yields its port and the CA file."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tls.example")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("tls.example")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+
+    @Request.application
+    def answer(request: Request) -> Response:
+        return Response(request.headers.get("Host", ""))
+
+    server = make_server("127.0.0.1", 0, answer, threaded=True, ssl_context=(str(cert_file), str(key_file)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_port, str(cert_file)
+    server.shutdown()
+    thread.join(5)
+
+
+def test_tls_checks_the_name_while_connecting_to_the_checked_address(tls_site: tuple[int, str],
+                                                                     monkeypatch: Any) -> None:
+    port, ca = tls_site
+    real = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **kw: real(
+        "127.0.0.1" if host in ("tls.example", "other.example") else host, *a, **kw))
+    session = protect(http_session(timeout=2), Guard.from_entries("127.0.0.1"), timeout=2)
+    session.verify = ca
+    answer = session.get(f"https://tls.example:{port}/")  # SNI and the certificate check use the name
+    assert answer.status_code == 200 and answer.text == f"tls.example:{port}"
+    with pytest.raises(requests.exceptions.SSLError):  # same address, a name the certificate does not carry
+        session.get(f"https://other.example:{port}/")
