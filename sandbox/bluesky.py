@@ -31,7 +31,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 
 from connectors.media import image_info
-from sandbox.bluesky_pages import install_pages, page
+from sandbox.bluesky_pages import install_pages, page, post_view, profile_detailed
 from sandbox.bluesky_records import (
     DID,
     XrpcError,
@@ -54,7 +54,7 @@ from sandbox.common import (
     json_response,
     utc_iso,
 )
-from sandbox.schemas.bluesky import GET_POSTS_MAX_URIS, IMAGES_EMBED, POST_COLLECTION
+from sandbox.schemas.bluesky import GET_POSTS_MAX_URIS, POST_COLLECTION
 
 # name -> (limit, window seconds): the PDS's limits (write points per account, logins per account, requests per IP)
 DEFAULT_RATE_LIMITS = {
@@ -494,49 +494,6 @@ def _rate_headers(name: str, window: Mapping[str, int], *, exhausted: bool = Fal
         "RateLimit-Remaining": "0" if exhausted else str(window["remaining"]),
         "RateLimit-Reset": str(window["reset"]),
         "RateLimit-Policy": f"{window['limit']};w={DEFAULT_RATE_LIMITS[name][1]}",
-    }
-
-
-def blob_url(did: str, cid: str) -> str:
-    """Where the sandbox serves a blob (``com.atproto.sync.getBlob``), as an absolute URL of this request's host."""
-    return f"{request.host_url}xrpc/com.atproto.sync.getBlob?did={did}&cid={cid}"
-
-
-# ---------------------------------------------------------------------------------------------------- views
-def profile_basic(user: User) -> dict[str, Any]:
-    return {"did": user.did, "handle": user.handle, "displayName": user.display_name, "labels": [],
-            "createdAt": user.created_at}  # fmt: skip
-
-
-def post_view(state: BlueskyState, post: Post) -> dict[str, Any]:
-    author = state.users[post.did]
-    view: dict[str, Any] = {
-        "uri": post.uri,
-        "cid": post.cid,
-        "author": profile_basic(author),
-        "record": post.record,
-        "indexedAt": post.indexed_at,
-        "labels": [],
-    }
-    images = embedded_images(post.record)
-    if images:  # the AppView's app.bsky.embed.images#view: URLs where apps fetch each image
-        view["embed"] = {"$type": f"{IMAGES_EMBED}#view", "images": [
-            {"thumb": blob_url(post.did, str(i["cid"])), "fullsize": blob_url(post.did, str(i["cid"])),
-             "alt": i["alt"], **({"aspectRatio": i["aspect_ratio"]} if i["aspect_ratio"] else {})}
-            for i in images]}  # fmt: skip
-    view |= {name: value for name, value in post.metrics.items() if value is not None}
-    return view
-
-
-def profile_detailed(state: BlueskyState, user: User) -> dict[str, Any]:
-    with state.lock:
-        posts = sum(1 for p in state.posts.values() if p.did == user.did and not p.deleted)
-    return profile_basic(user) | {
-        "description": f"{user.display_name}, emulated by the advocacy Bluesky sandbox.",
-        "followersCount": user.followers,
-        "followsCount": user.following,
-        "postsCount": posts,
-        "indexedAt": user.created_at,
     }
 
 

@@ -1,4 +1,5 @@
-"""The public pages of the emulated Bluesky PDS: the latest posts, and a page per post that renders its facets by
+"""What the emulated Bluesky PDS shows: the AppView's views of posts and profiles (as ``getPosts`` and
+``getProfile`` answer them), and the public pages: the latest posts, and a page per post that renders its facets by
 their UTF-8 byte offsets (links, hashtags and mentions, as apps do) and its images with their alt text."""
 
 from __future__ import annotations
@@ -6,14 +7,57 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 from sandbox.bluesky_records import embedded_images, facet_spans
 from sandbox.common import e
-from sandbox.schemas.bluesky import POST_COLLECTION
+from sandbox.schemas.bluesky import IMAGES_EMBED, POST_COLLECTION
 
 if TYPE_CHECKING:
-    from sandbox.bluesky import BlueskyState
+    from sandbox.bluesky import BlueskyState, Post, User
+
+
+def blob_url(did: str, cid: str) -> str:
+    """Where the sandbox serves a blob (``com.atproto.sync.getBlob``), as an absolute URL of this request's host."""
+    return f"{request.host_url}xrpc/com.atproto.sync.getBlob?did={did}&cid={cid}"
+
+
+# ---------------------------------------------------------------------------------------------------- views
+def profile_basic(user: User) -> dict[str, Any]:
+    return {"did": user.did, "handle": user.handle, "displayName": user.display_name, "labels": [],
+            "createdAt": user.created_at}  # fmt: skip
+
+
+def post_view(state: BlueskyState, post: Post) -> dict[str, Any]:
+    author = state.users[post.did]
+    view: dict[str, Any] = {
+        "uri": post.uri,
+        "cid": post.cid,
+        "author": profile_basic(author),
+        "record": post.record,
+        "indexedAt": post.indexed_at,
+        "labels": [],
+    }
+    images = embedded_images(post.record)
+    if images:  # the AppView's app.bsky.embed.images#view: URLs where apps fetch each image
+        view["embed"] = {"$type": f"{IMAGES_EMBED}#view", "images": [
+            {"thumb": blob_url(post.did, str(i["cid"])), "fullsize": blob_url(post.did, str(i["cid"])),
+             "alt": i["alt"], **({"aspectRatio": i["aspect_ratio"]} if i["aspect_ratio"] else {})}
+            for i in images]}  # fmt: skip
+    view |= {name: value for name, value in post.metrics.items() if value is not None}
+    return view
+
+
+def profile_detailed(state: BlueskyState, user: User) -> dict[str, Any]:
+    with state.lock:
+        posts = sum(1 for p in state.posts.values() if p.did == user.did and not p.deleted)
+    return profile_basic(user) | {
+        "description": f"{user.display_name}, emulated by the advocacy Bluesky sandbox.",
+        "followersCount": user.followers,
+        "followsCount": user.following,
+        "postsCount": posts,
+        "indexedAt": user.created_at,
+    }
 
 
 # ------------------------------------------------------------------------------------------------------- pages
