@@ -188,6 +188,9 @@ class RevisionOut(Schema):
     version = fields.Integer()
     user_id = fields.Integer()
     created_at = fields.DateTime()
+    cycle = fields.Integer(metadata={"description": "the review cycle it was saved in (each approval starts the next)"})
+    changed = fields.List(fields.String(), attribute="fields",
+                          metadata={"description": "what it changed: created, text, link, image, targeting, …"})
     snapshot = fields.Function(lambda r: __import__("json").loads(r.snapshot))
 
 

@@ -100,6 +100,9 @@ def test_an_editor_of_an_earlier_approved_cycle_may_approve_the_next(comms):
     cycles = [(r.version, r.cycle, r.changed) for r in db.session.scalars(
         select(Revision).where(Revision.talking_point_id == tp_id).order_by(Revision.version))]
     assert cycles == [(1, 1, "created"), (2, 1, "text"), (3, 2, "link")]
+    listed = author.api("GET", f"/api/talking-points/{tp_id}/revisions").get_json()
+    assert [(r["version"], r["cycle"], r["changed"]) for r in listed] == [
+        (1, 1, ["created"]), (2, 1, ["text"]), (3, 2, ["link"])]
 
 
 def test_an_approval_racing_an_edit_is_refused(app, make_user):
