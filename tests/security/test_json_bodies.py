@@ -70,3 +70,17 @@ def test_a_body_parsed_as_json_under_any_content_type_goes_through_the_guard(app
             assert refused.value.field == field
     with app.test_request_context("/api/anything", method="POST", data='{"fine": ["yes"]}', content_type="text/plain"):
         assert request.get_json(force=True) == {"fine": ["yes"]}
+
+
+def test_a_view_parsing_a_wrongly_typed_body_answers_422_naming_the_field(app, client):
+    def probe():
+        return {"got": request.get_json(force=True)}
+
+    app.add_url_rule("/api/_probe", "probe", probe, methods=["POST"])  # a handler that parses whatever it is sent
+    app.config["WTF_CSRF_ENABLED"] = False
+    refused = client.post("/api/_probe", data='{"note": "a\\u0000b"}', content_type="text/plain")
+    assert refused.status_code == 422 and refused.get_json()["errors"]["json"] == {"note": ["contains a NUL character"]}
+    deep = client.post("/api/_probe", data="[" * 5000 + "]" * 5000, content_type="text/plain")
+    assert deep.status_code == 422
+    assert client.post("/api/_probe", data='{"note": "fine"}', content_type="text/plain").get_json() == {
+        "got": {"note": "fine"}}
