@@ -387,7 +387,7 @@ class BlueskyConnector:
             return None
         try:
             found = self._record(access_token, did, rkey)
-        except Transient:
+        except ConnectorError:  # the read-back failed too: the original answer stands, a retry will tell
             return None
         stored = str(found[1].get("text", "")) if found else ""
         if found is None or not (stored == text or (link and link in stored)):
