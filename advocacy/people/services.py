@@ -6,6 +6,7 @@ import logging
 
 from sqlalchemy import func, select
 
+from advocacy import events
 from advocacy.errors import DomainError
 from advocacy.extensions import db
 from advocacy.models_base import utcnow
@@ -46,12 +47,11 @@ def acknowledge_policy(user: User, version: int) -> None:
     if policy is None or policy.version != version:
         raise DomainError("the policy changed while you were reading it; please read the current version", "version")
     from advocacy.audit.services import record
-    from advocacy.delivery.services import release_policy_hold
 
     user.policy_version_acknowledged = version
     record(user, "policy_acknowledged", "policy", policy.id, version=version)
     db.session.commit()
-    released = release_policy_hold(user)
+    released = events.total(events.policy_acknowledged.send(user, version=version))  # held shares go out
     log.info("event=policy_acknowledged user_id=%s version=%s released=%s", user.id, version, released)
 
 
@@ -68,14 +68,14 @@ def opt_in(user: User) -> None:
 
 
 def opt_out(user: User) -> None:
-    """Stop sharing: cancel pending shares and forget every stored token."""
+    """Stop sharing: cancel pending shares (delivery hears ``person_opted_out``) and forget every stored token."""
     from advocacy.accounts.models import ConnectedAccount
     from advocacy.accounts.services import disconnect
     from advocacy.audit.services import record
-    from advocacy.delivery.services import cancel_pending_for_user
 
     user.opted_in_at = None
-    cancelled = cancel_pending_for_user(user, "you opted out")
+    db.session.commit()  # first: no share goes out from here on
+    cancelled = events.total(events.person_opted_out.send(user))
     for account in db.session.scalars(select(ConnectedAccount).where(ConnectedAccount.user_id == user.id)):
         disconnect(account)
     record(user, "opt_out", "user", user.id, cancelled=cancelled)
@@ -100,7 +100,6 @@ def publish_policy(admin: User, title: str, body_markdown: str) -> PolicyVersion
         body_markdown: the policy text in Markdown.
     """
     from advocacy.audit.services import record
-    from advocacy.delivery.services import hold_for_policy
     from advocacy.errors import NotAllowed
 
     if not admin.has_role(Role.ADMIN):
@@ -121,7 +120,7 @@ def publish_policy(admin: User, title: str, body_markdown: str) -> PolicyVersion
     db.session.flush()
     record(admin, "policy_published", "policy", policy.id, version=policy.version)
     db.session.commit()
-    held = hold_for_policy(list(db.session.scalars(select(User.id))))
+    held = events.total(events.policy_published.send(policy))  # delivery holds shares not yet out
     log.info("event=policy_published version=%s user_id=%s held_shares=%s", policy.version, admin.id, held)
     return policy
 
@@ -200,7 +199,8 @@ def update_person(admin: User, user: User, *, role: str, team_id: object, active
         user: the person changed.
         role: their new role.
         team_id: their team's id, or empty for none.
-        active: False deactivates the account (sign-in refused, pending shares kept until they are cancelled).
+        active: False deactivates the account (sign-in refused, shares not yet out cancelled: delivery hears
+            ``person_deactivated``).
     """
     from advocacy.audit.services import record
 
@@ -212,6 +212,8 @@ def update_person(admin: User, user: User, *, role: str, team_id: object, active
     record(admin, "user_changed", "user", user.id, role=role, team_id=team.id if team else None, active=bool(active),
            was=f"{before[0]}/{before[1]}/{before[2]}")
     db.session.commit()
+    if before[2] and not user.active:
+        events.person_deactivated.send(user, by=admin)
     log.info("event=user_changed user_id=%s role=%s active=%s by=%s", user.id, role, bool(active), admin.id)
 
 

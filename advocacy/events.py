@@ -1,0 +1,38 @@
+"""Domain events: what one stage of the loop tells the others, instead of calling their services.
+
+Content and people say what happened (a talking point withdrawn, a person opted out, a new policy published);
+delivery subscribes and does what that means for shares (cancel them, hold them, release them). So content and
+people import nothing from delivery, while delivery may still read content (it composes the text that goes out).
+
+The subscribers are connected once, by ``create_app`` (``advocacy.delivery.reactions.subscribe``), so every path that
+runs inside the app (web, API, CLI, workers) has them. Signals are sent after the change is committed, in the same
+thread and session; each subscriber returns how many shares it changed, and a sender adds them up with ``total``.
+
+Blinker (Flask's own signal library) carries them: ``signal.send(sender, **details)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from blinker import Namespace, Signal
+
+_events = Namespace()
+
+talking_point_withdrawn: Signal = _events.signal(
+    "talking-point-withdrawn", doc="sender: the TalkingPoint (already withdrawn and committed); reason: str")
+talking_point_changed: Signal = _events.signal(
+    "talking-point-changed", doc="sender: the TalkingPoint after a saved edit; back_to_review: bool")
+person_opted_out: Signal = _events.signal(
+    "person-opted-out", doc="sender: the User who opted out (committed)")
+person_deactivated: Signal = _events.signal(
+    "person-deactivated", doc="sender: the User an admin deactivated (committed); by: the admin")
+policy_published: Signal = _events.signal(
+    "policy-published", doc="sender: the new PolicyVersion (committed); everyone must acknowledge it again")
+policy_acknowledged: Signal = _events.signal(
+    "policy-acknowledged", doc="sender: the User (committed); version: int")
+
+
+def total(results: list[tuple[Any, Any]]) -> int:
+    """The sum of the counts the subscribers returned (``signal.send`` gives ``[(receiver, result), …]``)."""
+    return sum(r for _, r in results if isinstance(r, int))
