@@ -218,7 +218,7 @@ def prepare(prefix: str, count: int, x_url: str) -> tuple[list[int], Any]:
     """
     requests.post(f"{x_url}/_sandbox/config", json={"app_24h_cap": 10**8, "user_24h_cap": 10**8, "latency_ms": 0,
                                                     "rate_limits": {"POST /2/tweets": 10**8}}, timeout=5)
-    people = connect_people(prefix, max(1, count // 50))
+    people = connect_people(prefix, max(1, count // 50), -(-count // max(1, count // 50)))
     return queue_shares(count, people)
 
 
@@ -247,10 +247,10 @@ def run_ours(args: argparse.Namespace, env: dict[str, str], redis_url: str, ids:
         default.wait(60)
 
 
-def connect_people(prefix: str, count: int) -> list[tuple[int, int]]:
-    """``count`` people connected to X through the sandbox's OAuth flow, and an approved talking point; returns their
-    (user id, account id)."""
-    from sqlalchemy import select
+def connect_people(prefix: str, count: int, talking_points: int = 1) -> list[tuple[int, int]]:
+    """``count`` people connected to X through the sandbox's OAuth flow, and ``talking_points`` approved talking points
+    (a person shares each at most once per account); returns their (user id, account id)."""
+    from sqlalchemy import func, select
 
     from advocacy import create_app
     from advocacy.content.models import TalkingPoint
@@ -266,8 +266,8 @@ def connect_people(prefix: str, count: int) -> list[tuple[int, int]]:
         for i in range(count):
             user = employee(f"{prefix}p{i}@bench.test", f"{prefix}p{i}_bench")
             people.append((user.id, _account_of(user.id)))
-        if db.session.scalar(select(TalkingPoint.id).limit(1)) is None:
-            approved()
+        for i in range(int(db.session.scalar(select(func.count(TalkingPoint.id))) or 0), talking_points):
+            approved(title=f"Bench news {i}")
         db.engine.dispose()
     return people
 
@@ -295,12 +295,13 @@ def queue_shares(count: int, people: list[tuple[int, int]]) -> tuple[list[int], 
 
     app = create_app()
     with app.app_context():
-        tp_id = db.session.scalar(select(TalkingPoint.id).order_by(TalkingPoint.id).limit(1))
+        tp_ids = list(db.session.scalars(select(TalkingPoint.id).order_by(TalkingPoint.id)))
         accounts = people
         now = dt.datetime.now(dt.UTC)
         start = int(db.session.scalar(select(Share.id).order_by(Share.id.desc()).limit(1)) or 0)
-        rows = [{"talking_point_id": tp_id, "user_id": user_id, "account_id": account_id, "network": "x",
-                 "text": f"Come build the platform with us. #{start + n}", "code": services.new_code(),
+        # share n: person n mod P, talking point n div P (one live share of a talking point per person and account)
+        rows = [{"talking_point_id": tp_ids[n // len(accounts)], "user_id": user_id, "account_id": account_id,
+                 "network": "x", "text": f"Come build the platform with us. #{start + n}", "code": services.new_code(),
                  "status": "queued", "scheduled_at": now, "created_at": now, "updated_at": now}
                 for n, (user_id, account_id) in enumerate(accounts[i % len(accounts)] for i in range(count))]
         ids = list(db.session.execute(insert(Share).returning(Share.id, sort_by_parameter_order=True),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import jsonify, make_response
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
@@ -14,6 +15,7 @@ from advocacy.auth import roles_required
 from advocacy.content.models import TalkingPoint
 from advocacy.delivery import services
 from advocacy.delivery.models import Share
+from advocacy.delivery.rules import AlreadyShared
 from advocacy.extensions import db
 
 blp = Blueprint("api_shares", __name__, url_prefix="/api/shares", description="Shares of talking points")
@@ -51,12 +53,25 @@ class Shares(MethodView):
     @roles_required()
     @blp.arguments(ShareIn)
     @blp.response(201, ShareOut)
+    @blp.alt_response(409, description="Already shared there: the body's ``share`` and the ``Location`` header name "
+                                       "the live share (a failed or cancelled one does not count)")
     def post(self, data: dict[str, Any]) -> Any:
-        """Share a talking point now, or at ``scheduled_at`` (with a timezone)."""
+        """Share a talking point now, or at ``scheduled_at`` (with a timezone). At most one live share of a talking
+        point per account: a second is refused with 409 and the existing share's URL."""
         tp = db.session.get(TalkingPoint, data["talking_point_id"])
         if tp is None:
             abort(422, errors={"json": {"talking_point_id": [f"no talking point {data['talking_point_id']}"]}})
-        return services.create_share(current_user, tp, data["network"], None, data["scheduled_at"])
+        try:
+            return services.create_share(current_user, tp, data["network"], None, data["scheduled_at"])
+        except AlreadyShared as exc:
+            existing = exc.share
+            body = {"code": 409, "status": "Conflict", "message": exc.message,
+                    "errors": {"json": {"network": [exc.message]}},
+                    "share": {"id": existing.id, "status": existing.status, "url": exc.url, "page": exc.page,
+                              "post_url": existing.post_url}}
+            answer = make_response(jsonify(body), 409)
+            answer.headers["Location"] = exc.url
+            return answer
 
 
 @blp.route("/<int:share_id>")

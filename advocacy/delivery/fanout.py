@@ -21,17 +21,17 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, has_app_context
-from sqlalchemy import event, func, literal, or_, select, text
+from sqlalchemy import event, literal, or_, select
 from sqlalchemy.orm import Session
 
 from advocacy.accounts.models import AccountStatus, ConnectedAccount
 from advocacy.accounts.networks import LABELS
-from advocacy.content.models import Status, TalkingPoint, Target
-from advocacy.delivery import services
+from advocacy.content.models import Status, TalkingPoint
+from advocacy.delivery import rules, services
 from advocacy.delivery.models import FanOut, Share, ShareStatus
 from advocacy.extensions import db, redis_client
 from advocacy.models_base import utcnow
-from advocacy.people.models import PolicyVersion, User
+from advocacy.people.models import User
 from workers import queues
 
 log = logging.getLogger(__name__)
@@ -75,29 +75,24 @@ def topics_of(text: str) -> list[str]:
 
 def targets(tp: TalkingPoint) -> list[tuple[int, int, str, str, int, int, int, int | None]]:
     """(user id, account id, network, timezone, hours start, hours end, daily cap, followers) of everyone the
-    talking point should auto-share to: aimed at, opted in, policy acknowledged, one of its topics chosen, account
-    connected, and no share of it on that network yet."""
+    talking point should auto-share to: everyone the sharing rule lets share it now (``rules.eligible``: aimed at,
+    active, opted in, policy acknowledged, inside its window), one of its topics chosen, account connected, and no
+    share of it on that network yet."""
     topics = topics_of(tp.topics)
     if not topics:
         return []
-    current = db.session.scalar(select(func.max(PolicyVersion.version)))
     padded = literal(" ") + User.auto_share_topics + literal(" ")
     query = (
         select(User.id, ConnectedAccount.id, ConnectedAccount.network, User.timezone, User.share_hours_start,
                User.share_hours_end, User.daily_share_cap, ConnectedAccount.followers)
         .join(ConnectedAccount, ConnectedAccount.user_id == User.id)
-        .where(User.active.is_(True), User.opted_in_at.is_not(None), User.auto_share_topics != "",
+        .join(TalkingPoint, TalkingPoint.id == tp.id)
+        .where(*rules.eligible(utcnow()), User.auto_share_topics != "",
                or_(*(padded.like(f"% {t} %") for t in topics)),
                ConnectedAccount.status == AccountStatus.ACTIVE, ConnectedAccount.network.in_(tuple(LABELS)),
                ~select(Share.id).where(Share.talking_point_id == tp.id, Share.user_id == User.id,
                                        Share.network == ConnectedAccount.network).exists())
     )
-    if current is not None:
-        query = query.where(User.policy_version_acknowledged == current)
-    if not tp.target_everyone:
-        aimed = select(Target.id).where(Target.talking_point_id == tp.id,
-                                        or_(Target.user_id == User.id, Target.team_id == User.team_id))
-        query = query.where(aimed.exists())
     return [tuple(r) for r in db.session.execute(query.order_by(User.id))]  # type: ignore[misc]
 
 
@@ -256,13 +251,14 @@ def _beat(fo: FanOut) -> None:
 
 
 def _insert_once() -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING`` on the auto-share unique index, in this database's dialect."""
+    """``INSERT … ON CONFLICT DO NOTHING``, in this database's dialect: a row that the auto-share unique index (one
+    auto-share per talking point, person and network) or the live-share one (one live share per talking point,
+    person and network: the person shared it by hand meanwhile) refuses is left out, not an error."""
     if db.engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(Share).on_conflict_do_nothing(
-        index_elements=["talking_point_id", "user_id", "network"], index_where=text("auto"))
+    return dialect_insert(Share).on_conflict_do_nothing()
 
 
 def _run(tp: TalkingPoint, fo: FanOut) -> int:

@@ -37,6 +37,9 @@ def _approved_link(context: Any) -> str | None:
         select(func.coalesce(TalkingPoint.approved_link, TalkingPoint.link)).where(TalkingPoint.id == tp_id))
 
 
+LIVE_ONCE_WHERE = "status IN ('scheduled', 'queued', 'publishing', 'paused')"
+
+
 class Share(db.Model):
     __tablename__ = "shares"
     __table_args__ = (
@@ -44,6 +47,10 @@ class Share(db.Model):
         # one auto-share per talking point, person and network, whatever runs of the fan-out race
         Index("ux_shares_auto_once", "talking_point_id", "user_id", "network", unique=True,
               sqlite_where=sql_text("auto"), postgresql_where=sql_text("auto")),
+        # one live share per talking point, person and network (their one account there): two requests racing
+        # each other cannot both place one (published ones are checked by the domain: a post can be deleted)
+        Index("ux_shares_live_once", "talking_point_id", "user_id", "network", unique=True,
+              sqlite_where=sql_text(LIVE_ONCE_WHERE), postgresql_where=sql_text(LIVE_ONCE_WHERE)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -23,7 +23,7 @@ from advocacy.accounts.models import AccountStatus
 from advocacy.accounts.networks import connector_for
 from advocacy.content.link_previews import link_title
 from advocacy.content.services import shared_image
-from advocacy.delivery import budgets, services, tokens
+from advocacy.delivery import budgets, rules, services, tokens
 from advocacy.delivery.models import Share
 from advocacy.extensions import db, redis_client
 from advocacy.models_base import utcnow
@@ -74,6 +74,9 @@ def publish(share_id: int) -> str:
         status = db.session.scalar(select(Share.status).where(Share.id == share_id)) or "missing"
         log.info("event=skip share_id=%s status=%s", share_id, status)
         return str(status)
+    stopped = None if share.in_doubt else _stopped(share)  # in doubt: look on the network first (``_attempt``)
+    if stopped is not None:
+        return stopped
     account = share.account
     if account is None or account.status != AccountStatus.ACTIVE:
         services.mark_paused(share_id, f"the account is not connected: {services.RECONNECT}")
@@ -96,6 +99,9 @@ def _attempt(share: Share) -> str:
         post = _reconcile(connector, share) if share.in_doubt else None
         if post is not None:
             return _published(share, post, "found on the network after an interrupted attempt")
+        stopped = _stopped(share) if share.in_doubt else None  # not out yet: may it still go?
+        if stopped is not None:
+            return stopped
         post = _post(connector, share)
     except Duplicate as exc:
         if exc.existing is not None:  # the refusal names the post it holds (LinkedIn): ours, with its id and URL
@@ -125,6 +131,31 @@ def _attempt(share: Share) -> str:
     except ConnectorError as exc:  # transient: the post may or may not have been made; retry with backoff
         return _transient(connector, share, exc)
     return _published(share, post, None)
+
+
+def _stopped(share: Share) -> str | None:
+    """Ask the sharing rule again now that the share came due (one query); None: it may go out.
+
+    Withdrawn, no longer aimed at the person, past its window, the person deactivated or opted out: cancelled, with
+    the reason on their shares page. A new policy not yet acknowledged: held until they acknowledge it. A window
+    moved later: rescheduled for its start.
+    """
+    now = utcnow()
+    found = rules.facts(share.talking_point_id, share.user_id, now, due=True)
+    failed = found.failed
+    if failed is None:
+        if found.available_from is not None and found.available_from > now + services.EARLY:
+            services.reschedule(share.id, found.available_from, "waiting for the talking point to become available",
+                                refund=True)
+            return "scheduled"
+        return None
+    if failed.name == "acknowledged":
+        services.hold(share.id, failed.reason)
+        log.info("event=share_held share_id=%s reason=policy", share.id)
+        return "paused"
+    services.mark_cancelled(share.id, f"not posted: {failed.reason}")
+    log.info("event=share_cancelled_when_due share_id=%s rule=%s", share.id, failed.name)
+    return "cancelled"
 
 
 def _published(share: Share, post: PublishedPost, note: str | None) -> str:

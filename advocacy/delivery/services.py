@@ -22,18 +22,19 @@ from functools import cache, lru_cache
 
 from flask import current_app
 from sqlalchemy import Select, Update, bindparam, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ClauseElement
 
 from advocacy.accounts.models import AccountStatus, ConnectedAccount
 from advocacy.accounts.services import account_for
-from advocacy.content.models import Status, TalkingPoint
+from advocacy.content.models import TalkingPoint
 from advocacy.content.services import compose
+from advocacy.delivery import rules
 from advocacy.delivery.models import Share, ShareStatus
-from advocacy.errors import DomainError, NotAllowed
+from advocacy.errors import DomainError
 from advocacy.extensions import db, redis_client
 from advocacy.models_base import utcnow
 from advocacy.people.models import User
-from advocacy.people.services import has_acknowledged_current
 from workers import queues
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,10 @@ def create_share(user: User, tp: TalkingPoint, network: str, text: str | None = 
                  at: dt.datetime | None = None) -> Share:
     """Record a share (committed first), then queue it. ``at`` (aware) schedules it for later.
 
+    Refused (``DomainError`` naming the field) unless ``rules.check_may_share`` lets it through: approved, aimed at
+    the person, inside its window, person active, opted in, policy acknowledged, account connected, and no other
+    live share of the talking point on that account (``rules.AlreadyShared``, a 409).
+
     Args:
         user: who shares.
         tp: an approved talking point.
@@ -73,22 +78,14 @@ def create_share(user: User, tp: TalkingPoint, network: str, text: str | None = 
         text: the person's own wording, when the talking point allows it.
         at: when to post; None: now.
     """
-    if tp.status != Status.APPROVED:
-        raise DomainError("this talking point is not approved for sharing", "talking_point_id")
-    if not user.opted_in:
-        raise NotAllowed("opt in to the advocacy programme before sharing")
-    if not has_acknowledged_current(user):
-        raise NotAllowed("acknowledge the current social-media policy before sharing")
-    account = account_for(user, network)
-    if account is None or account.status != AccountStatus.ACTIVE:
-        raise DomainError(f"connect your {network} account first", "network")
     if at is not None:
         if at.tzinfo is None:
             raise DomainError("must include a timezone", "scheduled_at")
         if at < utcnow() - dt.timedelta(minutes=1):
             raise DomainError("is in the past", "scheduled_at")
-        if tp.available_until is not None and at >= tp.available_until:
-            raise DomainError("is after the talking point stops being available", "scheduled_at")
+    rules.check_may_share(user, tp, network, at)
+    account = account_for(user, network)
+    assert account is not None  # check_may_share refused otherwise
     later = at is not None and at > utcnow()
     when = at.astimezone(dt.UTC) if later and at else utcnow()
     if tp.available_from is not None and when < tp.available_from:  # comms' window: wait for it to open
@@ -98,7 +95,14 @@ def create_share(user: User, tp: TalkingPoint, network: str, text: str | None = 
                   followers_at_share=account.followers,
                   status=ShareStatus.SCHEDULED if later else ShareStatus.QUEUED, scheduled_at=when)
     db.session.add(share)
-    db.session.commit()  # commit before enqueue: the worker must find the row
+    try:
+        db.session.commit()  # commit before enqueue: the worker must find the row
+    except IntegrityError:  # another request placed the same share a moment ago: the unique index kept one
+        db.session.rollback()
+        existing = rules.live_share(user.id, tp.id, network)
+        if existing is None:
+            raise
+        raise rules.AlreadyShared(existing) from None
     enqueue(share.id, share.scheduled_at)
     log.info("event=share_created share_id=%s user_id=%s network=%s status=%s", share.id, user.id, network,
              share.status)
@@ -228,6 +232,9 @@ def retry(share: Share, actor: User) -> bool:
         raise DomainError(f"only a failed or paused share can be retried; this one is {share.status}", "status")
     if share.account is None or share.account.status != AccountStatus.ACTIVE:
         raise DomainError("the account is not connected; its owner must reconnect it first", "account")
+    existing = rules.live_share(share.user_id, share.talking_point_id, share.network)
+    if existing is not None and existing.id != share.id:  # shared again since it failed: retrying would post twice
+        raise rules.AlreadyShared(existing)
     at = utcnow()
     moved = _transition(share.id, (ShareStatus.FAILED, ShareStatus.PAUSED), ShareStatus.QUEUED, scheduled_at=at,
                         attempts=0, in_doubt=True, claimed_at=None,
@@ -236,6 +243,18 @@ def retry(share: Share, actor: User) -> bool:
         enqueue(share.id, at)
         log.info("event=share_retried share_id=%s user_id=%s", share.id, actor.id)
     return moved
+
+
+def mark_cancelled(share_id: int, reason: str) -> bool:
+    """publishing → cancelled: the share came due but may no longer go out (``reason`` tells its owner why)."""
+    return _transition(share_id, (ShareStatus.PUBLISHING,), ShareStatus.CANCELLED, last_error=reason,
+                       claimed_at=None)
+
+
+def hold(share_id: int, reason: str) -> bool:
+    """publishing → paused, the attempt not counted: the share waits for its owner (a policy to acknowledge)."""
+    return _transition(share_id, (ShareStatus.PUBLISHING,), ShareStatus.PAUSED, last_error=reason, claimed_at=None,
+                       attempts=Share.attempts - 1)
 
 
 def cancel(share: Share, reason: str) -> bool:
@@ -349,7 +368,7 @@ def sweep() -> dict[str, int]:
 
 
 # -------------------------------------------------------------------------------------------------- policy holds
-POLICY_HOLD = "waiting for you to acknowledge the new social-media policy"
+POLICY_HOLD = rules.POLICY_HOLD
 
 
 def hold_for_policy(user_ids: list[int]) -> int:
@@ -391,12 +410,7 @@ def open_share_dialog(user: User, tp: TalkingPoint, network: str) -> tuple[Share
 
     if network not in INTENT_LABELS:
         raise DomainError(f"must be one of {', '.join(INTENT_LABELS)}", "network")
-    if tp.status != Status.APPROVED:
-        raise DomainError("this talking point is not approved for sharing", "talking_point_id")
-    if not user.opted_in:
-        raise NotAllowed("opt in to the advocacy programme before sharing")
-    if not has_acknowledged_current(user):
-        raise NotAllowed("acknowledge the current social-media policy before sharing")
+    rules.check_may_share(user, tp, network, posting=False)
     now = utcnow()
     share = Share(talking_point_id=tp.id, user_id=user.id, account_id=None, network=network,
                   text=compose(tp, network), link=tp.shared_link, code=new_code(), status=ShareStatus.OPENED,

@@ -15,7 +15,7 @@ from advocacy.auth import roles_required
 from advocacy.content import services as content
 from advocacy.content.models import TalkingPoint
 from advocacy.delivery import preferences as prefs
-from advocacy.delivery import services
+from advocacy.delivery import rules, services
 from advocacy.delivery.models import Share
 from advocacy.errors import DomainError
 from advocacy.extensions import db
@@ -38,7 +38,9 @@ def _feed(typed: dict[tuple[int, str], str] | None = None, errors: dict[tuple[in
     accounts = _accounts()
     typed, errors = typed or {}, errors or {}
     items = []
-    for tp in content.approved_for(current_user):
+    points = content.approved_for(current_user)
+    shared = rules.live_shares(current_user.id, [tp.id for tp in points])  # one query: what is out already
+    for tp in points:
         previews = {}
         for network in accounts:
             own = typed.get((tp.id, network))
@@ -48,7 +50,7 @@ def _feed(typed: dict[tuple[int, str], str] | None = None, errors: dict[tuple[in
     recent = [s for s in services.shares_of(current_user, 10) if s.status != "cancelled"]  # all: on "My shares"
     return render_template("feed/index.html", items=items, accounts=accounts, labels=INTENT_LABELS | LABELS,
                            dialogs=dialogs, limits=content.length_limits(), typed=typed, errors=errors,
-                           acknowledged=has_acknowledged_current(current_user), recent=recent,
+                           acknowledged=has_acknowledged_current(current_user), recent=recent, shared=shared,
                            live=any(s.status in LIVE for s in recent)), status
 
 
@@ -100,6 +102,10 @@ def share() -> Any:
             raise DomainError("is empty: choose a date and time to schedule", "scheduled_at")
         at = parse_local_time(when, current_user.timezone) if when else None
         created = services.create_share(current_user, tp, network, text, at)
+    except rules.AlreadyShared as exc:  # never twice: show the share that is out already
+        db.session.rollback()
+        flash(f"Not shared again: {exc.message}.", "error")
+        return redirect(exc.page)
     except DomainError as exc:
         db.session.rollback()
         if exc.field == "text":  # show the card again with the wording as typed, and why it was refused
@@ -114,15 +120,19 @@ def share() -> Any:
 @bp.post("/share/all")
 @roles_required()
 def share_all() -> Any:
-    """One tap: share a talking point now on every network I have connected, as written."""
+    """One tap: share a talking point now on every network I have connected, as written, leaving out the networks
+    it is already shared on."""
     tp = db.session.get(TalkingPoint, request.form.get("talking_point_id", type=int) or 0)
     if tp is None:
         abort(404)
-    done, refused = [], []
+    done, refused, already = [], [], []
     for network in _accounts():
         try:
             services.create_share(current_user, tp, network)
             done.append(LABELS.get(network, network))
+        except rules.AlreadyShared:
+            db.session.rollback()
+            already.append(LABELS.get(network, network))
         except DomainError as exc:
             db.session.rollback()
             refused.append(f"{LABELS.get(network, network)}: {exc.message}")
@@ -130,7 +140,9 @@ def share_all() -> Any:
         flash(f"Sharing now on {', '.join(done)}. Watch each one below.", "success")
     if refused:
         flash(f"Not shared on {'; '.join(refused)}.", "error")
-    if not done and not refused:
+    if already:
+        flash(f"Already shared on {', '.join(already)}: not shared there again.", "info")
+    if not done and not refused and not already:
         flash("Connect an account first.", "error")
     return redirect(url_for("delivery.feed") + "#recent")
 

@@ -123,7 +123,11 @@ def test_withdrawal_cancels_queued_shares_and_recall_deletes_live_posts(app, san
     connect_x(sue, "sue_acme")
     later = sue.post("/share", {"talking_point_id": tp_id, "network": "x", "scheduled_at": "2099-01-01T09:00"})
     assert later.status_code == 302
-    now = sue.post("/share", {"talking_point_id": tp_id, "network": "x"})  # queued, no worker ran yet
+    eve = browser_factory("eve@acme.test")  # one live share per person and account: a second person's, queued
+    eve.post("/policy/acknowledge", {"version": 1})
+    eve.post("/opt-in")
+    connect_x(eve, "eve_acme")
+    now = eve.post("/share", {"talking_point_id": tp_id, "network": "x"})  # queued, no worker ran yet
     assert now.status_code == 302
 
     reviewer = browser_factory("reviewer@acme.test")

@@ -221,8 +221,7 @@ def test_an_expired_access_token_is_refreshed_and_the_post_made(app, x):
 def test_a_revoked_account_pauses_its_shares_and_notifies_once(app, x):
     user = employee("emma@acme.test", "emma_acme")
     x.revoke("emma_acme")
-    tp = approved()
-    shares = [services.create_share(user, tp, "x") for _ in range(3)]
+    shares = [services.create_share(user, approved(title=f"News {i}"), "x") for i in range(3)]
     run_jobs(app)
     assert {fresh(s).status for s in shares} == {"paused"}
     assert all("reconnect" in fresh(s).last_error for s in shares)

@@ -37,7 +37,7 @@ def wait_for(what: Any, timeout: float, message: str) -> None:
 
 def test_one_worker_process_posts_several_shares_at_once_and_stops_after_them(app, settings, x):
     users = [employee(f"p{i}@acme.test", f"p{i}_acme") for i in range(3)]
-    tp = approved()
+    tps = [approved(title=f"News {i}") for i in range(3)]  # one live share of each per person
     worker = subprocess.Popen([sys.executable, "-m", "advocacy.cli", "worker", "--queues", "publish", "--threads", "3"],
                               env=settings_env(settings), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               start_new_session=True)
@@ -45,10 +45,10 @@ def test_one_worker_process_posts_several_shares_at_once_and_stops_after_them(ap
         wait_for(lambda: [w["loops"] for w in health.check()[1]["workers"]] == [3], 30,
                  "the worker did not register its three loops")
         x.configure(latency_ms=400)
-        first = [services.create_share(users[n % 3], tp, "x").id for n in range(6)]
+        first = [services.create_share(users[n % 3], tps[n // 3], "x").id for n in range(6)]
         wait_for(lambda: count("published", first) == 6, 60, "the shares were not published")
         x.configure(latency_ms=1500)
-        second = [services.create_share(users[n], tp, "x").id for n in range(3)]
+        second = [services.create_share(users[n], tps[2], "x").id for n in range(3)]
         wait_for(lambda: count("publishing", second) == 3, 30, "the three loops did not each take a share")
         worker.send_signal(signal.SIGTERM)  # each loop finishes the share it is posting, then the process ends
         output, _ = worker.communicate(timeout=60)
