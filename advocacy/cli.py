@@ -99,7 +99,7 @@ def seed_demo() -> None:
 def seed() -> list[str]:
     from sqlalchemy import select
 
-    from advocacy.content import services as content
+    from advocacy.content import images, workflow
     from advocacy.extensions import db
     from advocacy.people.models import PolicyVersion, Team, User
     from advocacy.people.services import create_user as make_user
@@ -123,20 +123,20 @@ def seed() -> list[str]:
         author = db.session.scalar(select(User).where(User.email == "comms@example.com"))
         approver = db.session.scalar(select(User).where(User.email == "comms2@example.com"))
         assert author and approver
-        tp = content.create_talking_point(
+        tp = workflow.create_talking_point(
             author, title="We are hiring platform engineers",
             link="https://example.com/careers/platform?ref=demo",
             text="Our platform team is hiring: remote-friendly, on-call that respects sleep, and real ownership.",
             hashtags="#hiring #platform", disclosure="#iworkforacme")
-        content.set_image(tp, author, demo_png(), DEMO_ALT, "platform-team.png")
-        content.submit(tp, author)
-        content.approve(tp, approver)
-        draft = content.create_talking_point(
+        images.set_image(tp, author, demo_png(), DEMO_ALT, "platform-team.png")
+        workflow.submit(tp, author)
+        workflow.approve(tp, approver)
+        draft = workflow.create_talking_point(
             author, title="Our 2026 sustainability report is out",
             link="https://example.com/sustainability/2026",
             text="Scope 3 emissions down 18% year on year. The full report, method included:",
             hashtags="#sustainability", disclosure="#iworkforacme")
-        content.submit(draft, author)
+        workflow.submit(draft, author)
     return lines
 
 

@@ -64,7 +64,7 @@ def run(people: int) -> None:
     from advocacy import create_app
     from advocacy.accounts import crypto
     from advocacy.accounts.models import ConnectedAccount
-    from advocacy.content import services as content
+    from advocacy.content import workflow
     from advocacy.delivery import fanout
     from advocacy.delivery.models import FanOut, Share
     from advocacy.extensions import db, redis_client
@@ -93,11 +93,11 @@ def run(people: int) -> None:
                  "access_token_encrypted": token, "scope": "tweet.write", "status": "active", "connected_at": now}
                 for u in ids.all()])
             db.session.commit()
-        tp = content.create_talking_point(author, title="We are hiring", link="https://acme.test/jobs",
+        tp = workflow.create_talking_point(author, title="We are hiring", link="https://acme.test/jobs",
                                           variants=[{"network": "x", "text": "We are hiring platform engineers."},
                                                     {"network": "x", "text": "Join our platform team."}],
                                           topics="hiring", disclosure="#iworkforacme")
-        content.submit(tp, author)
+        workflow.submit(tp, author)
         tp_id = tp.id
 
         client = app.test_client()

@@ -12,7 +12,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, post_dump, pre_load, validate
 
 from advocacy.auth import roles_required
-from advocacy.content import link_previews, screening, services
+from advocacy.content import composing, images, library, link_previews, recall, screening, workflow
 from advocacy.content.models import NETWORKS, Status, TalkingPoint
 from advocacy.errors import NotAllowed
 from advocacy.extensions import db
@@ -243,7 +243,7 @@ def _get(tp_id: int) -> TalkingPoint:
 
 def _visible(tp: TalkingPoint) -> TalkingPoint:
     """Comms see every talking point; an employee sees those aimed at them and their own suggestions."""
-    if current_user.has_role(*EDITORS) or tp.author_id == current_user.id or tp in services.approved_for(current_user):
+    if current_user.has_role(*EDITORS) or tp.author_id == current_user.id or tp in library.approved_for(current_user):
         return tp
     abort(404, message=f"no talking point {tp.id}")
     raise AssertionError  # abort raises
@@ -256,7 +256,7 @@ class TalkingPoints(MethodView):
     @blp.response(200, TalkingPointOut(many=True))
     def get(self, query: dict[str, Any]) -> Any:
         """The library of talking points, newest first; ``q`` searches titles, copy, hashtags, topics and links."""
-        return services.library(query["q"], query["status"])
+        return library.library(query["q"], query["status"])
 
     @roles_required(*EDITORS)
     @blp.arguments(TalkingPointIn)
@@ -264,7 +264,7 @@ class TalkingPoints(MethodView):
     def post(self, data: dict[str, Any]) -> Any:
         """Write a new draft talking point."""
         title = data.pop("link_title", None)
-        tp = services.create_talking_point(current_user, **data)
+        tp = workflow.create_talking_point(current_user, **data)
         if title:
             link_previews.save_title(tp.id, current_user, title)
         return tp
@@ -285,7 +285,7 @@ class TalkingPointItem(MethodView):
         """Edit a talking point: a new version; an approved one goes back to review. ``link_title`` sets the link's
         own title (null or empty: its page's title again)."""
         given, title = "link_title" in data, data.pop("link_title", None)
-        tp = services.update_talking_point(_get(tp_id), current_user, **data)
+        tp = workflow.update_talking_point(_get(tp_id), current_user, **data)
         if given:
             link_previews.save_title(tp.id, current_user, title)
         return tp
@@ -305,7 +305,7 @@ def refetch_link_preview(tp_id: int) -> Any:
 def submit(tp_id: int) -> Any:
     """Send a draft to review (screening must find nothing that blocks it)."""
     tp = _get(tp_id)
-    services.submit(tp, current_user)
+    workflow.submit(tp, current_user)
     return tp
 
 
@@ -315,7 +315,7 @@ def submit(tp_id: int) -> Any:
 def approve(tp_id: int) -> Any:
     """Approve a talking point in review (four eyes: not your own)."""
     tp = _get(tp_id)
-    services.approve(tp, current_user)
+    workflow.approve(tp, current_user)
     return tp
 
 
@@ -326,7 +326,7 @@ def approve(tp_id: int) -> Any:
 def reject(data: dict[str, Any], tp_id: int) -> Any:
     """Send a talking point in review back to draft with a reason (four eyes: not your own)."""
     tp = _get(tp_id)
-    services.reject(tp, current_user, data["reason"])
+    workflow.reject(tp, current_user, data["reason"])
     return tp
 
 
@@ -336,7 +336,7 @@ def reject(data: dict[str, Any], tp_id: int) -> Any:
 @blp.response(201, CommentOut)
 def add_comment(data: dict[str, Any], tp_id: int) -> Any:
     """Comment on a talking point (comms staff, or the author of a suggestion)."""
-    return services.comment(_get(tp_id), current_user, data["body"])
+    return workflow.comment(_get(tp_id), current_user, data["body"])
 
 
 @blp.route("/<int:tp_id>/revisions")
@@ -354,8 +354,8 @@ def revisions(tp_id: int) -> Any:
 def withdraw(data: dict[str, Any], tp_id: int) -> Any:
     """Withdraw: cancel every queued share at once and list the posts still live."""
     tp = _get(tp_id)
-    cancelled = services.withdraw(tp, current_user, data["reason"])
-    return {"talking_point": tp, "cancelled": cancelled, "live_posts": services.live_posts(tp)}
+    cancelled = workflow.withdraw(tp, current_user, data["reason"])
+    return {"talking_point": tp, "cancelled": cancelled, "live_posts": recall.live_posts(tp)}
 
 
 IMAGE_TYPES = {"image/png": {}, "image/jpeg": {}, "image/gif": {}, "image/webp": {}}
@@ -371,7 +371,7 @@ class ImageItem(MethodView):
     def get(self, tp_id: int) -> Any:
         """The image of a talking point (anyone who may see the talking point). ETag: the bytes' sha256."""
         tp = _get(tp_id)
-        image = services.viewable_image(tp, current_user)
+        image = images.viewable_image(tp, current_user)
         if image is None:
             abort(404, message=f"talking point {tp_id} has no image you may see")
         headers = {"ETag": f'"{image.sha256}"', "Cache-Control": "private, no-cache",
@@ -387,20 +387,20 @@ class ImageItem(MethodView):
         """Attach or replace the image (multipart: ``image``, ``image_alt``). A content edit: a new version, and an
         approved talking point goes back to review. A refused upload changes nothing."""
         upload = data["image"]
-        return services.set_image(_get(tp_id), current_user, upload.read(), data["image_alt"], upload.filename or "")
+        return images.set_image(_get(tp_id), current_user, upload.read(), data["image_alt"], upload.filename or "")
 
     @roles_required(*EDITORS)
     @blp.arguments(ImageAltIn)
     @blp.response(200, TalkingPointOut)
     def patch(self, data: dict[str, Any], tp_id: int) -> Any:
         """Change the image's alt text (JSON ``{"image_alt": ...}``): a content edit, like a new image."""
-        return services.set_image_alt(_get(tp_id), current_user, data["image_alt"])
+        return images.set_image_alt(_get(tp_id), current_user, data["image_alt"])
 
     @roles_required(*EDITORS)
     @blp.response(200, TalkingPointOut)
     def delete(self, tp_id: int) -> Any:
         """Remove the image: a content edit, like a new image."""
-        return services.remove_image(_get(tp_id), current_user)
+        return images.remove_image(_get(tp_id), current_user)
 
 
 @blp.route("/<int:tp_id>/live-posts")
@@ -408,7 +408,7 @@ class ImageItem(MethodView):
 @blp.response(200, LivePostOut(many=True))
 def live_posts(tp_id: int) -> Any:
     """Posts of this talking point still up on their networks."""
-    return services.live_posts(_get(tp_id))
+    return recall.live_posts(_get(tp_id))
 
 
 @blp.route("/<int:tp_id>/live-posts/<int:share_id>/delete", methods=["POST"])
@@ -423,7 +423,7 @@ def delete_post(tp_id: int, share_id: int) -> Any:
         abort(404, message=f"no post {share_id} of talking point {tp_id}")
     if share.user_id != current_user.id and not current_user.has_role(*EDITORS):
         raise NotAllowed("only the person who posted it, or comms staff, can delete a post")
-    services.delete_post(share, current_user)
+    recall.delete_post(share, current_user)
     return ""
 
 
@@ -433,7 +433,7 @@ def delete_post(tp_id: int, share_id: int) -> Any:
 @blp.response(200, PreviewOut)
 def preview(data: dict[str, Any], tp_id: int) -> Any:
     """What a share would say on a network, with an employee's own wording, and what screening finds in it."""
-    return services.preview(_visible(_get(tp_id)), data["network"], data["text"])
+    return composing.preview(_visible(_get(tp_id)), data["network"], data["text"])
 
 
 @blp.route("/suggestions", methods=["POST"])
@@ -442,7 +442,7 @@ def preview(data: dict[str, Any], tp_id: int) -> Any:
 @blp.response(201, TalkingPointOut)
 def suggest(data: dict[str, Any]) -> Any:
     """An employee proposes a talking point; it enters review like any other."""
-    return services.suggest(current_user, **data)
+    return workflow.suggest(current_user, **data)
 
 
 class RuleOut(Schema):
@@ -471,7 +471,7 @@ class ScreenIn(Schema):
 @rules_blp.response(200, RuleOut(many=True))
 def list_rules() -> Any:
     """The screening rules as configured now."""
-    return services.screening_rules()
+    return composing.screening_rules()
 
 
 @rules_blp.route("/rules/<key>", methods=["PUT"])
@@ -480,7 +480,7 @@ def list_rules() -> Any:
 @rules_blp.response(200, RuleOut)
 def put_rule(data: dict[str, Any], key: str) -> Any:
     """Change one rule: on or off, block or warn, and its parameters (admins)."""
-    return services.update_rule(current_user, key, **data)
+    return composing.update_rule(current_user, key, **data)
 
 
 @rules_blp.route("/check", methods=["POST"])
@@ -490,7 +490,7 @@ def put_rule(data: dict[str, Any], key: str) -> Any:
 def check(data: dict[str, Any]) -> Any:
     """Screen any text against the configured rules."""
     return screening.screen(data["text"], networks=data["networks"], disclosure=data["disclosure"],
-                            rules=services.screening_rules())
+                            rules=composing.screening_rules())
 
 
 class DraftIn(Schema):
@@ -523,7 +523,7 @@ class AudienceOut(Schema):
 @rules_blp.response(200, DraftPreviewOut(many=True))
 def draft_preview(data: dict[str, Any]) -> Any:
     """What each network would receive from copy still being written: text, length, limit and findings."""
-    return services.draft_previews(data["copy"], data["hashtags"], data["disclosure"])
+    return composing.draft_previews(data["copy"], data["hashtags"], data["disclosure"])
 
 
 @blp.route("/audience", methods=["POST"])
@@ -532,4 +532,4 @@ def draft_preview(data: dict[str, Any]) -> Any:
 @blp.response(200, AudienceOut)
 def audience_size(data: dict[str, Any]) -> Any:
     """How many people a targeting choice (organisation, teams, people) reaches."""
-    return {"people": services.audience_size(data["target_everyone"], data["team_ids"], data["user_ids"])}
+    return {"people": library.audience_size(data["target_everyone"], data["team_ids"], data["user_ids"])}

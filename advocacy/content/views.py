@@ -12,7 +12,7 @@ from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from advocacy.auth import roles_required
-from advocacy.content import screening, services
+from advocacy.content import composing, images, library, recall, screening, versions, workflow
 from advocacy.content.models import NETWORKS, Status, TalkingPoint
 from advocacy.errors import DomainError
 from advocacy.extensions import db
@@ -100,17 +100,17 @@ def _field(exc: DomainError, names: list[str]) -> str:
 def _composing(form: dict[str, Any]) -> dict[str, Any]:
     """What the compose form shows beside the fields: each network's preview and the number of people reached."""
     copy = {n: str(form.get(name, "")) for n, name in COPY_FIELDS.items()}
-    return {"drafts": services.draft_previews(copy, str(form.get("hashtags", "")), str(form.get("disclosure", ""))),
-            "reach": services.audience_size(bool(form.get("target_everyone")), form.get("team_ids", []),
+    return {"drafts": composing.draft_previews(copy, str(form.get("hashtags", "")), str(form.get("disclosure", ""))),
+            "reach": library.audience_size(bool(form.get("target_everyone")), form.get("team_ids", []),
                                             form.get("user_ids", []))}
 
 
 def _studio(form: dict[str, Any], errors: dict[str, str], status: int = 200) -> Any:
     q, state = request.args.get("q", ""), request.args.get("status", "")
-    return render_template("content/studio.html", talking_points=services.library(q[:200], state), form=form,
-                           errors=errors, q=q, state=state, teams=services.teams(), people=services.people(),
+    return render_template("content/studio.html", talking_points=library.library(q[:200], state), form=form,
+                           errors=errors, q=q, state=state, teams=library.teams(), people=library.people(),
                            labels=LABELS, copy_fields=COPY_FIELDS, statuses=(*Status.ALL, Status.EXPIRED),
-                           queue=services.review_queue(current_user), **_composing(form)), status
+                           queue=library.review_queue(current_user), **_composing(form)), status
 
 
 @bp.get("/")
@@ -128,7 +128,7 @@ def create() -> Any:
     names: list[str] = []
     try:
         data, names = _data(form)
-        tp = services.create_talking_point(current_user, **data)
+        tp = workflow.create_talking_point(current_user, **data)
     except DomainError as exc:
         return _studio(form, {_field(exc, names): exc.message}, 422)
     flash("Draft saved. Submit it for review when it is ready.", "success")
@@ -152,14 +152,14 @@ def _detail(tp: TalkingPoint, status: int = 200, **extra: Any) -> Any:
     # a fan-out not started yet is waited for (the page refreshes its progress) only shortly after approval
     extra.setdefault("fanout_expected", tp.approved_at is not None
                      and utcnow() - tp.approved_at < dt.timedelta(minutes=10))
-    extra.setdefault("limits", services.length_limits())
-    previews = {n: services.preview(tp, n) for n in networks}
+    extra.setdefault("limits", composing.length_limits())
+    previews = {n: composing.preview(tp, n) for n in networks}
     return render_template("content/detail.html", tp=tp, previews=previews, labels=LABELS,
-                           changes=services.review_changes(tp), refusal=services.four_eyes_refusal(tp, current_user),
-                           screened=services.screen_talking_point(tp), live=services.live_posts(tp),
-                           image_findings=services.image_findings(tp),
+                           changes=versions.review_changes(tp), refusal=versions.four_eyes_refusal(tp, current_user),
+                           screened=composing.screen_talking_point(tp), live=recall.live_posts(tp),
+                           image_findings=images.image_findings(tp),
                            revisions=[(r, json.loads(r.snapshot)) for r in reversed(tp.revisions)],
-                           audience=services.audience(tp), teams={t.id: t.name for t in services.teams()},
+                           audience=library.audience(tp), teams={t.id: t.name for t in library.teams()},
                            **extra), status
 
 
@@ -182,11 +182,11 @@ def edit(tp_id: int) -> Any:
     try:
         data, names = _data(form)
         was = tp.status
-        services.update_talking_point(tp, current_user, **data)
+        workflow.update_talking_point(tp, current_user, **data)
     except DomainError as exc:
         db.session.rollback()
         return render_template("content/edit.html", tp=tp, form=form, errors={_field(exc, names): exc.message},
-                               teams=services.teams(), people=services.people(), labels=LABELS,
+                               teams=library.teams(), people=library.people(), labels=LABELS,
                                copy_fields=COPY_FIELDS, image_form={}, max_bytes=current_app.config["MEDIA_MAX_BYTES"],
                                **_composing(form)), exc.status
     back = was == Status.APPROVED and tp.status == Status.IN_REVIEW
@@ -199,14 +199,14 @@ def edit(tp_id: int) -> Any:
 @roles_required(*EDITORS)
 def submit(tp_id: int) -> Any:
     """Send a draft to review (screening runs first)."""
-    return _act(tp_id, services.submit, "Submitted for review. Another comms colleague must approve it.")
+    return _act(tp_id, workflow.submit, "Submitted for review. Another comms colleague must approve it.")
 
 
 @bp.post("/<int:tp_id>/approve")
 @roles_required(*EDITORS)
 def approve(tp_id: int) -> Any:
     """Approve a talking point someone else wrote."""
-    return _act(tp_id, services.approve, "Approved: employees can share it now.")
+    return _act(tp_id, workflow.approve, "Approved: employees can share it now.")
 
 
 @bp.post("/<int:tp_id>/reject")
@@ -214,7 +214,7 @@ def approve(tp_id: int) -> Any:
 def reject(tp_id: int) -> Any:
     """Send a talking point back to its author with a reason."""
     reason = request.form.get("reason", "")
-    return _act(tp_id, lambda tp, user: services.reject(tp, user, reason), "Sent back to draft with your reason.")
+    return _act(tp_id, lambda tp, user: workflow.reject(tp, user, reason), "Sent back to draft with your reason.")
 
 
 @bp.post("/<int:tp_id>/comment")
@@ -222,7 +222,7 @@ def reject(tp_id: int) -> Any:
 def comment(tp_id: int) -> Any:
     """Add a comment."""
     body = request.form.get("body", "")
-    return _act(tp_id, lambda tp, user: services.comment(tp, user, body), "Comment added.")
+    return _act(tp_id, lambda tp, user: workflow.comment(tp, user, body), "Comment added.")
 
 
 @bp.post("/<int:tp_id>/withdraw")
@@ -232,11 +232,11 @@ def withdraw(tp_id: int) -> Any:
     reason = request.form.get("reason", "")
     tp = _get(tp_id)
     try:
-        cancelled = services.withdraw(tp, current_user, reason)
+        cancelled = workflow.withdraw(tp, current_user, reason)
     except DomainError as exc:
         flash(exc.message, "error")
         return _detail(tp, exc.status)
-    flash(f"Withdrawn: {cancelled} queued share(s) cancelled. {len(services.live_posts(tp))} post(s) still live.",
+    flash(f"Withdrawn: {cancelled} queued share(s) cancelled. {len(recall.live_posts(tp))} post(s) still live.",
           "success")
     return redirect(url_for("content.detail", tp_id=tp.id) + "#recall")
 
@@ -252,7 +252,7 @@ def delete_post(tp_id: int, share_id: int) -> Any:
             share.user_id != current_user.id and not current_user.has_role(*EDITORS)):
         abort(404)
     try:
-        services.delete_post(share, current_user)
+        recall.delete_post(share, current_user)
         flash(f"Deleted from {LABELS.get(share.network, share.network)}.", "success")
     except DomainError as exc:
         flash(exc.message, "error")
@@ -263,8 +263,8 @@ def delete_post(tp_id: int, share_id: int) -> Any:
 
 def _editor_page(tp: TalkingPoint, errors: dict[str, str], status: int = 200, **image_form: str) -> Any:
     form = _form_values(tp, typed=False)
-    return render_template("content/edit.html", tp=tp, form=form, errors=errors, teams=services.teams(),
-                           people=services.people(), labels=LABELS, copy_fields=COPY_FIELDS, image_form=image_form,
+    return render_template("content/edit.html", tp=tp, form=form, errors=errors, teams=library.teams(),
+                           people=library.people(), labels=LABELS, copy_fields=COPY_FIELDS, image_form=image_form,
                            max_bytes=current_app.config["MEDIA_MAX_BYTES"], **_composing(form)), status
 
 
@@ -281,9 +281,9 @@ def image(tp_id: int) -> Any:
     was, version = tp.status, tp.version
     try:
         if chosen:
-            services.set_image(tp, current_user, data, alt, upload.filename or "" if upload is not None else "")
+            images.set_image(tp, current_user, data, alt, upload.filename or "" if upload is not None else "")
         elif tp.image is not None:
-            services.set_image_alt(tp, current_user, alt)
+            images.set_image_alt(tp, current_user, alt)
         else:
             raise DomainError("choose a PNG, JPEG, GIF or WebP file", "image")
     except DomainError as exc:
@@ -317,7 +317,7 @@ def remove_image(tp_id: int) -> Any:
     tp = _get(tp_id)
     was = tp.status
     try:
-        services.remove_image(tp, current_user)
+        images.remove_image(tp, current_user)
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -349,7 +349,7 @@ def suggest() -> Any:
     form = {f: request.form.get(f, "") for f in names}
     if request.method == "POST":
         try:
-            services.suggest(current_user, **form)
+            workflow.suggest(current_user, **form)
         except DomainError as exc:
             field = "text" if (exc.field or "").startswith("variants.") else (exc.field or "_form")
             return render_template("content/suggest.html", form=form, errors={field: exc.message}), exc.status
@@ -368,8 +368,8 @@ def rules() -> Any:
     """The screening rules as configured, and a box to try any text against them."""
     text = request.args.get("text", "")[:10_000]
     networks = [n for n in request.args.getlist("network") if n in screening.LENGTH_NETWORKS]
-    findings = screening.screen(text, networks=networks, rules=services.screening_rules()) if text else None
-    return render_template("admin/screening.html", rules=services.screening_rules(), catalogue=screening.BY_KEY,
+    findings = screening.screen(text, networks=networks, rules=composing.screening_rules()) if text else None
+    return render_template("admin/screening.html", rules=composing.screening_rules(), catalogue=screening.BY_KEY,
                            text=text, networks=networks, findings=findings, errors={})
 
 
@@ -382,11 +382,11 @@ def update(key: str) -> Any:
         abort(404)
     params = {name: request.form[name] for name in spec.params if name != "network" and name in request.form}
     try:
-        services.update_rule(current_user, key, enabled="enabled" in request.form,
+        composing.update_rule(current_user, key, enabled="enabled" in request.form,
                              action=request.form.get("action", ""), params=params)
     except DomainError as exc:
         db.session.rollback()
-        return render_template("admin/screening.html", rules=services.screening_rules(), catalogue=screening.BY_KEY,
+        return render_template("admin/screening.html", rules=composing.screening_rules(), catalogue=screening.BY_KEY,
                                text="", networks=[], findings=None,
                                errors={key: f"{exc.field}: {exc.message}" if exc.field else exc.message}), 422
     flash(f"Rule {spec.label} saved.", "success")

@@ -60,7 +60,7 @@ def pending(user: User) -> list[Notification]:
 
 def digest_for(user: User, since: dt.datetime) -> dict[str, Any]:
     """What a digest would say to ``user`` about the time since ``since``."""
-    from advocacy.content.services import approved_for
+    from advocacy.content.library import approved_for
 
     new_points = [tp for tp in approved_for(user) if tp.approved_at and tp.approved_at > since]
     attention = list(db.session.scalars(select(Share).where(

@@ -87,10 +87,10 @@ def test_archive_exports_the_exact_text_posted(app, make_user, browser_factory, 
 
     user = make_user("emma@acme.test")
     make_user("comms@acme.test", "comms")
-    from advocacy.content import services
+    from advocacy.content import workflow
 
     author = make_user("author@acme.test", "comms")
-    tp = services.create_talking_point(author, title="T", link="https://acme.example/", text="x")
+    tp = workflow.create_talking_point(author, title="T", link="https://acme.example/", text="x")
     text = '=cmd|"/c calc"!A1 مرحبا 👨‍👩‍👧, "quoted"\nnew line'
     db.session.add(Share(talking_point_id=tp.id, user_id=user.id, network="x", text=text, code="abc12345",
                          status=ShareStatus.PUBLISHED, post_id="1", post_url="https://x.example/1",
@@ -119,15 +119,15 @@ def test_the_archive_keeps_the_tracked_link_as_each_network_received_it(app, mak
     """A real share published to Mastodon: the archive's text is the post's text on the network, link included."""
     import requests
 
-    from advocacy.content import services
+    from advocacy.content import workflow
     from advocacy.delivery.models import Share
     from tests.conftest import run_jobs
 
     author, reviewer = make_user("author@acme.test", "comms"), make_user("reviewer@acme.test", "comms")
-    tp = services.create_talking_point(author, title="T", link="https://acme.example/jobs?utm_source=old",
+    tp = workflow.create_talking_point(author, title="T", link="https://acme.example/jobs?utm_source=old",
                                        text="We are hiring", disclosure="#iworkforacme")
-    services.submit(tp, author)
-    services.approve(tp, reviewer)
+    workflow.submit(tp, author)
+    workflow.approve(tp, reviewer)
     make_user("emma@acme.test")
     emma = browser_factory("emma@acme.test")
     emma.post("/policy/acknowledge", {"version": 1})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from advocacy.content import services
+from advocacy.content import workflow
 from advocacy.content.models import TalkingPoint
 from advocacy.delivery.models import Share, ShareStatus
 from advocacy.delivery.services import create_share
@@ -38,14 +38,14 @@ def test_the_tracked_link_keeps_the_approved_url_while_an_edit_waits_for_review(
     assert old.link == APPROVED
 
     tp = db.session.get(TalkingPoint, tp_id)
-    services.update_talking_point(tp, person("author@acme.test"), link=EDITED)
+    workflow.update_talking_point(tp, person("author@acme.test"), link=EDITED)
     assert tp.status == "in_review" and tp.link == EDITED and tp.approved_link == APPROVED
     # the first click after the edit: the share's own (approved) link, not the edit waiting for review
     assert redirect(client, old_code).startswith(f"{APPROVED}?") and "evil" not in redirect(client, old_code)
     with pytest.raises(DomainError):  # no new share of the version waiting for review
         create_share(person("sue@acme.test"), tp, "x")
 
-    services.approve(db.session.get(TalkingPoint, tp_id), person("reviewer@acme.test"))
+    workflow.approve(db.session.get(TalkingPoint, tp_id), person("reviewer@acme.test"))
     new = share_published(app, browser_factory, tp_id, "sue@acme.test", "sue_acme")
     assert new.link == EDITED and redirect(client, new.code).startswith(f"{EDITED}?")
     assert redirect(client, old_code).startswith(f"{APPROVED}?")  # the old share keeps its own
@@ -56,7 +56,7 @@ def test_the_tracked_link_keeps_the_approved_url_while_an_edit_waits_for_review(
 def test_a_share_row_made_without_a_link_takes_the_approved_one(app, org):
     people, _, _ = org
     tp = approved(org, "Hand made")
-    services.update_talking_point(tp, people["author"], link=EDITED)  # pending review
+    workflow.update_talking_point(tp, people["author"], link=EDITED)  # pending review
     share = Share(talking_point_id=tp.id, user_id=people["sam"].id, network="x", text="t", code="handmade1",
                   status=ShareStatus.CANCELLED)
     db.session.add(share)

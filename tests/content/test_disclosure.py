@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from advocacy.content import screening, services
+from advocacy.content import composing, screening, workflow
 from advocacy.content.models import TalkingPoint
 from advocacy.delivery.models import Share
 from advocacy.errors import DomainError
@@ -31,12 +31,12 @@ def tp_with(**fields) -> TalkingPoint:
     ("Great news #IWorkForAcme", "Great news #IWorkForAcme #iworkforacme"),
 ])
 def test_the_line_is_appended_unless_the_copy_ends_with_exactly_it(app, body, composed):
-    assert services._compose(tp_with(), body) == composed
+    assert composing._compose(tp_with(), body) == composed
 
 
 def test_the_line_stays_last_after_the_hashtags_and_the_copy_keeps_its_line_breaks(app):
     tp = tp_with(hashtags="#hiring")
-    assert services._compose(tp, "Join us\nnow #iworkforacme") == "Join us\nnow #hiring #iworkforacme"
+    assert composing._compose(tp, "Join us\nnow #iworkforacme") == "Join us\nnow #hiring #iworkforacme"
 
 
 @pytest.mark.parametrize(("text", "words"), [
@@ -63,12 +63,12 @@ def test_an_employee_share_with_a_mangled_line_is_refused_with_a_clear_message(a
                                                                                policy):
     author, reviewer = make_user("a@acme.test", "comms"), make_user("r@acme.test", "comms")
     make_user("emma@acme.test")
-    tp = services.create_talking_point(author, title="News", link="https://acme.example/n", text="Great news",
+    tp = workflow.create_talking_point(author, title="News", link="https://acme.example/n", text="Great news",
                                        disclosure=LINE)
-    services.submit(tp, author)
-    services.approve(tp, reviewer)
+    workflow.submit(tp, author)
+    workflow.approve(tp, reviewer)
     with pytest.raises(DomainError) as refused:
-        services.check_employee_copy(tp, "mastodon", "Great news #iworkforacmenot")
+        composing.check_employee_copy(tp, "mastodon", "Great news #iworkforacmenot")
     assert refused.value.field == "text" and "disclosure line" in refused.value.message
     emma = browser_factory("emma@acme.test")
     emma.post("/policy/acknowledge", {"version": 1})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
-from advocacy.content import services
+from advocacy.content import versions, workflow
 from advocacy.content.models import Revision, TalkingPoint
 from advocacy.errors import Conflict, NotAllowed
 from advocacy.extensions import db
@@ -95,7 +95,7 @@ def test_an_editor_of_an_earlier_approved_cycle_may_approve_the_next(comms):
     again = author.api("PATCH", f"/api/talking-points/{tp_id}", {"link": "https://acme.example/launch-2"})
     assert again.status_code == 200 and again.get_json()["status"] == "in_review"
     tp = db.session.get(TalkingPoint, tp_id)
-    assert [(u.name, f) for u, f in services.review_changes(tp)] == [("Comms One", ["link"])]
+    assert [(u.name, f) for u, f in versions.review_changes(tp)] == [("Comms One", ["link"])]
     assert comms2.api("POST", f"/api/talking-points/{tp_id}/approve").get_json()["status"] == "approved"
     cycles = [(r.version, r.cycle, r.changed) for r in db.session.scalars(
         select(Revision).where(Revision.talking_point_id == tp_id).order_by(Revision.version))]
@@ -108,14 +108,14 @@ def test_an_editor_of_an_earlier_approved_cycle_may_approve_the_next(comms):
 def test_an_approval_racing_an_edit_is_refused(app, make_user):
     author = make_user("a@acme.test", "comms")
     reviewer = make_user("r@acme.test", "comms")
-    tp = services.create_talking_point(author, **JSON)
-    services.submit(tp, author)
+    tp = workflow.create_talking_point(author, **JSON)
+    workflow.submit(tp, author)
     # another request saves a new version after this one read the talking point
     db.session.execute(update(TalkingPoint).where(TalkingPoint.id == tp.id).values(version=2)
                        .execution_options(synchronize_session=False))
     with pytest.raises(Conflict):
-        services.approve(tp, reviewer)
+        workflow.approve(tp, reviewer)
     db.session.rollback()
     assert db.session.get(TalkingPoint, tp.id).status == "in_review"
     with pytest.raises(NotAllowed):
-        services.approve(db.session.get(TalkingPoint, tp.id), author)
+        workflow.approve(db.session.get(TalkingPoint, tp.id), author)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from advocacy.content import services
+from advocacy.content import images
 from advocacy.content.models import Revision, TalkingPoint, TalkingPointImage
 from advocacy.extensions import db
 
@@ -217,34 +217,34 @@ def test_changing_the_image_of_an_approved_talking_point_sends_it_back_to_review
     assert put_image(author, tp_id, PNG, alt="The first image").status_code == 200
     author.api("POST", f"/api/talking-points/{tp_id}/submit")
     reviewer.api("POST", f"/api/talking-points/{tp_id}/approve")
-    first = services.shared_image(tp_id)
+    first = images.shared_image(tp_id)
     assert first is not None and first.data == PNG and first.alt_text == "The first image"
 
     # a new image: back to review, and shares keep carrying the approved one meanwhile
     answer = put_image(author, tp_id, OTHER_PNG, alt="The second image")
     assert answer.get_json()["status"] == "in_review" and answer.get_json()["version"] == 3
     assert answer.get_json()["image"]["approved"] is False
-    assert services.shared_image(tp_id).data == PNG  # type: ignore[union-attr]
+    assert images.shared_image(tp_id).data == PNG  # type: ignore[union-attr]
     page = reviewer.get(f"/studio/{tp_id}").get_data(as_text=True)
     assert 'id="image-pending"' in page and "The first image" in page
     assert author.api("POST", f"/api/talking-points/{tp_id}/approve").status_code == 403  # four eyes, as for copy
     assert reviewer.api("POST", f"/api/talking-points/{tp_id}/approve").get_json()["image"]["approved"] is True
-    assert services.shared_image(tp_id).data == OTHER_PNG  # type: ignore[union-attr]
+    assert images.shared_image(tp_id).data == OTHER_PNG  # type: ignore[union-attr]
     assert [i.data for i in stored_images()] == [OTHER_PNG]  # the image no one points at any more is gone
 
     # new alt text alone is a change too
     answer = author.api("PATCH", f"/api/talking-points/{tp_id}/image", {"image_alt": "The second image, described"})
     assert answer.status_code == 200 and answer.get_json()["status"] == "in_review"
-    assert services.shared_image(tp_id).alt_text == "The second image"  # type: ignore[union-attr]
+    assert images.shared_image(tp_id).alt_text == "The second image"  # type: ignore[union-attr]
     reviewer.api("POST", f"/api/talking-points/{tp_id}/approve")
-    assert services.shared_image(tp_id).alt_text == "The second image, described"  # type: ignore[union-attr]
+    assert images.shared_image(tp_id).alt_text == "The second image, described"  # type: ignore[union-attr]
 
     # and so is removing it: shares carry it until the removal is approved
     answer = author.api("DELETE", f"/api/talking-points/{tp_id}/image")
     assert answer.get_json()["status"] == "in_review" and answer.get_json()["image"] is None
-    assert services.shared_image(tp_id) is not None
+    assert images.shared_image(tp_id) is not None
     reviewer.api("POST", f"/api/talking-points/{tp_id}/approve")
-    assert services.shared_image(tp_id) is None and stored_images() == []
+    assert images.shared_image(tp_id) is None and stored_images() == []
     assert tp_of(tp_id).version == 5
 
 
@@ -397,7 +397,7 @@ def test_the_demo_talking_point_carries_a_real_png_with_alt_text(app):
 
     seed()
     [tp] = [t for t in db.session.scalars(select(TalkingPoint)) if t.status == "approved"]
-    image = services.shared_image(tp.id)
+    image = images.shared_image(tp.id)
     assert image is not None and image.alt_text == DEMO_ALT and image.content_type == "image/png"
     info = image_info(image.data)
     assert info is not None and (info.width, info.height) == (240, 126)

@@ -19,15 +19,15 @@ def sign_in(page, live: str, email: str) -> None:
 
 
 def approved_talking_point(make_user, title: str = "We are hiring platform engineers"):
-    from advocacy.content import services
+    from advocacy.content import workflow
 
     author = make_user("author@acme.test", "comms")
     reviewer = make_user("reviewer@acme.test", "comms")
-    tp = services.create_talking_point(author, title=title, link="https://acme.test/jobs",
+    tp = workflow.create_talking_point(author, title=title, link="https://acme.test/jobs",
                                        text="Come build the platform with us.", hashtags="#hiring",
                                        disclosure="#iworkforacme")
-    services.submit(tp, author)
-    services.approve(tp, reviewer)
+    workflow.submit(tp, author)
+    workflow.approve(tp, reviewer)
     return tp
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from advocacy.accounts.models import ConnectedAccount
-from advocacy.content import services as content
+from advocacy.content import workflow
 from advocacy.delivery.models import Share
 from advocacy.extensions import db
 from advocacy.people.models import PolicyVersion, User
@@ -14,10 +14,10 @@ from tests.conftest import connect_x
 
 def approved_tp(make_user):
     author, reviewer = make_user("author@acme.test", "comms"), make_user("reviewer@acme.test", "comms")
-    tp = content.create_talking_point(author, title="News", link="https://acme.example/n", text="News!",
+    tp = workflow.create_talking_point(author, title="News", link="https://acme.example/n", text="News!",
                                       disclosure="#iworkforacme")
-    content.submit(tp, author)
-    content.approve(tp, reviewer)
+    workflow.submit(tp, author)
+    workflow.approve(tp, reviewer)
     return tp
 
 

@@ -1,0 +1,192 @@
+"""What goes out, and screening it: the composed text of a share (copy, missing hashtags, the locked disclosure line
+last), previews per network while writing and before sharing, the screening rules as configured, and the checks
+that refuse a blocked copy.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from advocacy.audit.services import record
+from advocacy.content import screening
+from advocacy.content.checks import MAX_TEXT, _hashtags, _text
+from advocacy.content.models import ScreeningRule, TalkingPoint, Variant
+from advocacy.errors import DomainError, NotAllowed
+from advocacy.extensions import db
+from advocacy.models_base import utcnow
+from advocacy.people.models import Role, User
+
+
+def screening_rules() -> list[screening.Rule]:
+    """The catalogue with the admins' settings applied."""
+    stored = {r.key: r for r in db.session.scalars(select(ScreeningRule))}
+    rules = []
+    for spec in screening.CATALOGUE:
+        row = stored.get(spec.key)
+        rules.append(screening.merge(spec, row.enabled, row.action, row.params) if row
+                     else screening.merge(spec, True, spec.action, "{}"))
+    return rules
+
+
+def update_rule(admin: User, key: str, *, enabled: bool, action: str, params: Mapping[str, Any]) -> screening.Rule:
+    """An admin changes one screening rule.
+
+    Args:
+        admin: an admin.
+        key: the rule's key.
+        enabled: whether it runs.
+        action: block or warn.
+        params: the rule's parameters (limit, terms, markers, region, text).
+    """
+    if not admin.has_role(Role.ADMIN):
+        raise NotAllowed("only admins change screening rules")
+    values = screening.clean_settings(key, action, params)
+    row = db.session.get(ScreeningRule, key) or ScreeningRule(key=key)
+    current = json.loads(row.params or "{}") if row.params else {}
+    row.enabled, row.action, row.params = enabled, action, json.dumps(current | values, ensure_ascii=False)
+    row.updated_at, row.updated_by_id = utcnow(), admin.id
+    db.session.add(row)
+    record(admin, "screening_rule_changed", "screening_rule", None, key=key, enabled=enabled, rule_action=action,
+           params=values)
+    db.session.commit()
+    return next(r for r in screening_rules() if r.key == key)
+
+
+def tracked_link_placeholder() -> str:
+    """A link as long as the tracked link each share gets, for counting lengths."""
+    return f"{current_app.config['PUBLIC_URL']}/r/{'x' * 8}"
+
+
+def screen_talking_point(tp: TalkingPoint) -> list[tuple[int, Variant, list[screening.Finding]]]:
+    """Findings for each variant: generic copy is measured against each network without its own variant."""
+    rules = screening_rules()
+    own = {v.network for v in tp.variants}
+    result = []
+    for i, variant in enumerate(tp.variants):
+        networks = [variant.network] if variant.network != "generic" else [
+            n for n in screening.LENGTH_NETWORKS if n not in own]
+        text = _compose(tp, variant.text)
+        result.append((i, variant, screening.screen(text, networks=networks, link=tracked_link_placeholder(),
+                                                    disclosure=tp.disclosure, rules=rules)))
+    return result
+
+
+def _refusal(findings: Sequence[screening.Finding]) -> str:
+    return "screening blocked it: " + "; ".join(f.describe() for f in findings)
+
+
+def _screen_or_refuse(tp: TalkingPoint) -> None:
+    for i, variant, findings in screen_talking_point(tp):
+        blocked = screening.blocking(findings)
+        if blocked:
+            raise DomainError(f"{variant.network} copy: {_refusal(blocked)}", f"variants.{i}.text")
+
+
+def check_employee_copy(tp: TalkingPoint, network: str, text: str) -> str:
+    """An employee's own wording for a share, screened; returns the composed text or raises ``DomainError``.
+
+    Args:
+        tp: the talking point shared.
+        network: where it goes.
+        text: the employee's edit of the copy.
+    """
+    text = _text(text, "text", MAX_TEXT, required=True)
+    if not tp.employees_may_edit and text != tp.copy_for(network).strip():
+        raise NotAllowed("this talking point must be shared as written: its copy may not be edited")
+    composed = _compose(tp, text)
+    findings = screening.screen(composed, networks=[network], link=tracked_link_placeholder(),
+                                disclosure=tp.disclosure, rules=screening_rules())
+    blocked = screening.blocking(findings)
+    if blocked:
+        raise DomainError(_refusal(blocked), "text")
+    return composed
+
+
+def preview(tp: TalkingPoint, network: str, text: str | None = None) -> dict[str, Any]:
+    """What a share would say on ``network`` and what screening finds in it (nothing is refused here)."""
+    composed = _compose(tp, text if text is not None else tp.copy_for(network))
+    findings = screening.screen(composed, networks=[network] if network in screening.LENGTH_NETWORKS else [],
+                                link=tracked_link_placeholder(), disclosure=tp.disclosure, rules=screening_rules())
+    full = f"{composed} {tracked_link_placeholder()}"
+    length = screening.measure(full, network) if network in screening.LENGTH_NETWORKS else len(full)
+    return {"network": network, "text": composed, "length": length, "findings": [f.as_dict() for f in findings],
+            "blocked": bool(screening.blocking(findings))}
+
+
+def _compose(tp: TalkingPoint, body: str) -> str:
+    """Copy, the hashtags it lacks, then the locked disclosure line, always last and always whole.
+
+    The line counts as present only when the copy ends with exactly its words, each a whole token; anything else
+    (the line inside a longer word, "(not #iworkforacme)", the line mid-text) gets the line appended, so no wording
+    can remove it. Screening flags such mangled copies on top (``screening._check_disclosure_intact``).
+    """
+    body = body.strip()
+    line = (tp.disclosure or "").split()
+    if line:  # ends with the line as whole words: take it off here, so it stays last after the hashtags
+        end = re.search(r"(?:^|\s)" + r"\s+".join(re.escape(w) for w in line) + r"$", body)
+        if end:
+            body = body[:end.start()].rstrip()
+    parts = [body]
+    missing = [h for h in tp.hashtags.split() if h and h.lower() not in body.lower()]
+    if missing:
+        parts.append(" ".join(missing))
+    if line:
+        parts.append(" ".join(line))
+    return " ".join(p for p in parts if p)
+
+
+def compose(tp: TalkingPoint, network: str, text: str | None = None) -> str:
+    """The text that goes out: copy, hashtags not already in it, then the locked disclosure line.
+
+    ``text`` is an employee's own wording: it is checked (may the copy be edited? does screening block it?) and a
+    ``DomainError`` naming the field ``text`` refuses the share before anything is stored.
+    """
+    if text is not None:
+        return check_employee_copy(tp, network, text)
+    return _compose(tp, tp.copy_for(network))
+
+
+def length_limits() -> dict[str, int]:
+    """Each network's length limit as the enabled screening rules set it (a network without one is absent)."""
+    return {str(r.params["network"]): int(r.params["limit"]) for r in screening_rules()
+            if r.kind == "length" and r.enabled}
+
+
+def draft_previews(copy: Mapping[str, str], hashtags: str = "", disclosure: str = "") -> list[dict[str, Any]]:
+    """What each network would receive from a talking point still being written, with its length and findings.
+
+    Nothing is stored and nothing is refused: this feeds the studio's previews and counters as comms staff type.
+
+    Args:
+        copy: the copy by network (``generic`` is used on every network without its own).
+        hashtags: the talking point's hashtags (added when the copy does not carry them).
+        disclosure: the locked disclosure line (added to every share and counted in its length).
+    """
+    problem = None
+    try:
+        tags = _hashtags(hashtags)
+    except DomainError as exc:  # half-typed hashtags: preview without them and say why, do not refuse
+        tags, problem = "", exc.message
+    draft = TalkingPoint(hashtags=tags, disclosure=(disclosure or "").strip()[:200])
+    limits, rules, link = length_limits(), screening_rules(), tracked_link_placeholder()
+    out = []
+    for network in screening.LENGTH_NETWORKS:
+        body = (copy.get(network) or "").strip() or (copy.get("generic") or "").strip()
+        if not body:
+            continue
+        composed = _compose(draft, body[:MAX_TEXT])
+        findings = [f.as_dict() for f in screening.screen(composed, networks=[network], link=link,
+                                                           disclosure=draft.disclosure, rules=rules)]
+        if problem:
+            findings.insert(0, {"rule": "hashtags", "label": "Hashtags", "action": screening.BLOCK,
+                                "message": problem, "start": 0, "end": 0, "excerpt": "", "network": None})
+        out.append({"network": network, "text": composed, "length": screening.measure(f"{composed} {link}", network),
+                    "limit": limits.get(network), "findings": findings,
+                    "blocked": any(f["action"] == screening.BLOCK for f in findings)})
+    return out
