@@ -2,7 +2,7 @@
 
 Written by us for the sandbox; ``tests/connectors/test_x_conformance.py`` compares it with the official spec so the
 two cannot drift apart silently. Rules JSON Schema cannot say (text or media must be present, the weighted length
-of the text) are checked in code in ``sandbox/x.py``, as X checks them after schema validation.
+of the text) are checked in code in ``sandbox/x/web.py``, as X checks them after schema validation.
 """
 
 from __future__ import annotations
