@@ -266,7 +266,7 @@ class TalkingPoints(MethodView):
         title = data.pop("link_title", None)
         tp = workflow.create_talking_point(current_user, **data)
         if title:
-            link_previews.save_title(tp.id, current_user, title)
+            workflow.set_link_title(tp, current_user, title)
         return tp
 
 
@@ -287,7 +287,7 @@ class TalkingPointItem(MethodView):
         given, title = "link_title" in data, data.pop("link_title", None)
         tp = workflow.update_talking_point(_get(tp_id), current_user, **data)
         if given:
-            link_previews.save_title(tp.id, current_user, title)
+            workflow.set_link_title(tp, current_user, title)
         return tp
 
 

@@ -15,7 +15,7 @@ from flask import Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from advocacy.auth import roles_required
-from advocacy.content import link_previews
+from advocacy.content import link_previews, workflow
 from advocacy.content.models import TalkingPoint
 from advocacy.content.views import EDITORS, _editor_page, bp
 from advocacy.errors import DomainError
@@ -52,7 +52,7 @@ def set_link_title(tp_id: int) -> Any:
     """Give the link a title of its own (LinkedIn shows it on the article); empty goes back to the page's title."""
     tp = _talking_point(tp_id)
     try:
-        link_previews.save_title(tp.id, current_user, request.form.get("link_title", ""))
+        workflow.set_link_title(tp, current_user, request.form.get("link_title", ""))
     except DomainError as exc:  # the edit page again, with the message on the field and what was typed kept
         db.session.rollback()
         return _editor_page(tp, {"link_title": exc.message}, exc.status)

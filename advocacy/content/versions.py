@@ -31,7 +31,15 @@ def snapshot(tp: TalkingPoint) -> dict[str, Any]:
             "available_until": tp.available_until.isoformat() if tp.available_until else None,
             "target_everyone": tp.target_everyone, "team_ids": tp.team_ids, "user_ids": tp.user_ids,
             "variants": [{"network": v.network, "text": v.text} for v in tp.variants],
-            "image": image_meta(tp.image)}
+            "image": image_meta(tp.image), "link_title": _link_title(tp)}
+
+
+def _link_title(tp: TalkingPoint) -> str | None:
+    """The title comms gave the link (LinkedIn's article title), or None for the page's own."""
+    from advocacy.content.link_previews import link_preview
+
+    preview = link_preview(tp.id) if tp.id is not None else None
+    return preview.edited_title if preview is not None else None
 
 
 def image_meta(image: TalkingPointImage | None) -> dict[str, Any] | None:
@@ -46,7 +54,8 @@ def image_meta(image: TalkingPointImage | None) -> dict[str, Any] | None:
 CHANGE_NAMES = {"variants": "text", "link": "link", "image": "image", "title": "title", "hashtags": "hashtags",
                 "disclosure": "disclosure", "topics": "topics", "available_from": "availability",
                 "available_until": "availability", "employees_may_edit": "employee editing",
-                "target_everyone": "targeting", "team_ids": "targeting", "user_ids": "targeting"}
+                "target_everyone": "targeting", "team_ids": "targeting", "user_ids": "targeting",
+                "link_title": "link title"}
 
 
 def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:

@@ -91,6 +91,29 @@ def update_talking_point(tp: TalkingPoint, user: User, **data: Any) -> TalkingPo
     return tp
 
 
+def set_link_title(tp: TalkingPoint, user: User, title: str | None) -> TalkingPoint:
+    """Give the talking point's link a title of its own (LinkedIn shows it on the article card), or None/empty for
+    its page's own. A content edit like any other: a new version, an approved talking point goes back to review,
+    and whoever sets it may not approve that version.
+
+    Args:
+        tp: the talking point.
+        user: comms staff.
+        title: at most 300 characters; empty or None: the page's own title.
+    """
+    _editor(user, "edit talking points")
+    if tp.status == Status.WITHDRAWN:
+        raise Conflict("a withdrawn talking point cannot be edited; write a new one", "status")
+    before = snapshot(tp)
+    preview = link_previews.set_title(tp.id, title)
+    db.session.flush()
+    if snapshot(tp) == before:
+        db.session.commit()
+        return tp
+    _changed(tp, user, ["link title"], link_title=preview.edited_title)
+    return tp
+
+
 def suggest(user: User, *, title: str, link: str, text: str, hashtags: str = "", topics: str = "") -> TalkingPoint:
     """An employee proposes a talking point; it enters review like any other (and is screened on the way).
 

@@ -119,3 +119,18 @@ def test_an_approval_racing_an_edit_is_refused(app, make_user):
     assert db.session.get(TalkingPoint, tp.id).status == "in_review"
     with pytest.raises(NotAllowed):
         workflow.approve(db.session.get(TalkingPoint, tp.id), author)
+
+
+def test_a_link_title_is_a_content_edit_under_four_eyes(comms):
+    """LinkedIn shows the link's title on the article card: setting it is an edit like any other."""
+    author, comms2, comms3 = comms
+    tp_id = in_review(author)
+    assert comms3.api("POST", f"/api/talking-points/{tp_id}/approve").status_code == 200
+    titled = comms2.api("PATCH", f"/api/talking-points/{tp_id}", {"link_title": "Buy now, ask later"})
+    assert titled.status_code == 200 and titled.get_json()["status"] == "in_review"  # back to review
+    assert comms2.api("POST", f"/api/talking-points/{tp_id}/approve").status_code == 403
+    assert comms2.post(f"/studio/{tp_id}/link-title", {"link_title": "Another"}).status_code == 302  # the web form
+    page = author.get(f"/studio/{tp_id}").get_data(as_text=True)
+    assert "Changed in this review: link title by <strong>Comms Two</strong>" in page
+    assert author.api("POST", f"/api/talking-points/{tp_id}/approve").status_code == 403  # still the author
+    assert comms3.api("POST", f"/api/talking-points/{tp_id}/approve").get_json()["status"] == "approved"
