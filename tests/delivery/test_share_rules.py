@@ -172,7 +172,7 @@ def test_deactivating_a_person_cancels_their_shares_not_yet_out(app, x, make_use
     assert share.status == "cancelled" and share.last_error == "your account was deactivated"
 
 
-def test_a_share_due_under_a_policy_not_yet_acknowledged_is_held_then_released(app, x, make_user):
+def test_a_share_due_under_a_policy_not_yet_acknowledged_is_held_then_released(app, x, browser):
     from advocacy.people.models import PolicyVersion
     from advocacy.people.services import acknowledge_policy
 
@@ -184,6 +184,9 @@ def test_a_share_due_under_a_policy_not_yet_acknowledged_is_held_then_released(a
     run_jobs(app)
     share = _fresh(share_id)
     assert share.status == "paused" and share.attempts == 0 and "acknowledge" in share.last_error
+    browser.login("emma@acme.test")
+    page = browser.get(f"/shares/{share_id}").get_data(as_text=True)
+    assert "waiting for you to acknowledge the new social-media policy" in page and "Read the policy" in page
     acknowledge_policy(db.session.get(User, emma_id), 2)
     run_jobs(app)
     share = _fresh(share_id)

@@ -23,12 +23,14 @@ KILLS = 24
 
 
 def campaign(people: int, shares: int, **fields) -> list[int]:
-    """``shares`` shares of two talking points spread over ``people`` connected employees; returns share ids."""
+    """``shares`` shares spread over ``people`` connected employees, each person sharing each talking point once (one
+    live share of a talking point per account); returns share ids."""
     users = [employee(f"p{i}@acme.test", f"p{i}_acme") for i in range(people)]
-    points = [approved(title="We are hiring", **fields), approved(title="Our report", text="Read our report.")]
+    count = -(-shares // people)
+    points = [approved(title=f"Point {i}", text=f"Read about point {i}.", **fields) for i in range(count)]
     ids = []
     for n in range(shares):
-        ids.append(services.create_share(users[n % people], points[n % 2], "x").id)
+        ids.append(services.create_share(users[n % people], points[n // people], "x").id)
     return ids
 
 

@@ -39,10 +39,10 @@ def test_429_503_and_timeouts_on_30_percent_of_calls(fast, workers, app, sandbox
     pool = workers()
     pool.start(3)
     users = [employee(f"p{i}@acme.test", f"p{i}_acme") for i in range(30)]
-    points = [approved(title="We are hiring"), approved(title="Our report", text="Read our report.")]
+    points = [approved(title=f"Point {i}", text=f"Read about point {i}.") for i in range(10)]  # each shared once
     hostile(x)
     time.sleep(BOOT_SECONDS)
-    ids = [services.create_share(users[n % 30], points[n % 2], "x").id for n in range(300)]
+    ids = [services.create_share(users[n % 30], points[n // 30], "x").id for n in range(300)]
     wait_until_settled(300, 240, pool)
     x.clear_faults()
     time.sleep(2.5)  # stalled requests still land on the network after the client gave up: let them
@@ -62,19 +62,19 @@ def test_tokens_expiring_mid_campaign_and_one_revoked(fast, workers, app, sandbo
     pool = workers()
     pool.start(3)
     users = [employee(f"p{i}@acme.test", f"p{i}_acme") for i in range(20)]
-    points = [approved(title="We are hiring"), approved(title="Our report", text="Read our report.")]
+    points = [approved(title=f"Point {i}", text=f"Read about point {i}.") for i in range(10)]  # each shared once
     time.sleep(BOOT_SECONDS)
-    ids = [services.create_share(users[n % 20], points[n % 2], "x").id for n in range(100)]
+    ids = [services.create_share(users[n % 20], points[n // 20], "x").id for n in range(100)]
     deadline = time.monotonic() + 60
     while db.session.scalar(select(func.count(Share.id)).where(Share.status == "published")) < 30:
         assert time.monotonic() < deadline, "nothing published"
         db.session.rollback()
         time.sleep(0.1)
     soon = utcnow() + dt.timedelta(seconds=3)
-    ids += [services.create_share(users[7], points[n % 2], "x", at=soon).id for n in range(5)]
+    ids += [services.create_share(users[7], points[5 + n], "x", at=soon).id for n in range(5)]
     x.expire()  # every access token dies on the network's side; we still believe them valid
     x.revoke("p7_acme")  # and one person withdraws consent: refresh token dead too
-    ids += [services.create_share(users[n % 19 + (n % 19 >= 7)], points[n % 2], "x").id for n in range(95)]
+    ids += [services.create_share(users[n % 19 + (n % 19 >= 7)], points[5 + n // 19], "x").id for n in range(95)]
     counts = wait_until_settled(200, 240, pool)
     db.session.rollback()
     revoked = db.session.scalar(select(User).where(User.email == "p7@acme.test"))

@@ -29,11 +29,12 @@ def test_redis_restart_mid_campaign_loses_nothing(fast, restartable_redis, worke
     pool = workers(fast | {"LOG_LEVEL": "INFO"})
     pool.start(3)
     users = [employee(f"p{i}@acme.test", f"p{i}_acme") for i in range(PEOPLE)]
-    points = [approved(title="We are hiring"), approved(title="Our report", text="Read our report.")]
+    # each person shares each talking point once (one live share of a talking point per account)
+    points = [approved(title=f"Point {i}", text=f"Read about point {i}.") for i in range(-(-(NOW + LATER) // PEOPLE))]
     rng = random.Random(7)
     time.sleep(BOOT_SECONDS)
-    ids = [services.create_share(users[n % PEOPLE], points[n % 2], "x").id for n in range(NOW)]
-    ids += [services.create_share(users[n % PEOPLE], points[n % 2], "x",
+    ids = [services.create_share(users[n % PEOPLE], points[n // PEOPLE], "x").id for n in range(NOW)]
+    ids += [services.create_share(users[n % PEOPLE], points[(NOW + n) // PEOPLE], "x",
                                   at=utcnow() + dt.timedelta(seconds=rng.uniform(4, 16))).id for n in range(LATER)]
     time.sleep(2)
     db.session.rollback()
