@@ -36,6 +36,7 @@ from sqlalchemy import (
     cast,
     delete,
     exists,
+    false,
     func,
     insert,
     literal,
@@ -129,9 +130,17 @@ def _upsert(model: Any, keys: Sequence[str], columns: Sequence[str], rows: list[
 
 
 def lock() -> None:
-    """Serialise writers of the totals until the transaction ends (PostgreSQL; SQLite writers are serial)."""
+    """Serialise writers of the totals until the transaction ends, so what a writer reads after this is what it
+    changes (two jobs creating the same share's figures row would otherwise both insert it).
+
+    PostgreSQL: an advisory lock. SQLite: a write statement that touches nothing opens the transaction and takes the
+    database's one write lock now (its driver starts a transaction only at the first write, so the reads before it
+    would see a state another writer is about to change).
+    """
     if db.engine.dialect.name == "postgresql":
         db.session.execute(select(func.pg_advisory_xact_lock(LOCK_ID)))
+    else:
+        db.session.execute(delete(MonthTotals).where(false()))
 
 
 class Changes:

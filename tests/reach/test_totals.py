@@ -214,3 +214,31 @@ def test_the_setting_is_a_yes_or_no():
     with pytest.raises(ConfigError) as raised:
         load(None, {"ADVOCACY_REACH_PREAGGREGATED": "sometimes"})
     assert "ADVOCACY_REACH_PREAGGREGATED" in str(raised.value)
+
+
+def test_a_totals_writer_holds_the_write_lock_before_it_reads(app):
+    """Two jobs giving the same new share its figures row (the rollup and the metrics job) each read "no row yet"
+    and insert it: the second failed on the unique share id. ``totals.lock`` must hold writers off from the moment
+    it is taken, before the writer reads."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    url = db.engine.url
+    other = create_engine(url, connect_args={"timeout": 0.2} if url.get_backend_name() == "sqlite" else {})
+    try:
+        totals.lock()
+        with other.connect() as conn:
+            if url.get_backend_name() == "postgresql":
+                assert conn.scalar(text(f"SELECT pg_try_advisory_xact_lock({totals.LOCK_ID})")) is False
+            else:
+                with pytest.raises(OperationalError, match="locked"):
+                    conn.execute(text("DELETE FROM reach_month_totals WHERE 0"))
+        db.session.rollback()
+        with other.begin() as conn:  # released with the transaction
+            if url.get_backend_name() == "postgresql":
+                assert conn.scalar(text(f"SELECT pg_try_advisory_xact_lock({totals.LOCK_ID})")) is True
+            else:
+                conn.execute(text("DELETE FROM reach_month_totals WHERE 0"))
+    finally:
+        db.session.rollback()
+        other.dispose()
