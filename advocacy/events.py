@@ -1,12 +1,15 @@
 """Domain events: what one stage of the loop tells the others, instead of calling their services.
 
-Content and people say what happened (a talking point withdrawn, a person opted out, a new policy published);
-delivery subscribes and does what that means for shares (cancel them, hold them, release them). So content and
-people import nothing from delivery, while delivery may still read content (it composes the text that goes out).
+Content and people say what happened (a talking point withdrawn, a person opted out or deactivated, a new policy
+published or acknowledged); delivery subscribes and does what that means for shares (cancel them, hold them,
+release them). So content and people call no delivery service (content only reads the shares table, to list live
+posts), while delivery may still call content (it composes the text that goes out).
 
 The subscribers are connected once, by ``create_app`` (``advocacy.delivery.reactions.subscribe``), so every path that
 runs inside the app (web, API, CLI, workers) has them. Signals are sent after the change is committed, in the same
 thread and session; each subscriber returns how many shares it changed, and a sender adds them up with ``total``.
+An edit that retargets a talking point needs no event: the worker asks the sharing rule again when each share comes
+due (``advocacy.delivery.rules``), so a share no longer aimed at its person is cancelled then.
 
 Blinker (Flask's own signal library) carries them: ``signal.send(sender, **details)``.
 """
@@ -21,8 +24,6 @@ _events = Namespace()
 
 talking_point_withdrawn: Signal = _events.signal(
     "talking-point-withdrawn", doc="sender: the TalkingPoint (already withdrawn and committed); reason: str")
-talking_point_changed: Signal = _events.signal(
-    "talking-point-changed", doc="sender: the TalkingPoint after a saved edit; back_to_review: bool")
 person_opted_out: Signal = _events.signal(
     "person-opted-out", doc="sender: the User who opted out (committed)")
 person_deactivated: Signal = _events.signal(
