@@ -87,6 +87,27 @@ def link_title(tp_id: int) -> str | None:
     return preview.shown_title if preview is not None else None
 
 
+def shared_link_title(tp_id: int, link: str) -> str | None:
+    """The link title a share of talking point ``tp_id`` carries (LinkedIn's article card): only an approved one.
+
+    None while the talking point waits for review (its title may be an edit nobody approved yet), and None when the
+    card is of another page than ``link``, the share's own (approved) link: a later edit's page never titles it.
+    One query.
+
+    Args:
+        tp_id: the talking point.
+        link: the share's link (``Share.link``).
+    """
+    from advocacy.content.models import Status, TalkingPoint
+
+    row = db.session.execute(
+        select(LinkPreview, TalkingPoint.status).join(TalkingPoint, TalkingPoint.id == LinkPreview.talking_point_id)
+        .where(LinkPreview.talking_point_id == tp_id)).first()
+    if row is None or row[1] != Status.APPROVED or row[0].url != link:
+        return None
+    return row[0].shown_title
+
+
 # ------------------------------------------------------------------------------------------------------ writing
 def link_saved(tp_id: int) -> None:
     """A talking point was saved with a new link (committed): forget the old card and fetch the new one in the

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from advocacy.accounts.models import AccountStatus
 from advocacy.accounts.networks import connector_for
-from advocacy.content.link_previews import link_title
+from advocacy.content.link_previews import shared_link_title
 from advocacy.content.services import shared_image
 from advocacy.delivery import budgets, rules, services, tokens
 from advocacy.delivery.models import Share
@@ -201,7 +201,7 @@ def _post(connector: Any, share: Share) -> PublishedPost:
     image = shared_image(share.talking_point_id)  # one query; the bytes come only when there is an image
     if image is not None:
         kwargs["media"] = [Media(image.data, image.content_type, image.alt_text, image.filename)]
-    kwargs["link_title"] = link_title(share.talking_point_id)  # the link card's title (LinkedIn's article)
+    kwargs["link_title"] = shared_link_title(share.talking_point_id, share.link)  # the approved card's title
     post: PublishedPost = _with_refresh(share, lambda token: connector.publish(token, share.text, link, **kwargs))
     return post
 

@@ -62,3 +62,27 @@ def test_a_share_row_made_without_a_link_takes_the_approved_one(app, org):
     db.session.add(share)
     db.session.commit()
     assert share.link == APPROVED
+
+
+def test_the_link_card_title_a_share_carries_is_the_approved_one(app, org):
+    """LinkedIn's article card: never the title of an edit waiting for review, never another page's."""
+    from advocacy.content.link_previews import LinkPreview, link_preview, shared_link_title
+
+    tp = approved(org, "Card")
+    card = link_preview(tp.id)  # saving the talking point asked for its card; here it is, fetched
+    assert isinstance(card, LinkPreview) and card.url == APPROVED
+    card.title = "The approved page"
+    db.session.commit()
+    assert shared_link_title(tp.id, APPROVED) == "The approved page"
+    workflow.set_link_title(tp, person("author@acme.test"), "Buy now")  # an edit: back to review
+    assert tp.status == "in_review" and shared_link_title(tp.id, APPROVED) is None
+    workflow.approve(tp, person("reviewer@acme.test"))
+    assert shared_link_title(tp.id, APPROVED) == "Buy now"
+    workflow.update_talking_point(tp, person("author@acme.test"), link=EDITED)  # a new page, waiting for review
+    assert shared_link_title(tp.id, APPROVED) is None and shared_link_title(tp.id, EDITED) is None
+    workflow.approve(tp, person("reviewer@acme.test"))
+    card = link_preview(tp.id)
+    card.title = "The new page"  # its card fetched
+    db.session.commit()
+    assert shared_link_title(tp.id, EDITED) == "The new page"
+    assert shared_link_title(tp.id, APPROVED) is None  # an older share of the first page: not the new page's title
