@@ -1,10 +1,15 @@
-"""The ``advocacy worker`` process: RQ worker loops (with RQ's scheduler) that outlive a Redis restart, keep the
-periodic jobs armed even after Redis lost them, and post several shares at once.
+"""The ``advocacy worker`` process: RQ worker loops (with RQ's scheduler) that outlive a Redis outage of any length,
+keep the periodic jobs armed even after Redis lost them, and post several shares at once.
 
-RQ's worker quits its loop when Redis goes away; a loop that was not asked to stop is started again here after a
-pause, so a Redis restart or failover needs no operator. A small thread re-arms the periodic jobs every few seconds
-(arming is idempotent: one job id per time slot), so a flushed Redis gets its sweeper back within seconds, and the
-sweeper puts back every share Redis lost.
+RQ's worker quits its loop when Redis goes away (and RQ's worker cannot even be built while Redis is down); a loop
+that was not asked to stop is built and started again here after a pause that doubles up to
+``WORKER_RECONNECT_MAX_SECONDS`` (with jitter), so a Redis restart, failover or outage needs no operator, also when
+the worker starts while Redis is down. One keeper thread per process, every second: heartbeats every loop and
+registers again, queues included, a loop whose registration expired while Redis stalled (see ``liveness``); records
+the death of loops that ended while Redis was away; re-arms the periodic jobs every few seconds (arming is
+idempotent: one job id per time slot), so a flushed Redis gets its sweeper back within seconds, and the sweeper puts
+back every share Redis lost; and revives RQ's scheduler, whose lock lives ``WORKER_SCHEDULER_LOCK_SECONDS`` only, so
+a worker takes the scheduler over that long after its holder was killed.
 
 Publishing is mostly waiting for the network, so a process serving the ``publish`` queue runs ``threads`` loops:
 the main thread's serves every queue it was given (and runs RQ's scheduler); each other thread's serves ``publish``
@@ -18,45 +23,71 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import math
+import random
 import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Any
 
 import redis
 from redis import Redis
 from rq import SimpleWorker, Worker
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.exceptions import StopRequested
 from rq.serializers import JSONSerializer
 from rq.timeouts import BaseDeathPenalty, JobTimeoutException
 from rq.utils import now
 from rq.worker import BaseWorker
 
-from workers import queues, schedule
+from workers import liveness, queues, schedule
 
 log = logging.getLogger(__name__)
 REARM_SECONDS = 5.0
-RESTART_PAUSE = 1.0
-MAINTENANCE_SECONDS = 30  # how soon another worker takes over RQ's scheduler when its holder died
-WORKER_TTL = 60  # a worker that died (SIGKILL, lost host) leaves the worker list, and /healthz, within a minute
+KEEP_SECONDS = 1.0  # the keeper's round: heartbeats, scheduler revival (at most a quarter of the worker TTL)
+MAINTENANCE_SECONDS = 30  # RQ's own maintenance (registry clean-up) between jobs
 IDLE_POLL_SECONDS = 5  # an idle publishing thread looks this often whether its process is stopping
 HEARTBEAT_SECONDS = 1.0  # a worker loop's plain heartbeats go at most this often (RQ's TTL for them is 120 s)
 WATCHDOG_SECONDS = 0.25  # how often the publishing threads' job timeouts are checked
 
 
+@dataclass(frozen=True)
+class Tuning:
+    """The settings of a worker process's liveness (``WORKER_TTL`` and the others; see ``advocacy.config``)."""
+
+    worker_ttl: int = liveness.WORKER_TTL
+    reconnect_max: float = liveness.RECONNECT_MAX_SECONDS
+    scheduler_lock: int = liveness.SCHEDULER_LOCK_SECONDS
+
+    @classmethod
+    def from_app(cls) -> Tuning:
+        """From the current app's settings (the defaults outside an app context)."""
+        from flask import current_app, has_app_context
+
+        if not has_app_context():
+            return cls()
+        config = current_app.config
+        return cls(int(config.get("WORKER_TTL", cls.worker_ttl)),
+                   float(config.get("WORKER_RECONNECT_MAX_SECONDS", cls.reconnect_max)),
+                   int(config.get("WORKER_SCHEDULER_LOCK_SECONDS", cls.scheduler_lock)))
+
+
 class _Loops:
     """The worker loops of one process, stopped together."""
 
-    def __init__(self) -> None:
+    def __init__(self, tuning: Tuning | None = None) -> None:
+        self.tuning = tuning or Tuning()
         self.stopping = threading.Event()
         self.reviving = threading.Lock()  # held while RQ's scheduler is being revived (see ``stop``)
         self.helpers: list[threading.Thread] = []
         self.last_main: BaseWorker | None = None
         self.early_stop = False  # a SIGTERM or SIGINT came before RQ's handlers were installed
         self._current: dict[int, BaseWorker] = {}
+        self._unburied: list[BaseWorker] = []  # loops that ended while Redis was away: their death is still to record
         self._lock = threading.Lock()
 
     def start_helpers(self) -> None:
@@ -79,6 +110,36 @@ class _Loops:
     def main(self) -> BaseWorker | None:
         return self._current.get(0)
 
+    def live(self) -> list[BaseWorker]:
+        with self._lock:
+            return list(self._current.values())
+
+    def retire(self, worker: BaseWorker) -> None:
+        """Clean up after a loop that ended (its RQ teardown may have failed half-way, Redis being away): its pubsub
+        thread, a scheduler process revived meanwhile, and its registration, recorded as dead now or by the keeper
+        once Redis is back."""
+        thread = getattr(worker, "pubsub_thread", None)
+        if thread is not None and thread.is_alive():
+            thread.stop()  # it ends within its poll (RQ's teardown would have unsubscribed it)
+        with self.reviving:
+            _stop_scheduler(worker)
+        if getattr(worker, "birth_date", None) is not None and not getattr(worker, "_dead", True):
+            with self._lock:
+                self._unburied.append(worker)
+            self.bury()
+
+    def bury(self) -> None:
+        """Record the death of loops that ended while Redis was away (so /healthz no longer counts them)."""
+        with self._lock:
+            waiting, self._unburied = self._unburied, []
+        for n, worker in enumerate(waiting):
+            try:
+                worker.register_death()
+            except (redis.exceptions.RedisError, OSError):
+                with self._lock:
+                    self._unburied.extend(waiting[n:])
+                return
+
     def stop(self, but: BaseWorker | None = None) -> None:
         """Every loop finishes the job it is running and stops; idle ones within ``IDLE_POLL_SECONDS``. RQ's scheduler
         is not revived after this (the main loop stops it as it ends; a process it forked would keep this one from
@@ -98,9 +159,31 @@ class _Heartbeats:
     """RQ's worker sends a heartbeat (three commands, three round trips) when it starts waiting for a job, when it got
     one and when it is done with it: nine round trips a job. Here each is one pipelined round trip, and one sent less
     than a second after the last plain one is left out; the one after each job always goes (it shortens the TTL the
-    job's start had lengthened), so a worker that dies still leaves the worker list as soon as with RQ's own."""
+    job's start had lengthened). A plain one keeps the registration ``worker_ttl`` seconds (RQ's: 60 more), as the
+    process's keeper does every second, so a worker that dies leaves the worker list ``WORKER_TTL`` after.
+
+    While Redis is away, RQ's idle loop retries with a pause that doubles (here jittered) up to the process's
+    ``WORKER_RECONNECT_MAX_SECONDS`` (RQ's: a minute, so a loop could notice Redis was back a minute late)."""
 
     _plain_beat_at = 0.0
+    _dead = False  # its death is recorded in Redis
+    reconnect_max = liveness.RECONNECT_MAX_SECONDS
+
+    @property
+    def exponential_backoff_factor(self) -> float:
+        return random.uniform(1.5, 2.5)  # noqa: S311 - jitter
+
+    @exponential_backoff_factor.setter
+    def exponential_backoff_factor(self, _value: float) -> None:
+        pass  # jittered around 2 whatever is set
+
+    @property
+    def max_connection_wait_time(self) -> float:
+        return self.reconnect_max * random.uniform(0.75, 1.0)  # noqa: S311 - jitter
+
+    @max_connection_wait_time.setter
+    def max_connection_wait_time(self, value: float) -> None:
+        self.reconnect_max = value
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
         if timeout is not None or pipeline is not None:  # RQ's own, with the job's TTL: as RQ sends it
@@ -112,32 +195,71 @@ class _Heartbeats:
             return
         self._plain_beat_at = at
         with self.connection.pipeline(transaction=False) as pipe:  # type: ignore[attr-defined]
-            super().heartbeat(None, pipe)  # type: ignore[misc]
+            super().heartbeat(self.worker_ttl, pipe)  # type: ignore[attr-defined,misc]
             pipe.execute()
 
+    def register_birth(self) -> None:
+        super().register_birth()  # type: ignore[misc]
+        me: Any = self
+        me.connection.expire(me.key, me.worker_ttl)  # RQ's lives 60 s longer
 
-class _MainWorker(_Heartbeats, SimpleWorker):
+    def register_death(self) -> None:
+        super().register_death()  # type: ignore[misc]
+        self._dead = True
+
+
+class _MainLoop(_Heartbeats):
     """The main thread's loop: the only one that can take signals (Python delivers them to the main thread), so a
     SIGTERM or SIGINT here stops every loop of the process after its current job; a second one stops it at once (the
-    shares then being published are recovered by their lease, as after a crash)."""
+    shares then being published are recovered by their lease, as after a crash). It runs RQ's scheduler with a lock
+    of ``WORKER_SCHEDULER_LOCK_SECONDS`` (``liveness.Scheduler``)."""
 
     loops: _Loops
 
     def request_stop(self, signum: Any, frame: Any) -> None:
-        self.loops.stop(but=self)
-        super().request_stop(signum, frame)
+        self.loops.stop(but=self)  # type: ignore[arg-type]
+        super().request_stop(signum, frame)  # type: ignore[misc]
 
-    def _start_scheduler(self, *args: Any, **kwargs: Any) -> None:
-        super()._start_scheduler(*args, **kwargs)
+    def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO",
+                         date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+                         log_format: str = DEFAULT_LOGGING_FORMAT) -> None:
+        """RQ's own, with our scheduler class; then the publishing threads start (after the fork)."""
+        me: Any = self
+        scheduler = liveness.Scheduler(me.queues, connection=me.connection,
+                                       logging_level=logging_level if logging_level is not None else me.log.level,
+                                       date_format=date_format, log_format=log_format, serializer=me.serializer)
+        scheduler.lock_seconds = self.loops.tuning.scheduler_lock
+        with self.loops.reviving:  # the keeper revives only a scheduler started here (not one being started)
+            scheduler.acquire_locks()
+            if scheduler.acquired_locks:
+                if burst:
+                    try:
+                        scheduler.register_birth()
+                        scheduler.enqueue_scheduled_jobs()
+                    finally:
+                        scheduler.release_locks()
+                        scheduler.register_death()
+                else:
+                    scheduler.start()
+            me.scheduler = scheduler
         self.loops.start_helpers()
 
     def _install_signal_handlers(self) -> None:
         """RQ installs its handlers only after registering the worker and forking its scheduler; a SIGTERM that came
         in that window (``run``'s own handler caught it) stops this loop as soon as it starts."""
-        super()._install_signal_handlers()
+        super()._install_signal_handlers()  # type: ignore[misc]
         if self.loops.early_stop or self.loops.stopping.is_set():
-            self._stop_requested = True
-            self._shutdown_requested_date = now()
+            me: Any = self
+            me._stop_requested = True
+            me._shutdown_requested_date = now()
+
+
+class _MainWorker(_MainLoop, SimpleWorker):
+    """The main loop running jobs in this process."""
+
+
+class _ForkingWorker(_MainLoop, Worker):
+    """The main (and only) loop forking a work horse per job (``WORKER_FORK``)."""
 
 
 class _Watchdog:
@@ -228,19 +350,46 @@ class _ThreadWorker(_Heartbeats, SimpleWorker):
         return None
 
 
-def _keep_armed(conn: Redis, intervals: Mapping[str, int], stop: threading.Event, loops: _Loops) -> None:
-    while not stop.wait(REARM_SECONDS):
+def _keep(conn: Redis, intervals: Mapping[str, int], stop: threading.Event, loops: _Loops, *,
+          with_scheduler: bool) -> None:
+    """The keeper thread (see the module's doc): each round heartbeats every loop (registering again one whose
+    registration expired), records the death of loops that ended while Redis was away, and with the scheduler
+    re-arms the periodic jobs (every ``REARM_SECONDS``, and at once when Redis is back) and revives RQ's scheduler.
+    While Redis is away it retries after a pause that doubles up to ``WORKER_RECONNECT_MAX_SECONDS``."""
+    tuning = loops.tuning
+    every = min(KEEP_SECONDS, tuning.worker_ttl / 4)
+    backoff = liveness.Backoff(tuning.reconnect_max)
+    armed_at = -math.inf
+    down = False
+    pause = 0.0
+    while not stop.wait(pause):
         try:
-            schedule.arm(conn, dict(intervals))
-            with loops.reviving:
-                if not loops.stopping.is_set():  # a stopping worker has just stopped its scheduler on purpose
-                    _revive_scheduler(loops.main())
-        except redis.exceptions.RedisError as exc:
-            log.warning("event=arm_failed error=%s", type(exc).__name__)
+            liveness.beat(conn, loops.live(), tuning.worker_ttl)
+            loops.bury()
+            if with_scheduler:
+                if time.monotonic() - armed_at >= REARM_SECONDS:
+                    schedule.arm(conn, dict(intervals))
+                    armed_at = time.monotonic()
+                with loops.reviving:
+                    if not loops.stopping.is_set():  # a stopping worker has just stopped its scheduler on purpose
+                        _revive_scheduler(loops.main())
+        except (redis.exceptions.RedisError, OSError) as exc:
+            if not down:
+                log.warning("event=redis_unavailable error=%s", type(exc).__name__)
+            down = True
+            armed_at = -math.inf  # Redis may come back empty: arm again as soon as it answers
+            pause = backoff.next()
+            continue
+        if down:
+            log.warning("event=redis_available")
+        down = False
+        backoff.reset()
+        pause = every
 
 
 def _revive_scheduler(worker: BaseWorker | None) -> None:
-    """Start RQ's scheduler again when its process died (a Redis restart kills it).
+    """Start RQ's scheduler again when its process died (a Redis outage ends it), or take it over when the lock's
+    holder died (its lock lives ``WORKER_SCHEDULER_LOCK_SECONDS``).
 
     RQ does the same in its maintenance tasks, but those run between jobs: an idle worker waiting on a queue would
     leave every scheduled job (and periodic job) waiting with it.
@@ -257,25 +406,36 @@ def _revive_scheduler(worker: BaseWorker | None) -> None:
 
 def _serve(index: int, conn: Redis, names: Sequence[str], loops: _Loops, worker_class: type[BaseWorker], *,
            burst: bool, with_scheduler: bool, logging_level: str) -> None:
-    """One loop: an RQ worker on ``names``, made again after Redis went away, until the process stops."""
-    while True:
-        worker = worker_class([queues.queue(n, conn) for n in names], connection=conn, serializer=JSONSerializer,
-                              maintenance_interval=MAINTENANCE_SECONDS, worker_ttl=WORKER_TTL)
-        if isinstance(worker, _MainWorker):
-            worker.loops = loops
-        loops.serving(index, worker)
-        if loops.stopping.is_set() or loops.early_stop:
-            return
+    """One loop: an RQ worker on ``names``, built and started again after Redis went away (however long), until the
+    process stops. Building one needs Redis too (RQ names its connection), so that is retried as well."""
+    backoff = liveness.Backoff(loops.tuning.reconnect_max)
+    while not (loops.stopping.is_set() or loops.early_stop):
+        worker: BaseWorker | None = None
         try:
+            worker = worker_class([queues.queue(n, conn) for n in names], connection=conn, serializer=JSONSerializer,
+                                  maintenance_interval=MAINTENANCE_SECONDS, worker_ttl=loops.tuning.worker_ttl)
+            worker.reconnect_max = loops.tuning.reconnect_max  # type: ignore[attr-defined]
+            if isinstance(worker, _MainLoop):
+                worker.loops = loops
+            loops.serving(index, worker)
+            if loops.stopping.is_set() or loops.early_stop:
+                return
             worker.work(burst=burst, with_scheduler=with_scheduler, logging_level=logging_level)
-        except redis.exceptions.RedisError as exc:  # Redis not there (yet) when the worker registers
-            log.warning("event=worker_redis_unavailable error=%s", type(exc).__name__)
+        except (redis.exceptions.RedisError, OSError) as exc:  # Redis away (or stalled past a timeout)
+            log.warning("event=worker_redis_unavailable loop=%s error=%s", index, type(exc).__name__)
+        except Exception:  # a loop must not end on what went wrong in it: the process would stop serving its queues
+            log.exception("event=worker_loop_failed loop=%s", index)
         finally:
             loops.serving(index, None)
+            if worker is not None:
+                loops.retire(worker)
         if burst or loops.stopping.is_set() or getattr(worker, "_shutdown_requested_date", None) is not None:
             return
-        log.warning("event=worker_restart reason=loop_ended loop=%s pause=%s", index, RESTART_PAUSE)
-        if loops.stopping.wait(RESTART_PAUSE):
+        if getattr(worker, "birth_date", None) is not None:  # it reached Redis: start over from the first pause
+            backoff.reset()
+        pause = backoff.next()
+        log.warning("event=worker_restart reason=loop_ended loop=%s pause=%.2f", index, pause)
+        if loops.stopping.wait(pause):
             return
 
 
@@ -289,8 +449,11 @@ def _threaded(index: int, context: Callable[[], AbstractContextManager[Any]], se
 
 def run(connect: Callable[[], Redis], names: Sequence[str], *, burst: bool, with_scheduler: bool,
         logging_level: str, intervals: Mapping[str, int], fork: bool = False, threads: int = 1,
-        context: Callable[[], AbstractContextManager[Any]] | None = None) -> None:
+        context: Callable[[], AbstractContextManager[Any]] | None = None, tuning: Tuning | None = None) -> None:
     """Serve ``names`` until asked to stop (or, with ``burst``, until the queues are empty).
+
+    Redis may be away when this starts, or go away at any time for any time: every loop, the keeper and RQ's
+    scheduler wait for it and carry on.
 
     Args:
         connect: returns the Redis client (called again after a lost connection).
@@ -304,15 +467,20 @@ def run(connect: Callable[[], Redis], names: Sequence[str], *, burst: bool, with
         threads: loops in this process when it serves ``publish``: the main one plus ``threads - 1`` publishing
             ones, each running one job at a time.
         context: enters what a job needs in a new thread (the app context); the main thread's is already entered.
+        tuning: worker TTL, reconnect pause and scheduler lock (default: the current app's settings).
     """
     stop = threading.Event()
-    loops = _Loops()
+    loops = _Loops(tuning or Tuning.from_app())
     conn = connect()
-    if with_scheduler:
-        schedule.arm(conn, dict(intervals))
-        if not burst:
-            threading.Thread(target=_keep_armed, args=(conn, intervals, stop, loops), name="arm",
-                             daemon=True).start()
+    if burst:
+        if with_scheduler:
+            try:
+                schedule.arm(conn, dict(intervals))
+            except (redis.exceptions.RedisError, OSError) as exc:
+                log.warning("event=arm_failed error=%s", type(exc).__name__)
+    else:
+        threading.Thread(target=_keep, args=(conn, intervals, stop, loops), kwargs={"with_scheduler": with_scheduler},
+                         name="keeper", daemon=True).start()
     extra = threads - 1 if queues.PUBLISH in names and not fork else 0
     for i in range(1, extra + 1):
         serve = partial(_serve, i, conn, [queues.PUBLISH], loops, _ThreadWorker, burst=burst, with_scheduler=False,
@@ -323,8 +491,8 @@ def run(connect: Callable[[], Redis], names: Sequence[str], *, burst: bool, with
         loops.start_helpers()
     _stop_on_early_signal(loops)
     try:
-        _serve(0, conn, names, loops, Worker if fork else _MainWorker, burst=burst, with_scheduler=with_scheduler,
-               logging_level=logging_level)
+        _serve(0, conn, names, loops, _ForkingWorker if fork else _MainWorker, burst=burst,
+               with_scheduler=with_scheduler, logging_level=logging_level)
         loops.stop()
         loops.start_helpers()  # (a loop that never started stops at once)
         _join(loops.helpers)
