@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import random
 import signal
 import threading
 import time
@@ -18,14 +19,19 @@ from typing import Any
 import pytest
 from redis import Redis
 from rq.utils import str_to_date
+from sqlalchemy import func, select
 
 from advocacy.delivery import services
+from advocacy.delivery.models import Share
+from advocacy.extensions import db
+from advocacy.models_base import utcnow
 from tests.delivery.support import Sandbox, approved, employee
 from tests.faults.conftest import Workers, wait_until_settled
 from tests.faults.test_fault_kills import assert_exactly_once
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(300)]
 
+NOW = 30  # shares due at once; the others are spread over the next 6 to 20 s
 OUTAGE = 6.0  # seconds Redis stays away: several of the workers' retry pauses (capped at 1 s here)
 PEOPLE = 20
 POINTS = 5
@@ -40,6 +46,13 @@ def wait_for(what: Callable[[], Any], timeout: float, message: str | Callable[[]
         if time.monotonic() > deadline:
             raise AssertionError(message() if callable(message) else message)
         time.sleep(0.1)
+
+
+def pending() -> int:
+    """Shares not yet published (scheduled, queued or being published)."""
+    db.session.rollback()
+    return db.session.scalar(select(func.count(Share.id)).where(
+        Share.status.in_(("scheduled", "queued", "publishing")))) or 0
 
 
 def healthz(client: Any) -> tuple[int, dict[str, Any]]:
@@ -92,8 +105,12 @@ def test_workers_ride_out_redis_outages_at_start_and_mid_campaign(fast, private_
     wait_for(lambda: serving(client) == {"publish": 2, "default": 2}, 60,
              lambda: f"the workers did not register once Redis was there: {healthz(client)}\n{pool.tail()}")
 
-    ids = [services.create_share(user, point, "x").id for point in points for user in users]
-    wait_for(lambda: 10 <= len(x.posts()) <= len(ids) - 30, 60, "the campaign did not get under way")
+    rng = random.Random(13)
+    pairs = [(user, point) for point in points for user in users]
+    ids = [services.create_share(user, point, "x").id for user, point in pairs[:NOW]]  # due now; the rest later
+    ids += [services.create_share(user, point, "x", at=utcnow() + dt.timedelta(seconds=rng.uniform(6, 20))).id
+            for user, point in pairs[NOW:]]
+    wait_for(lambda: len(x.posts()) >= 10 and pending() > 0, 60, "the campaign did not get under way")
     private_redis.kill()  # mid-campaign: shares being posted, queued and waiting; everything Redis held is lost
     wait_for(lambda: redis_reported_down(client), 10, "/healthz did not report Redis down mid-campaign")
     time.sleep(OUTAGE)
@@ -105,6 +122,9 @@ def test_workers_ride_out_redis_outages_at_start_and_mid_campaign(fast, private_
     assert all_alive(pool) == pids
     wait_for(lambda: serving(client) == {"publish": 2, "default": 2}, 30,
              lambda: f"/healthz did not recover: {healthz(client)}")
+    # every loop is back, the publishing threads' too (ADVOCACY_WORKER_THREADS, 4 by default)
+    wait_for(lambda: listed(client) == [(["publish", "default"], 4)] * 2, 30,
+             lambda: f"not every loop came back: {listed(client)}\n{pool.tail()}")
     log = "".join(p.read_text() for p in pool.logs.glob("worker-*.log"))
     assert "event=worker_redis_unavailable" in log and "event=redis_available" in log
 
@@ -186,10 +206,7 @@ def test_a_share_posted_while_redis_went_away_is_never_posted_again(fast, privat
     """Redis goes away while a share is being posted: the post lands and the share is marked published in the
     database, but RQ cannot record the job's end. Redis comes back with the job still "started"; the sweeper and a
     new run of the same job find the share published and post nothing."""
-    from sqlalchemy import select
-
-    from advocacy.delivery.models import Share
-    from advocacy.extensions import db, redis_client
+    from advocacy.extensions import redis_client
     from workers import queues
 
     x = Sandbox(sandbox["x"])
