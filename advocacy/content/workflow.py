@@ -17,8 +17,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import select
-
 from advocacy.audit.services import record
 from advocacy.content import link_previews
 from advocacy.content.checks import EDITORS, FIELDS, _apply, _editor, _text, clean
@@ -202,10 +200,10 @@ def comment(tp: TalkingPoint, user: User, body: str) -> Comment:
 def withdraw(tp: TalkingPoint, user: User, reason: str = "") -> int:
     """Withdraw a talking point: it leaves every feed and each of its queued or scheduled shares is cancelled.
 
-    Returns how many shares were cancelled. Posts already live stay up until deleted (see ``live_posts``).
+    Returns how many shares were cancelled (delivery hears ``events.talking_point_withdrawn`` and cancels them).
+    Posts already live stay up until deleted (see ``live_posts``).
     """
-    from advocacy.delivery.models import Share, ShareStatus
-    from advocacy.delivery.services import cancel
+    from advocacy import events
 
     _editor(user, "withdraw talking points")
     if tp.status == Status.WITHDRAWN:
@@ -215,10 +213,7 @@ def withdraw(tp: TalkingPoint, user: User, reason: str = "") -> int:
     tp.withdrawn_at = utcnow()
     tp.withdrawn_by_id = user.id
     db.session.commit()  # first: no new share can be created from here on
-    pending = db.session.scalars(select(Share).where(
-        Share.talking_point_id == tp.id,
-        Share.status.in_((ShareStatus.SCHEDULED, ShareStatus.QUEUED, ShareStatus.PAUSED)))).all()
-    cancelled = sum(cancel(s, "the talking point was withdrawn") for s in pending)
+    cancelled = events.total(events.talking_point_withdrawn.send(tp, reason=reason))
     record(user, "withdraw", "talking_point", tp.id, cancelled=cancelled, reason=reason)
     db.session.commit()
     log.info("event=talking_point_withdrawn talking_point_id=%s user_id=%s cancelled=%s", tp.id, user.id, cancelled)
