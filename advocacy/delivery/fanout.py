@@ -181,7 +181,7 @@ def place(tp: TalkingPoint, rows: list[tuple[Any, ...]], now: dt.datetime,
 
 def rotate(tp: TalkingPoint, placements: list[Placement]) -> dict[int, str]:
     """The text of each placement (by index): per network, in time order, the variants taken in turn."""
-    from advocacy.content.services import _compose  # the text that goes out: copy, hashtags, disclosure
+    from advocacy.content.composing import _compose  # the text that goes out: copy, hashtags, disclosure
 
     texts: dict[int, str] = {}
     by_network: dict[str, list[int]] = defaultdict(list)

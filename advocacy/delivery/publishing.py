@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from advocacy.accounts.models import AccountStatus
 from advocacy.accounts.networks import connector_for
+from advocacy.content.images import shared_image
 from advocacy.content.link_previews import shared_link_title
-from advocacy.content.services import shared_image
 from advocacy.delivery import budgets, rules, services, tokens
 from advocacy.delivery.models import Share
 from advocacy.extensions import db, redis_client

@@ -27,8 +27,8 @@ from sqlalchemy.sql.elements import ClauseElement
 
 from advocacy.accounts.models import AccountStatus, ConnectedAccount
 from advocacy.accounts.services import account_for
+from advocacy.content.composing import compose
 from advocacy.content.models import TalkingPoint
-from advocacy.content.services import compose
 from advocacy.delivery import rules
 from advocacy.delivery.models import Share, ShareStatus
 from advocacy.errors import DomainError

@@ -12,7 +12,7 @@ from flask_login import current_user
 from advocacy.accounts.models import AccountStatus, ConnectedAccount
 from advocacy.accounts.networks import INTENT_LABELS, LABELS
 from advocacy.auth import roles_required
-from advocacy.content import services as content
+from advocacy.content import composing, library
 from advocacy.content.models import TalkingPoint
 from advocacy.delivery import preferences as prefs
 from advocacy.delivery import rules, services
@@ -38,18 +38,18 @@ def _feed(typed: dict[tuple[int, str], str] | None = None, errors: dict[tuple[in
     accounts = _accounts()
     typed, errors = typed or {}, errors or {}
     items = []
-    points = content.approved_for(current_user)
+    points = library.approved_for(current_user)
     shared = rules.live_shares(current_user.id, [tp.id for tp in points])  # one query: what is out already
     for tp in points:
         previews = {}
         for network in accounts:
             own = typed.get((tp.id, network))
-            previews[network] = content.preview(tp, network, own if own is not None else None)
+            previews[network] = composing.preview(tp, network, own if own is not None else None)
         items.append((tp, previews))
     dialogs = [n for n in INTENT_LABELS if n not in accounts]  # share dialogs for what is not connected
     recent = [s for s in services.shares_of(current_user, 10) if s.status != "cancelled"]  # all: on "My shares"
     return render_template("feed/index.html", items=items, accounts=accounts, labels=INTENT_LABELS | LABELS,
-                           dialogs=dialogs, limits=content.length_limits(), typed=typed, errors=errors,
+                           dialogs=dialogs, limits=composing.length_limits(), typed=typed, errors=errors,
                            acknowledged=has_acknowledged_current(current_user), recent=recent, shared=shared,
                            live=any(s.status in LIVE for s in recent)), status
 

@@ -8,7 +8,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from advocacy.content import services
+from advocacy.content import library, recall, workflow
 from advocacy.content.models import TalkingPoint
 from advocacy.delivery.models import Share
 from advocacy.delivery.services import create_share
@@ -35,10 +35,10 @@ def org(make_user):
 
 def approved(org, title: str, **fields) -> TalkingPoint:
     people, _, _ = org
-    tp = services.create_talking_point(people["author"], title=title, link="https://acme.example/p",
+    tp = workflow.create_talking_point(people["author"], title=title, link="https://acme.example/p",
                                        text=f"{title} copy", disclosure="#iworkforacme", **fields)
-    services.submit(tp, people["author"])
-    services.approve(tp, people["reviewer"])
+    workflow.submit(tp, people["author"])
+    workflow.approve(tp, people["reviewer"])
     return tp
 
 
@@ -51,7 +51,7 @@ def test_targeting_reaches_exactly_the_right_employees(org, browser_factory):
     approved(org, "Sales and Engineering", target_everyone=False, team_ids=[sales.id, eng.id])
 
     def titles(name: str) -> set[str]:
-        return {tp.title for tp in services.approved_for(people[name])}
+        return {tp.title for tp in library.approved_for(people[name])}
 
     assert titles("sam") == {"Everyone", "Sales only", "Engineering and Sam", "Sales and Engineering"}
     assert titles("sue") == {"Everyone", "Sales only", "Sales and Engineering"}
@@ -76,7 +76,7 @@ def test_targeting_set_through_the_studio_form(org, browser_factory):
     assert created.status_code == 302
     tp = db.session.scalars(select(TalkingPoint)).one()
     assert tp.target_everyone is False and tp.team_ids == [sales.id] and tp.user_ids == [people["nia"].id]
-    assert {u.email for u in services.audience(tp)} == {"sam@acme.test", "sue@acme.test", "nia@acme.test"}
+    assert {u.email for u in library.audience(tp)} == {"sam@acme.test", "sue@acme.test", "nia@acme.test"}
 
 
 def test_the_availability_window(org, browser_factory):
@@ -86,7 +86,7 @@ def test_the_availability_window(org, browser_factory):
     old.available_until = NOW - dt.timedelta(minutes=1)  # time passes
     db.session.commit()
     approved(org, "Now", available_from=NOW - dt.timedelta(hours=1), available_until=NOW + dt.timedelta(hours=1))
-    assert [tp.title for tp in services.approved_for(people["sam"])] == ["Now"]
+    assert [tp.title for tp in library.approved_for(people["sam"])] == ["Now"]
     assert old.state() == "expired"
     author = browser_factory("author@acme.test")
     assert [tp["title"] for tp in author.api("GET", "/api/talking-points?status=expired").get_json()] == ["Over"]
@@ -152,7 +152,7 @@ def test_withdrawal_cancels_queued_shares_and_recall_deletes_live_posts(app, san
     deleted = reviewer.post(f"/studio/{tp.id}/posts/{live_id}/delete")
     assert deleted.status_code == 302
     assert all(p.get("deleted") for p in sandbox_posts(sandbox)) or sandbox_posts(sandbox) == []
-    assert services.live_posts(tp) == []
+    assert recall.live_posts(tp) == []
     assert "No post of this talking point is live" in reviewer.get(f"/studio/{tp.id}").get_data(as_text=True)
     again = reviewer.api("POST", f"/api/talking-points/{tp.id}/live-posts/{live_id}/delete")
     assert again.status_code == 409
@@ -164,7 +164,7 @@ def test_an_employee_deletes_their_own_post_over_the_api(app, sandbox, org, brow
     tp = db.session.get(TalkingPoint, tp_id)
     eve = browser_factory("eve@acme.test")
     assert eve.api("POST", f"/api/talking-points/{tp.id}/live-posts/{share.id}/delete").status_code == 204
-    assert services.live_posts(tp) == []
+    assert recall.live_posts(tp) == []
     assert eve.api("POST", f"/api/talking-points/{tp.id}/live-posts/999/delete").status_code == 404
 
 

@@ -46,7 +46,7 @@ def approved(title: str = "We are hiring", text: str | None = "Come build the pl
     """A talking point written by one comms person and approved by another."""
     from sqlalchemy import select
 
-    from advocacy.content import services as content
+    from advocacy.content import workflow
     from advocacy.people.models import User
     from advocacy.people.services import create_user
 
@@ -56,10 +56,10 @@ def approved(title: str = "We are hiring", text: str | None = "Come build the pl
 
     author, reviewer = staff("author@acme.test"), staff("reviewer@acme.test")
     db.session.commit()
-    tp = content.create_talking_point(author, title=title, link="https://acme.test/jobs", text=text,
+    tp = workflow.create_talking_point(author, title=title, link="https://acme.test/jobs", text=text,
                                       hashtags="#hiring", disclosure="#iworkforacme", **fields)
-    content.submit(tp, author)
-    content.approve(tp, reviewer)
+    workflow.submit(tp, author)
+    workflow.approve(tp, reviewer)
     return tp
 
 

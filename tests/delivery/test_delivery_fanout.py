@@ -39,13 +39,13 @@ def test_approval_fans_out_in_the_background_within_hours_caps_and_rotating_copy
     make_user("author2@acme.test", "comms")
     make_user("reviewer2@acme.test", "comms")
     author = browser_factory("author2@acme.test")
-    from advocacy.content import services as content
+    from advocacy.content import workflow
     from advocacy.people.models import User
 
     writer = db.session.scalar(select(User).where(User.email == "author2@acme.test"))
-    tp = content.create_talking_point(writer, title="Platform jobs", link="https://acme.test/jobs",
+    tp = workflow.create_talking_point(writer, title="Platform jobs", link="https://acme.test/jobs",
                                       variants=VARIANTS, topics="hiring", disclosure="#iworkforacme")
-    content.submit(tp, writer)
+    workflow.submit(tp, writer)
     tp_id = tp.id
     reviewer = browser_factory("reviewer2@acme.test")
     started = time.monotonic()

@@ -8,7 +8,7 @@ from typing import Any
 import requests
 from sqlalchemy import inspect
 
-from advocacy.content import services as content
+from advocacy.content import images, workflow
 from advocacy.delivery import services
 from advocacy.delivery.models import Share
 from advocacy.extensions import db
@@ -34,8 +34,8 @@ def with_image(data: bytes, alt: str = ALT) -> Any:
     from advocacy.people.models import User
 
     tp = approved()
-    content.set_image(tp, tp.author, data, alt, "rocket.png")  # an edit: back to review ...
-    content.approve(tp, db.session.scalar(select(User).where(User.email == "reviewer@acme.test")))  # ... approved
+    images.set_image(tp, tp.author, data, alt, "rocket.png")  # an edit: back to review ...
+    workflow.approve(tp, db.session.scalar(select(User).where(User.email == "reviewer@acme.test")))  # ... approved
     assert tp.status == "approved"
     return tp
 
@@ -73,7 +73,7 @@ def test_a_queued_share_carries_the_approved_image_while_a_new_one_waits_for_rev
     user = employee("emma@acme.test", "emma_acme")
     tp = with_image(PNG)
     share = services.create_share(user, tp, "x")
-    content.set_image(tp, tp.author, OTHER_PNG, "Not approved yet")  # back to review: not what shares carry
+    images.set_image(tp, tp.author, OTHER_PNG, "Not approved yet")  # back to review: not what shares carry
     assert tp.status == "in_review"
     run_jobs(app)
     share = fresh(share)
@@ -99,7 +99,7 @@ def test_an_image_the_network_refuses_fails_the_share_with_the_connectors_reason
     app.config["MEDIA_MAX_BYTES"] = 6_000_000  # this install takes larger images than X does
     big = png(24, 12) + b"\x00" * x_connector.IMAGE_MAX_BYTES
     tp = with_image(big)
-    assert [f.network for f in content.image_findings(tp)] == ["x", "bluesky"]
+    assert [f.network for f in images.image_findings(tp)] == ["x", "bluesky"]
     user = employee("emma@acme.test", "emma_acme")
     share = services.create_share(user, tp, "x")
     run_jobs(app)

@@ -7,7 +7,7 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from advocacy.content import services as content
+from advocacy.content import workflow
 from advocacy.delivery import fanout, services
 from advocacy.delivery.models import Share
 from advocacy.extensions import db
@@ -95,8 +95,8 @@ def test_a_scheduled_share_retargeted_away_before_it_comes_due_is_cancelled_with
 
     # comms narrow the audience to Otto, and a second person approves the change
     author, reviewer = _staff("author@acme.test"), _staff("reviewer@acme.test")
-    content.update_talking_point(tp, author, target_everyone=False, user_ids=[other.id])
-    content.approve(tp, reviewer)
+    workflow.update_talking_point(tp, author, target_everyone=False, user_ids=[other.id])
+    workflow.approve(tp, reviewer)
     _due_now(share_id)
     run_jobs(app)
 
