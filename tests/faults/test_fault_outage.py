@@ -198,7 +198,7 @@ def test_sweeper_runs_soon_after_the_scheduler_holder_is_killed(fast, private_re
              lambda: f"no sweep within {lock + 30} s of the SIGKILL\n{pool.tail()}")
     recovery = last_sweep(conn, killed + 0.5) - killed
     print(f"the sweeper ran {recovery:.1f} s after the scheduler holder was SIGKILLed (lock {lock} s)")
-    assert recovery <= lock + 8, recovery  # lock's end, a keeper round, the scheduler's start and one sweep
+    assert recovery <= lock + 15, recovery  # lock's end, a keeper round, the scheduler's start, a sweep (RQ: 61 s+)
 
 
 def test_a_share_posted_while_redis_went_away_is_never_posted_again(fast, private_redis, workers, app, sandbox,
