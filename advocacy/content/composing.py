@@ -128,15 +128,15 @@ def _compose(tp: TalkingPoint, body: str) -> str:
     """
     body = body.strip()
     line = (tp.disclosure or "").split()
-    if line:  # ends with the line as whole words: take it off here, so it stays last after the hashtags
-        end = re.search(r"(?:^|\s)" + r"\s+".join(re.escape(w) for w in line) + r"$", body)
-        if end:
-            body = body[:end.start()].rstrip()
-    parts = [body]
-    missing = [h for h in tp.hashtags.split() if h and h.lower() not in body.lower()]
+    end = re.search(r"(?:^|\s)" + r"\s+".join(re.escape(w) for w in line) + r"$", body) if line else None
+    core = body[:end.start()].rstrip() if end else body  # the copy without the line it ends with
+    missing = [h for h in tp.hashtags.split() if h and h.lower() not in core.lower()]
+    if end and not missing:
+        return body  # ends with the line already, as the person laid it out
+    parts = [core]
     if missing:
         parts.append(" ".join(missing))
-    if line:
+    if line:  # last, after the hashtags it lacked
         parts.append(" ".join(line))
     return " ".join(p for p in parts if p)
 

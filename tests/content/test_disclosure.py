@@ -27,7 +27,7 @@ def tp_with(**fields) -> TalkingPoint:
     ("#iworkforacme great news", "#iworkforacme great news #iworkforacme"),
     ("Great news x#iworkforacme", "Great news x#iworkforacme #iworkforacme"),
     ("Great news #iworkforacme", "Great news #iworkforacme"),
-    ("Great news\n\n#iworkforacme", "Great news #iworkforacme"),
+    ("Great news\n\n#iworkforacme", "Great news\n\n#iworkforacme"),  # laid out as written
     ("Great news #IWorkForAcme", "Great news #IWorkForAcme #iworkforacme"),
 ])
 def test_the_line_is_appended_unless_the_copy_ends_with_exactly_it(app, body, composed):
