@@ -1,4 +1,9 @@
-"""Bluesky (AT Protocol): an app password opens a session on the person's PDS; posts are records in their repo.
+"""Bluesky (AT Protocol): posts are records in the person's repo, written with an OAuth session or an app password.
+
+An account connected by OAuth (``connectors.bluesky_oauth``, the default) holds a credential naming its PDS and
+DPoP key: every call goes to that PDS with ``Authorization: DPoP <token>`` and a proof carrying ``ath`` and the
+server's nonce (a ``use_dpop_nonce`` answer is retried once); ``refresh`` and ``revoke`` go to its authorization
+server. The rest of this docstring is about the app-password fallback, whose session JWTs are sent as Bearer.
 
 There is no third-party OAuth for posting with an app password: ``create_session`` trades handle and app password
 for an access JWT (about two hours) and a refresh JWT (about ninety days); ``refresh`` rotates the pair and
@@ -54,6 +59,7 @@ from connectors.base import (
     utc_from_epoch,
     utc_from_iso,
 )
+from connectors.bluesky_oauth import AtprotoOAuth, Credential, Dpop, is_credential
 from connectors.media import image_info
 
 log = logging.getLogger(__name__)
@@ -271,6 +277,8 @@ class BlueskyConnector:
         """
         if not token.refresh_token:
             raise AuthRevoked("no Bluesky refresh token: the person must reconnect")
+        if is_credential(token.refresh_token):  # connected by OAuth: the authorization server rotates it
+            return self._oauth().refresh(Credential.loads(token.refresh_token))
         try:
             answer = self._call("POST", "com.atproto.server.refreshSession", token.refresh_token)
         except AuthExpired as exc:  # an expired or revoked refresh JWT: only a new app password helps
@@ -286,6 +294,9 @@ class BlueskyConnector:
         Args:
             token: the session to end; its ``refresh_token`` is used.
         """
+        if is_credential(token.refresh_token or token.access_token):  # OAuth: RFC 7009 at the authorization server
+            self._oauth().revoke(Credential.loads(token.refresh_token or token.access_token))
+            return
         if not token.refresh_token:
             return  # nothing the PDS could end
         try:
@@ -540,9 +551,14 @@ class BlueskyConnector:
             image["aspectRatio"] = {"width": info.width, "height": info.height}
         return image
 
+    def _oauth(self) -> AtprotoOAuth:
+        return AtprotoOAuth(resolver_url=self.pds_url, timeout=self.timeout, user_agent=self.user_agent)
+
     def _did(self, access_token: str) -> str:
         if not access_token:
             raise AuthExpired("no access token")
+        if is_credential(access_token):
+            return Credential.loads(access_token).did
         did = jwt_claims(access_token).get("sub")
         if not isinstance(did, str) or not did.startswith("did:"):
             raise AuthExpired("the access token names no account (not a Bluesky session JWT)")
@@ -575,16 +591,23 @@ class BlueskyConnector:
     ) -> dict[str, Any]:
         """One XRPC call (a JSON body, or raw ``data`` of ``content_type``); the answer's JSON object (``{}`` for an
         empty answer when ``allow_empty``), or the mapped exception."""
-        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        oauth = Credential.loads(bearer) if bearer and is_credential(bearer) else None
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer and oauth is None else {}
         if content_type:
             headers["Content-Type"] = content_type
         with http_session(timeout=self.timeout, user_agent=self.user_agent) as http:
-            try:
-                response = http.request(
-                    method, f"{self.pds_url}/xrpc/{nsid}", json=json, params=params, data=data, headers=headers
+            if oauth is not None:  # a DPoP-bound token, spent at the person's own PDS with a proof (nonce retried)
+                response = Dpop(http, oauth.dpop_key).request(
+                    method, f"{oauth.pds.rstrip('/')}/xrpc/{nsid}", access_token=oauth.token, json=json,
+                    params=params, data=data, headers=headers,
                 )
-            except requests.RequestException as exc:  # timeouts, refused connections
-                raise Transient(f"Bluesky unreachable: {type(exc).__name__}") from None
+            else:
+                try:
+                    response = http.request(
+                        method, f"{self.pds_url}/xrpc/{nsid}", json=json, params=params, data=data, headers=headers
+                    )
+                except requests.RequestException as exc:  # timeouts, refused connections
+                    raise Transient(f"Bluesky unreachable: {type(exc).__name__}") from None
         if not 200 <= response.status_code < 300:
             _raise_mapped(response, creating_session=session)
         if allow_empty and not response.text.strip():

@@ -31,6 +31,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 
 from connectors.media import image_info
+from sandbox.bluesky_oauth import OAuthState, install_oauth, verify_resource
 from sandbox.bluesky_pages import install_pages, page, post_view, profile_detailed
 from sandbox.bluesky_records import (
     DID,
@@ -108,6 +109,10 @@ class Config:
     metrics_growth: bool = True
     seed: int = 0
     blob_upload_limit: int = 5 * 1024 * 1024  # bytes a PDS takes in one uploadBlob (its default, 5 MiB)
+    dpop_nonce_lifetime: int = 180  # seconds before the OAuth servers' DPoP nonce rotates (at most 5 minutes)
+    oauth_access_lifetime: int = 900  # seconds an OAuth access token lives (the spec wants under 30 minutes)
+    granular_scopes: bool = True  # the authorization server offers repo:/blob: permissions
+    allow_http_client_ids: bool = False  # fetch client metadata from plain http ids (tests serve it locally)
 
 
 @dataclass
@@ -169,6 +174,7 @@ class BlueskyState(SandboxState):
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         self._last_tid = 0  # survives reset so a stale record key never names a new post
         self._secret = secrets.token_bytes(32)
+        self.oauth: OAuthState | None = None
         super().__init__(config)
 
     def reset(self) -> None:
@@ -179,6 +185,9 @@ class BlueskyState(SandboxState):
             self.sessions: dict[str, Session] = {}  # by JWT
             self.blobs: dict[str, dict[str, Blob]] = {}  # by did, then by CID
             self.refused_keys: list[str] = []  # at:// URIs a createRecord asked for again, refused (for tests)
+            oauth = getattr(self, "oauth", None)
+            if oauth is not None:
+                oauth.reset()
 
     # ------------------------------------------------------------------------------------------------ users
     def user(self, handle: str, followers: int | None = None, following: int | None = None) -> User:
@@ -517,6 +526,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _install_blobs(app, state)
     _install_queries(app, state)
     install_pages(app, state)
+    state.oauth = install_oauth(app, state)
     install_control(app, state)
     return app
 
@@ -620,6 +630,9 @@ def _install_server(app: Flask, state: BlueskyState) -> None:
 
 
 def _authorized(state: BlueskyState) -> Session:
+    if (request.headers.get("Authorization") or "").lower().startswith("dpop "):  # an OAuth session (DPoP-bound)
+        assert state.oauth is not None
+        return verify_resource(state.oauth, Session)
     return state.verify(request.headers.get("Authorization"), "access")
 
 
