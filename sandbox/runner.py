@@ -22,6 +22,7 @@ NETWORKS: Mapping[str, str] = {
     "linkedin": "sandbox.linkedin",
     "mastodon": "sandbox.mastodon",
     "bluesky": "sandbox.bluesky",
+    "threads": "sandbox.threads",
     "oidc": "sandbox.oidc",  # not a network: the company's identity provider, for single sign-on
 }
 
