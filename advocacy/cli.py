@@ -268,10 +268,12 @@ def fediverse_sandbox_env(urls: dict[str, str]) -> dict[str, str]:
     """Suggest the Mastodon sandbox server on the connect form and sign Bluesky people in to the sandbox PDS.
 
     In the sandboxes any name works: the Mastodon consent page creates the account, and the Bluesky PDS takes any
-    handle with an app-password-shaped password (``abcd-efgh-ijkl-mnop``).
+    handle with an app-password-shaped password (``abcd-efgh-ijkl-mnop``). The Bluesky sandbox also serves the DID
+    documents (as the PLC directory) and is the OAuth authorization server; the demo's plain-http public URL makes
+    the app a loopback OAuth client, so no public URL is needed.
     """
     return {"ADVOCACY_MASTODON_DEFAULT_INSTANCE": urls["mastodon"], "ADVOCACY_BLUESKY_PDS_URL": urls["bluesky"],
-            "ADVOCACY_BLUESKY_WEB_BASE_URL": urls["bluesky"]}
+            "ADVOCACY_BLUESKY_WEB_BASE_URL": urls["bluesky"], "ADVOCACY_BLUESKY_PLC_URL": urls["bluesky"]}
 
 
 def oidc_sandbox_env(urls: dict[str, str]) -> dict[str, str]:

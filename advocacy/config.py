@@ -243,9 +243,16 @@ SETTINGS: tuple[Setting, ...] = (
             "Mastodon server suggested on the connect form, e.g. https://mastodon.social"),
     Setting("MASTODON_CLIENT_NAME", parse_str, "Advocacy",
             "app name registered on Mastodon servers, shown on their consent pages and under posts"),
-    Setting("BLUESKY_ENABLED", parse_bool, True, "offer Bluesky: people connect with their handle and an app password"),
+    Setting("BLUESKY_ENABLED", parse_bool, True,
+            "offer Bluesky: people connect by atproto OAuth (or, as a fallback, with an app password)"),
+    Setting("BLUESKY_OAUTH", parse_bool, True,
+            "connect Bluesky by OAuth (client metadata served at PUBLIC_URL on https; a loopback client on plain "
+            "http for local development); off: app passwords only"),
     Setting("BLUESKY_PDS_URL", parse_http_url, "https://bsky.social",
-            "Bluesky PDS (personal data server) people sign in to and post through"),
+            "Bluesky server that resolves handles and opens app-password sessions (OAuth accounts post through "
+            "their own PDS, found from their DID)"),
+    Setting("BLUESKY_PLC_URL", parse_http_url, "https://plc.directory",
+            "PLC directory that serves did:plc documents (where a person's PDS is found)"),
     Setting("BLUESKY_WEB_BASE_URL", parse_http_url, "https://bsky.app", "where Bluesky shows a post to a person"),
     Setting("X_INTENT_URL", parse_http_url, "https://twitter.com/intent/tweet", "X share dialog (share intents)"),
     Setting("LINKEDIN_SHARE_URL", parse_http_url, "https://www.linkedin.com/sharing/share-offsite/",

@@ -25,6 +25,7 @@ from connectors.base import (
     Token,
     connector_class,
 )
+from connectors.bluesky_oauth import AtprotoOAuth, Client
 from connectors.mastodon import MastodonConnector
 
 LABELS = {"x": "X", "linkedin": "LinkedIn", "mastodon": "Mastodon", "bluesky": "Bluesky"}
@@ -78,6 +79,21 @@ def available_networks() -> list[str]:
     c = current_app.config
     switched = {"mastodon": c.get("MASTODON_ENABLED"), "bluesky": c.get("BLUESKY_ENABLED")}
     return [n for n in LABELS if switched.get(n, c.get(f"{n.upper()}_CLIENT_ID"))]
+
+
+# ------------------------------------------------------------------------------------------------------- Bluesky
+def bluesky_oauth() -> AtprotoOAuth:
+    """atproto OAuth from the settings: handles resolve on ``BLUESKY_PDS_URL``, ``did:plc`` documents come from
+    ``BLUESKY_PLC_URL``; the servers a person's DID document names are reached through the outbound guard."""
+    c = current_app.config
+    return AtprotoOAuth(resolver_url=c["BLUESKY_PDS_URL"], plc_url=c["BLUESKY_PLC_URL"], timeout=c["HTTP_TIMEOUT"],
+                        guard=outbound.guard())
+
+
+def bluesky_client() -> Client:
+    """This app as an atproto OAuth client: its metadata document on an https ``PUBLIC_URL``, else (local
+    development) a loopback client redirected to ``http://127.0.0.1``."""
+    return Client.for_public_url(current_app.config["PUBLIC_URL"])
 
 
 # ------------------------------------------------------------------------------------------------------ Mastodon

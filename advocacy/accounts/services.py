@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 import math
 
@@ -12,9 +14,16 @@ from sqlalchemy.exc import IntegrityError
 from advocacy import outbound
 from advocacy.accounts import crypto
 from advocacy.accounts.models import AccountStatus, ConnectedAccount, MastodonApp
-from advocacy.accounts.networks import LABELS, connector_for, mastodon_connector, mastodon_credential
+from advocacy.accounts.networks import (
+    LABELS,
+    bluesky_client,
+    bluesky_oauth,
+    connector_for,
+    mastodon_connector,
+    mastodon_credential,
+)
 from advocacy.errors import DomainError
-from advocacy.extensions import db
+from advocacy.extensions import db, redis_client
 from advocacy.models_base import utcnow
 from advocacy.people.models import User
 from connectors.base import (
@@ -28,6 +37,7 @@ from connectors.base import (
     SignsInWithPassword,
     Token,
 )
+from connectors.bluesky_oauth import OAuthRefused, Pending
 from connectors.mastodon import normalize_instance_url
 
 log = logging.getLogger(__name__)
@@ -166,6 +176,82 @@ def connect_bluesky(user: User, handle: str, app_password: str) -> ConnectedAcco
         log.warning("event=bluesky_unreachable error=%s status=%s", type(exc).__name__, exc.status)
         raise DomainError(f"Bluesky could not be reached ({exc.message}); try again in a moment") from None
     return _save(user, "bluesky", profile, token)
+
+
+PENDING_SECONDS = 600  # how long a Bluesky sign-in may take, consent page included
+
+
+def _pending_key(state: str) -> str:
+    return f"advocacy:bluesky-oauth:{hashlib.sha256(state.encode()).hexdigest()}"
+
+
+def start_bluesky_oauth(user: User, handle: str) -> str:
+    """Start connecting Bluesky by OAuth: discover the person's servers, push the request; where to send them.
+
+    What the callback needs (PKCE verifier, the session's DPoP private key, the DID and issuer discovered) is kept
+    in Redis under the request's ``state``, encrypted, for ten minutes and for one use.
+
+    Args:
+        user: who connects.
+        handle: ``alice.bsky.social`` (a leading ``@`` is fine).
+    """
+    handle = handle.strip().lstrip("@")
+    if not handle:
+        raise DomainError("is required, such as alice.bsky.social", "handle")
+    if "." not in handle and not handle.startswith("did:"):
+        raise DomainError("is not a Bluesky handle: it looks like alice.bsky.social", "handle")
+    try:
+        pending = bluesky_oauth().start(handle, bluesky_client())
+    except Rejected as exc:  # no such handle, a DID document that does not claim it, a server without OAuth
+        raise DomainError(f"could not be signed in with OAuth ({exc.message})", "handle") from None
+    except ConnectorError as exc:
+        log.warning("event=bluesky_unreachable error=%s status=%s", type(exc).__name__, exc.status)
+        raise DomainError(f"Bluesky could not be reached ({exc.message}); try again in a moment") from None
+    record = json.dumps({"user_id": user.id, "pending": pending.dumps()})
+    redis_client().set(_pending_key(pending.state), crypto.encrypt(record) or "", ex=PENDING_SECONDS)
+    log.info("event=bluesky_oauth_started user_id=%s did=%s", user.id, pending.did)
+    return pending.url
+
+
+def abandon_bluesky_oauth(state: str) -> None:
+    """Forget a pending sign-in the person declined (its DPoP key and verifier with it)."""
+    if state:
+        redis_client().delete(_pending_key(state))
+
+
+def finish_bluesky_oauth(user: User | None, state: str, iss: str, code: str) -> ConnectedAccount:
+    """The OAuth callback: the pending sign-in of this ``state`` (used once), its ``iss`` checked, the code traded
+    (``sub`` and scope checked), the profile read, the account stored. Anything that does not check out raises
+    ``DomainError`` and stores nothing.
+
+    Args:
+        user: who is signed in here (None: the loopback redirect may reach the app under another host name); the
+            sign-in must have been started by them.
+        state, iss, code: the callback's parameters.
+    """
+    raw = redis_client().getdel(_pending_key(state)) if state else None
+    if not raw:
+        raise DomainError("This Bluesky sign-in answer was not started here or was already used (state mismatch); "
+                          "please connect again.")
+    record = json.loads(crypto.decrypt(raw.decode() if isinstance(raw, bytes) else raw) or "{}")
+    owner = db.session.get(User, record.get("user_id"))
+    if owner is None or (user is not None and user.id != owner.id):
+        raise DomainError("This Bluesky sign-in was started by someone else; please connect again.")
+    pending = Pending.loads(record["pending"])
+    try:
+        access, _ = bluesky_oauth().finish(pending, state=state, iss=iss, code=code)
+        profile = connector_for("bluesky").profile(access.access_token)
+    except OAuthRefused as exc:
+        log.warning("event=bluesky_oauth_refused user_id=%s reason=%r", owner.id, exc.message)
+        raise DomainError(f"Bluesky did not connect: {exc.message}. Nothing was stored; please connect again.") \
+            from None
+    except ConnectorError as exc:
+        log.warning("event=bluesky_unreachable error=%s status=%s", type(exc).__name__, exc.status)
+        raise DomainError(f"Bluesky could not be reached ({exc.message}); please connect again.") from None
+    if profile.id != pending.did:
+        raise DomainError("Bluesky did not connect: the profile is not the account that signed in. Nothing was "
+                          "stored; please connect again.")
+    return _save(owner, "bluesky", profile, access, pending.pds)
 
 
 def store_token(account: ConnectedAccount, token: Token) -> None:

@@ -6,15 +6,15 @@ import hmac
 import logging
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from advocacy import outbound
 from advocacy.accounts import services
 from advocacy.accounts.models import ConnectedAccount
-from advocacy.accounts.networks import LABELS, available_networks, connector_for
-from advocacy.auth import roles_required
+from advocacy.accounts.networks import LABELS, available_networks, bluesky_client, connector_for
+from advocacy.auth import public, roles_required
 from advocacy.errors import DomainError
 from advocacy.extensions import db
 from connectors.base import ConnectorError
@@ -44,7 +44,8 @@ def connect_form(network: str) -> Any:
     if network not in available_networks() or network not in FORMS:
         abort(404)
     form = {"instance": current_app.config["MASTODON_DEFAULT_INSTANCE"]} if network == "mastodon" else {}
-    return render_template(FORMS[network], form=form, errors={})
+    return render_template(FORMS[network], form=form, errors={}, oauth=current_app.config["BLUESKY_OAUTH"],
+                           fallback=request.args.get("with") == "app-password")
 
 
 @bp.post("/connect/<network>")
@@ -82,14 +83,55 @@ def _connect_mastodon() -> Any:
 
 def _connect_bluesky() -> Any:
     handle = request.form.get("handle", "")
+    if "app_password" not in request.form and current_app.config["BLUESKY_OAUTH"]:  # the default: atproto OAuth
+        try:
+            return redirect(services.start_bluesky_oauth(current_user, handle))
+        except DomainError as exc:
+            log.warning("event=connect_failed user_id=%s network=bluesky field=%s", current_user.id, exc.field)
+            errors = {exc.field or "_form": exc.message}
+            return render_template(FORMS["bluesky"], form={"handle": handle}, errors=errors, oauth=True), exc.status
     try:  # the app password is used once here and never stored, logged or shown again
         account = services.connect_bluesky(current_user, handle, request.form.get("app_password", ""))
     except DomainError as exc:
         log.warning("event=connect_failed user_id=%s network=bluesky field=%s", current_user.id, exc.field)
         errors = {exc.field or "_form": exc.message}
-        return render_template(FORMS["bluesky"], form={"handle": handle}, errors=errors), exc.status
+        return (render_template(FORMS["bluesky"], form={"handle": handle}, errors=errors,
+                                oauth=current_app.config["BLUESKY_OAUTH"], fallback=True), exc.status)
     flash(f"Connected Bluesky as @{account.handle}.", "success")
     return redirect(url_for("delivery.feed"))
+
+
+@bp.get("/bluesky/client-metadata.json")
+@public
+def bluesky_client_metadata() -> Any:
+    """The atproto OAuth client metadata document; its URL is this app's ``client_id`` (on an https public URL)."""
+    if not current_app.config["BLUESKY_OAUTH"]:
+        abort(404)
+    document = bluesky_client().metadata(current_app.config.get("MASTODON_CLIENT_NAME") or "Advocacy",
+                                         current_app.config["PUBLIC_URL"])
+    return jsonify(document)
+
+
+@bp.get("/bluesky/callback")
+@public
+def bluesky_callback() -> Any:
+    """Where Bluesky's authorization server sends the person back (``state``, ``iss``, ``code``). Open to anyone: a
+    loopback client comes back on 127.0.0.1, where the sign-in cookie of another host name is not sent; the sign-in
+    is found by its one-use ``state`` and belongs to who started it."""
+    home = current_app.config["PUBLIC_URL"].rstrip("/")
+    user = current_user if current_user.is_authenticated else None
+    args = request.args
+    if args.get("error"):
+        services.abandon_bluesky_oauth(args.get("state", ""))
+        flash(f"Bluesky did not connect: {args.get('error_description') or args['error']}.", "error")
+        return redirect(home + url_for("accounts.index"))
+    try:
+        account = services.finish_bluesky_oauth(user, args.get("state", ""), args.get("iss", ""), args.get("code", ""))
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(home + url_for("accounts.index"))
+    flash(f"Connected Bluesky as @{account.handle}.", "success")
+    return redirect(home + url_for("delivery.feed"))
 
 
 @bp.get("/callback/<network>")
@@ -128,6 +170,20 @@ def callback(network: str) -> Any:
         return redirect(url_for("accounts.index"))
     flash(f"Connected {LABELS[network]} as @{account.handle}.", "success")
     return redirect(url_for("delivery.feed"))
+
+
+@bp.get("/threads/image/<token>")
+@public
+def threads_image(token: str) -> Any:
+    """A share's approved image, for Threads to fetch (it takes images by URL only): the token is the share signed
+    with the app's secret, good for 24 hours (``advocacy.accounts.threads``)."""
+    from advocacy.accounts.threads import image_for
+
+    image = image_for(token)
+    if image is None:
+        abort(404)
+    return current_app.response_class(image.data, mimetype=image.content_type,
+                                      headers={"Cache-Control": "private, max-age=3600"})
 
 
 @bp.post("/<int:account_id>/disconnect")
