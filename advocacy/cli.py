@@ -261,7 +261,18 @@ def sandbox_env(urls: dict[str, str]) -> dict[str, str]:
         "ADVOCACY_X_CLIENT_ID": os.environ.get("ADVOCACY_X_CLIENT_ID") or "advocacy-demo",
         # the sandboxes listen on loopback, which URLs people choose may not reach unless allowed
         "ADVOCACY_OUTBOUND_ALLOW": ",".join(filter(None, (os.environ.get("ADVOCACY_OUTBOUND_ALLOW"), "127.0.0.1"))),
-    } | linkedin_sandbox_env(urls["linkedin"]) | oidc_sandbox_env(urls) | fediverse_sandbox_env(urls)
+    } | linkedin_sandbox_env(urls["linkedin"]) | oidc_sandbox_env(urls) | fediverse_sandbox_env(urls) | (
+        threads_sandbox_env(urls["threads"]) if "threads" in urls else {})
+
+
+def threads_sandbox_env(url: str) -> dict[str, str]:
+    """Point the Threads settings (API, token calls, consent page, post pages) at the Threads sandbox at ``url``,
+    with the one app the sandbox knows (``sandbox.threads``)."""
+    return {
+        "ADVOCACY_THREADS_API_BASE_URL": url, "ADVOCACY_THREADS_AUTHORIZE_URL": f"{url}/oauth/authorize",
+        "ADVOCACY_THREADS_TOKEN_URL": f"{url}/oauth/access_token", "ADVOCACY_THREADS_WEB_BASE_URL": url,
+        "ADVOCACY_THREADS_CLIENT_ID": "threads-sandbox-app", "ADVOCACY_THREADS_CLIENT_SECRET": "threads-sandbox-secret",
+    }
 
 
 def fediverse_sandbox_env(urls: dict[str, str]) -> dict[str, str]:
@@ -342,7 +353,7 @@ def demo(port: int, web_workers: int) -> None:
         click.echo(f"  sandbox LinkedIn {urls['linkedin']}  (posts: {urls['linkedin']}/_sandbox/posts)")
         click.echo(f"  sandbox Mastodon {urls['mastodon']}  (posts: {urls['mastodon']}/_sandbox/posts)")
         click.echo(f"  sandbox Bluesky {urls['bluesky']}  (posts: {urls['bluesky']}/_sandbox/posts; "
-                   "app password: any abcd-efgh-ijkl-mnop)")
+                   "OAuth: any handle such as you.bsky.social; app password: any abcd-efgh-ijkl-mnop)")
         click.echo(f"  health          {public_url}/healthz")
         click.echo("  demo users:")
         for line in users:

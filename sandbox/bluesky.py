@@ -103,7 +103,9 @@ class Config:
     access_lifetime: int = 7200
     refresh_lifetime: int = 90 * 86400
     rate_limits: dict[str, int] = field(default_factory=lambda: {k: v[0] for k, v in DEFAULT_RATE_LIMITS.items()})
-    auto_create_accounts: bool = True  # an unknown handle with an app-password-shaped password becomes an account
+    # an unknown handle with an app-password-shaped password becomes an account (and, on handle_domain, one
+    # resolved for an OAuth sign-in)
+    auto_create_accounts: bool = True
     handle_domain: str = "bsky.social"
     latency_ms: int = 0
     metrics_growth: bool = True
@@ -624,6 +626,9 @@ def _install_server(app: Flask, state: BlueskyState) -> None:
         if not HANDLE.match(handle.lower()):
             raise invalid("Error: handle must be a valid handle")
         user = state.find_user(handle)
+        if user is None and state.config.auto_create_accounts and handle.lower().endswith(
+                "." + state.config.handle_domain):
+            user = state.user(handle)  # the demo: any handle on the sandbox's domain exists, so OAuth can find it
         if user is None:
             raise invalid("Unable to resolve handle")
         return json_response({"did": user.did})

@@ -61,7 +61,7 @@ def test_the_connect_form_offers_oauth_first_and_app_passwords_as_a_labelled_fal
     emma = prepare(app, sandbox, browser_factory, make_user)
     page = emma.get("/accounts/connect/bluesky").get_data(as_text=True)
     assert page.index('id="oauth-handle"') < page.index("Use an app password instead") < page.index('type="password"')
-    answer = emma.post("/accounts/connect/bluesky", {"handle": "nobody.bsky.social"})
+    answer = emma.post("/accounts/connect/bluesky", {"handle": "nobody.example.com"})  # resolves nowhere
     assert answer.status_code == 422
     assert "Handle: could not be signed in with OAuth" in answer.get_data(as_text=True)
     assert db.session.scalars(select(ConnectedAccount)).all() == []
@@ -169,3 +169,15 @@ def test_the_client_metadata_document_on_an_https_public_url(app: Any, sandbox: 
     assert document["dpop_bound_access_tokens"] is True and document["token_endpoint_auth_method"] == "none"
     assert document["scope"].split()[0] == "atproto" and "repo:app.bsky.feed.post" in document["scope"]
     assert document["grant_types"] == ["authorization_code", "refresh_token"]
+
+
+def test_in_the_demo_any_handle_on_the_sandbox_domain_connects_by_oauth(
+        app: Any, sandbox: dict[str, str], browser_factory: Any, make_user: Any, policy: Any) -> None:
+    pds = sandbox["bluesky"]
+    requests.post(f"{pds}/_sandbox/config", json={"auto_create_accounts": True}, timeout=5).raise_for_status()
+    app.config["BLUESKY_PLC_URL"] = pds
+    make_user("emma@acme.test")
+    emma = browser_factory("emma@acme.test")
+    opt_in(emma)
+    assert callback(emma, sign_in(emma, pds)).headers["Location"] == "http://advocacy.test/feed"
+    assert db.session.scalars(select(ConnectedAccount)).one().handle == HANDLE
