@@ -77,6 +77,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from advocacy.delivery.reactions import subscribe
 
     subscribe()  # delivery hears what content and people tell it (advocacy.events), on every path
+    from advocacy.integrations.webhooks import subscribe as webhooks_outbox
+
+    webhooks_outbox()  # the events webhook endpoints subscribe to are written to the outbox
     from advocacy.auth import init_app as init_auth
 
     init_auth(app)
@@ -98,8 +101,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(bp)
     from advocacy.audit.views import bp as audit_bp
     from advocacy.content.views import admin_bp as screening_bp
+    from advocacy.integrations.views import bp as integrations_bp
 
-    for bp in (screening_bp, audit_bp):
+    for bp in (screening_bp, audit_bp, integrations_bp):
         app.register_blueprint(bp)
     register_api(api)
     init_errors(app, api)

@@ -11,6 +11,10 @@ thread and session; each subscriber returns how many shares it changed, and a se
 An edit that retargets a talking point needs no event: the worker asks the sharing rule again when each share comes
 due (``advocacy.delivery.rules``), so a share no longer aimed at its person is cancelled then.
 
+The integrations outbox (``advocacy.integrations.webhooks``) hears approvals, withdrawals, shares published or failed,
+results and deactivations, and writes a webhook delivery only when an endpoint subscribes: a signal with no interested
+endpoint costs a cached lookup, never a query or an HTTP call.
+
 Blinker (Flask's own signal library) carries them: ``signal.send(sender, **details)``.
 """
 
@@ -22,12 +26,20 @@ from blinker import Namespace, Signal
 
 _events = Namespace()
 
+talking_point_approved: Signal = _events.signal(
+    "talking-point-approved", doc="sender: the TalkingPoint (already approved and committed)")
 talking_point_withdrawn: Signal = _events.signal(
     "talking-point-withdrawn", doc="sender: the TalkingPoint (already withdrawn and committed); reason: str")
 person_opted_out: Signal = _events.signal(
     "person-opted-out", doc="sender: the User who opted out (committed)")
 person_deactivated: Signal = _events.signal(
     "person-deactivated", doc="sender: the User an admin deactivated (committed); by: the admin")
+share_published: Signal = _events.signal(
+    "share-published", doc="sender: the id of the Share now published (committed); sent on publishing's hot path")
+share_failed: Signal = _events.signal(
+    "share-failed", doc="sender: the id of the Share that failed for good (committed)")
+result_recorded: Signal = _events.signal(
+    "result-recorded", doc="sender: the Result an employee recorded (committed)")
 policy_published: Signal = _events.signal(
     "policy-published", doc="sender: the new PolicyVersion (committed); everyone must acknowledge it again")
 policy_acknowledged: Signal = _events.signal(

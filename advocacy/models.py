@@ -15,6 +15,7 @@ from advocacy.content.models import (
     Variant,
 )
 from advocacy.delivery.models import FanOut, Share, ShareStatus
+from advocacy.integrations.models import FeedItem, FeedSource, WebhookDelivery, WebhookEndpoint
 from advocacy.notifications.models import DigestState, Notification
 from advocacy.people.models import ApiToken, PolicyVersion, Role, Team, User
 from advocacy.reach.models import (
@@ -39,6 +40,7 @@ __all__ = [
     "AccountStatus", "ApiToken", "ConnectedAccount", "MastodonApp", "PolicyVersion", "Role", "Share", "ShareStatus",
     "Status",
     "TalkingPoint", "Team", "User", "Variant", "LinkPreview",
+    "FeedItem", "FeedSource", "WebhookDelivery", "WebhookEndpoint",
 ]
 
 from advocacy.audit import services as _audit  # noqa: E402,F401  (registers the audit log's model listeners)

@@ -26,9 +26,10 @@ def register(api: Api) -> None:
 
     from advocacy.audit.api import blp as audit_blp
     from advocacy.content.api import rules_blp as screening_blp
+    from advocacy.integrations.api import sources_blp, webhooks_blp
     from advocacy.people.api import blp as policy_blp
 
-    for blp in (screening_blp, policy_blp, audit_blp):
+    for blp in (screening_blp, policy_blp, audit_blp, sources_blp, webhooks_blp):
         api.register_blueprint(blp)
 
 

@@ -169,6 +169,9 @@ def approve(tp: TalkingPoint, approver: User) -> None:
     record(approver, "approve", "talking_point", tp.id, version=tp.version)
     db.session.commit()
     log.info("event=talking_point_approved talking_point_id=%s user_id=%s", tp.id, approver.id)
+    from advocacy import events
+
+    events.talking_point_approved.send(tp)
 
 
 def reject(tp: TalkingPoint, reviewer: User, reason: str) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy import Select, Update, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ClauseElement
 
+from advocacy import events
 from advocacy.accounts.models import AccountStatus, ConnectedAccount
 from advocacy.accounts.services import account_for
 from advocacy.content.composing import compose
@@ -188,12 +189,18 @@ def _claim_statement() -> Select[tuple[Share]]:
 
 
 def mark_published(share_id: int, post_id: str | None, post_url: str | None, note: str | None = None) -> bool:
-    return _transition(share_id, (ShareStatus.PUBLISHING,), ShareStatus.PUBLISHED, post_id=post_id,
+    done = _transition(share_id, (ShareStatus.PUBLISHING,), ShareStatus.PUBLISHED, post_id=post_id,
                        post_url=post_url, published_at=utcnow(), last_error=note, in_doubt=False)
+    if done:  # committed; a subscriber only writes to the outbox (advocacy.integrations.webhooks)
+        events.share_published.send(share_id)
+    return done
 
 
 def mark_failed(share_id: int, message: str) -> bool:
-    return _transition(share_id, (ShareStatus.PUBLISHING,), ShareStatus.FAILED, last_error=message)
+    done = _transition(share_id, (ShareStatus.PUBLISHING,), ShareStatus.FAILED, last_error=message)
+    if done:
+        events.share_failed.send(share_id)
+    return done
 
 
 def mark_paused(share_id: int, message: str) -> bool:

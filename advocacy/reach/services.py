@@ -145,6 +145,9 @@ def record_result(user: User, values: dict[str, Any]) -> Result:
     db.session.commit()
     log.info("event=result_recorded result_id=%s share_id=%s user_id=%s kind=%s", result.id, share.id, user.id,
              kind)
+    from advocacy import events
+
+    events.result_recorded.send(result)
     return result
 
 
