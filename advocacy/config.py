@@ -27,6 +27,14 @@ def parse_str(value: str) -> str:
     return value
 
 
+def parse_topic_tag(value: str) -> str:
+    """A Threads topic tag: empty, or 1 to 50 characters without ``.`` or ``&``."""
+    value = value.strip()
+    if len(value) > 50 or "." in value or "&" in value:
+        raise ValueError(f"expected a Threads topic of 1 to 50 characters without '.' or '&', got {value!r}")
+    return value
+
+
 def parse_int(value: str) -> int:
     try:
         return int(value.strip())
@@ -254,6 +262,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BLUESKY_PLC_URL", parse_http_url, "https://plc.directory",
             "PLC directory that serves did:plc documents (where a person's PDS is found)"),
     Setting("BLUESKY_WEB_BASE_URL", parse_http_url, "https://bsky.app", "where Bluesky shows a post to a person"),
+    Setting("THREADS_CLIENT_ID", parse_str, "", "Threads app id (from the Threads use case of your Meta app)"),
+    Setting("THREADS_CLIENT_SECRET", parse_str, "", "Threads app secret"),
+    Setting("THREADS_API_BASE_URL", parse_http_url, "https://graph.threads.net",
+            "Threads API (Graph) base URL; the token calls live here too"),
+    Setting("THREADS_AUTHORIZE_URL", parse_http_url, "https://threads.com/oauth/authorize", "Threads consent page"),
+    Setting("THREADS_TOKEN_URL", parse_http_url, "https://graph.threads.net/oauth/access_token",
+            "Threads code exchange (short-lived token)"),
+    Setting("THREADS_WEB_BASE_URL", parse_http_url, "https://www.threads.com", "where Threads shows a post"),
+    Setting("THREADS_TOPIC_TAG", parse_topic_tag, "",
+            "one topic tag on every Threads post (1-50 characters, no . or &); empty: none"),
     Setting("X_INTENT_URL", parse_http_url, "https://twitter.com/intent/tweet", "X share dialog (share intents)"),
     Setting("LINKEDIN_SHARE_URL", parse_http_url, "https://www.linkedin.com/sharing/share-offsite/",
             "LinkedIn share dialog (share intents)"),
@@ -296,7 +314,8 @@ SETTINGS: tuple[Setting, ...] = (
             "how often the sweeper re-queues due shares the queue lost and recovers shares of dead workers"),
     Setting("DELIVERY_SWEEP_GRACE_SECONDS", parse_positive_int, 60,
             "how late a due share may be before the sweeper queues it again"),
-    Setting("DELIVERY_BUDGETS", parse_budgets, "x:app:86400:1667,x:user:900:100,x:user:86400:100",
+    Setting("DELIVERY_BUDGETS", parse_budgets,
+            "x:app:86400:1667,x:user:900:100,x:user:86400:100,threads:user:86400:250",
             "posting budgets kept in Redis for all workers, network:app|user:window_seconds:posts; a share over "
             "budget waits for the window to free"),
     Setting("DELIVERY_FANOUT_WINDOW_MINUTES", parse_positive_int, 240,

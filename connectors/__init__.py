@@ -3,7 +3,7 @@
 Importing this package fills the registry: ``connector_class("x")`` then returns ``XConnector``.
 """
 
-from connectors import bluesky, linkedin, mastodon, x
+from connectors import bluesky, linkedin, mastodon, threads, x
 from connectors.base import (
     DEFAULT_TIMEOUT,
     DEFAULT_USER_AGENT,
@@ -31,6 +31,7 @@ from connectors.base import (
 from connectors.bluesky import BlueskyConnector
 from connectors.linkedin import LinkedInConnector
 from connectors.mastodon import MastodonConnector
+from connectors.threads import ThreadsConnector
 from connectors.x import XConnector
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "PublishedPost",
     "RateLimited",
     "Rejected",
+    "ThreadsConnector",
     "Token",
     "Transient",
     "XConnector",
@@ -63,5 +65,6 @@ __all__ = [
     "mastodon",
     "register",
     "registered_networks",
+    "threads",
     "x",
 ]

@@ -132,6 +132,7 @@ class ThreadsConnector:
         image_url: turns an image into a public URL Threads can fetch (``media`` needs one).
         container_wait: seconds a publish waits for a container to be processed before it gives up (``Transient``:
             the next attempt checks the same container).
+        topic_tag: the topic every post carries unless ``publish`` names one.
         timeout: seconds for connect and read on every request.
         user_agent: sent on every request.
     """
@@ -144,7 +145,7 @@ class ThreadsConnector:
         token_url: str = "https://graph.threads.net/oauth/access_token", web_base_url: str = "https://www.threads.com",
         version: str = "v1.0", scopes: Sequence[str] = DEFAULT_SCOPES, containers: ContainerStore | None = None,
         image_url: Callable[[Media, str], str] | None = None, container_wait: float = 60.0,
-        timeout: float = DEFAULT_TIMEOUT, user_agent: str = DEFAULT_USER_AGENT,
+        topic_tag: str | None = None, timeout: float = DEFAULT_TIMEOUT, user_agent: str = DEFAULT_USER_AGENT,
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret or ""
@@ -157,6 +158,7 @@ class ThreadsConnector:
         self.containers = containers
         self.image_url = image_url
         self.container_wait = container_wait
+        self.topic_tag = topic_tag or None
         self.timeout = timeout
         self.user_agent = user_agent
         self._session = http_session(timeout=timeout, user_agent=user_agent)
@@ -275,6 +277,7 @@ class ThreadsConnector:
             topic_tag: one topic (1 to 50 characters, no ``.`` or ``&``).
         """
         sent = post_text(text, link, media=bool(media))
+        topic_tag = topic_tag or self.topic_tag
         _check(sent, link, media, topic_tag)
         key = idempotency_key
         container = self.containers.get(key) if self.containers is not None and key else None

@@ -11,6 +11,7 @@ from flask import current_app
 
 import connectors
 from advocacy import outbound
+from advocacy.accounts import threads
 from connectors import intents
 from connectors.base import (
     AppCredentials,
@@ -28,7 +29,7 @@ from connectors.base import (
 from connectors.bluesky_oauth import AtprotoOAuth, Client
 from connectors.mastodon import MastodonConnector
 
-LABELS = {"x": "X", "linkedin": "LinkedIn", "mastodon": "Mastodon", "bluesky": "Bluesky"}
+LABELS = {"x": "X", "linkedin": "LinkedIn", "mastodon": "Mastodon", "bluesky": "Bluesky", "threads": "Threads"}
 # networks whose own share dialog the feed can open (no account, no token): Facebook has no personal posting API
 INTENT_LABELS = {"x": "X", "linkedin": "LinkedIn", "facebook": "Facebook"}
 
@@ -51,6 +52,14 @@ def _settings(network: str) -> dict[str, Any]:
         }
     if network == "bluesky":
         return common | {"pds_url": c["BLUESKY_PDS_URL"], "web_base_url": c["BLUESKY_WEB_BASE_URL"]}
+    if network == "threads":  # containers kept per share, images served at PUBLIC_URL for Threads to fetch
+        return common | {
+            "api_base_url": c["THREADS_API_BASE_URL"], "authorize_url": c["THREADS_AUTHORIZE_URL"],
+            "token_url": c["THREADS_TOKEN_URL"], "web_base_url": c["THREADS_WEB_BASE_URL"],
+            "client_id": c["THREADS_CLIENT_ID"], "client_secret": c["THREADS_CLIENT_SECRET"] or None,
+            "topic_tag": c["THREADS_TOPIC_TAG"] or None, "containers": threads.CONTAINERS,
+            "image_url": threads.image_url,
+        }
     if network == "mastodon":  # a server the person named: reached only through the outbound guard
         return common | {"client_name": c["MASTODON_CLIENT_NAME"], "website": c["PUBLIC_URL"],
                          "guard": outbound.guard()}

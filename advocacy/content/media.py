@@ -14,7 +14,7 @@ from connectors.base import IMAGE_TYPES
 from connectors.media import image_info
 
 MAX_ALT = 1000
-LABELS = {"x": "X", "linkedin": "LinkedIn", "mastodon": "Mastodon", "bluesky": "Bluesky"}
+LABELS = {"x": "X", "linkedin": "LinkedIn", "mastodon": "Mastodon", "bluesky": "Bluesky", "threads": "Threads"}
 # until a network's connector states its own limit: the server's default (Mastodon), or none this app reaches
 FALLBACK_MAX_BYTES = {"mastodon": 16 * 1024 * 1024}
 
@@ -38,10 +38,11 @@ class NetworkImages(NamedTuple):
 def network_rules() -> dict[str, NetworkImages]:
     """Per network, read from its connector: ``IMAGE_MAX_BYTES``, ``IMAGE_FORMATS`` (where it takes fewer types than
     the four), ``IMAGE_MAX_PIXELS`` and ``GIF_MAX_BYTES`` when it states them."""
-    from connectors import bluesky, linkedin, mastodon, x
+    from connectors import bluesky, linkedin, mastodon, threads, x
 
     rules = {}
-    for name, module in (("x", x), ("linkedin", linkedin), ("mastodon", mastodon), ("bluesky", bluesky)):
+    for name, module in (("x", x), ("linkedin", linkedin), ("mastodon", mastodon), ("bluesky", bluesky),
+                         ("threads", threads)):
         rules[name] = NetworkImages(getattr(module, "IMAGE_MAX_BYTES", FALLBACK_MAX_BYTES.get(name)),
                                     tuple(getattr(module, "IMAGE_FORMATS", None) or IMAGE_TYPES),
                                     getattr(module, "IMAGE_MAX_PIXELS", None), getattr(module, "GIF_MAX_BYTES", None))

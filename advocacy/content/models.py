@@ -21,7 +21,7 @@ class Status:
     ALL = (DRAFT, IN_REVIEW, APPROVED, WITHDRAWN)
 
 
-NETWORKS = ("generic", "x", "linkedin", "mastodon", "bluesky")
+NETWORKS = ("generic", "x", "linkedin", "mastodon", "bluesky", "threads")
 
 
 class TalkingPoint(db.Model):

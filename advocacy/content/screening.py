@@ -28,10 +28,14 @@ from advocacy.errors import DomainError
 from connectors.bluesky import MAX_BYTES as BLUESKY_MAX_BYTES
 from connectors.linkedin import commentary as linkedin_commentary
 from connectors.linkedin import commentary_length as linkedin_length
+from connectors.threads import MAX_LINKS as THREADS_MAX_LINKS
+from connectors.threads import links_in as threads_links
+from connectors.threads import post_text as threads_post_text
+from connectors.threads import text_length as threads_length
 
 BLOCK = "block"
 WARN = "warn"
-LENGTH_NETWORKS = ("x", "linkedin", "mastodon", "bluesky")
+LENGTH_NETWORKS = ("x", "linkedin", "mastodon", "bluesky", "threads")
 URL_RE = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
 MASTODON_URL_LENGTH = 23
 
@@ -58,6 +62,9 @@ CATALOGUE: tuple[RuleSpec, ...] = (
     RuleSpec("length_linkedin", "LinkedIn length", "length", BLOCK, {"network": "linkedin", "limit": 3000},
              "characters of the commentary as sent (escapes of ( ) @ # _ * and the like count; the link only with "
              "an image)"),
+    RuleSpec("length_threads", "Threads length", "length", BLOCK, {"network": "threads", "limit": 500},
+             "characters of the text as sent, emoji counted as their UTF-8 bytes (the tracked link rides in the link "
+             "card, in the text only with an image); and at most 5 links"),
     RuleSpec("banned_terms", "Banned terms and phrases", "terms", BLOCK, {"terms": []},
              "words and phrases that must never appear (case-insensitive, whole words)"),
     RuleSpec("payment_card", "Payment card numbers", "card", BLOCK, {},
@@ -186,6 +193,8 @@ def measure(text: str, network: str) -> int:
         return len(URL_RE.sub("x" * MASTODON_URL_LENGTH, text))
     if network == "linkedin":  # the text as given, escaped as the connector sends it
         return linkedin_length(linkedin_commentary(text))
+    if network == "threads":
+        return threads_length(text)
     return len(text)
 
 
@@ -272,6 +281,9 @@ def _check_length(ctx: _Context, p: Mapping[str, Any]) -> Iterator[Hit]:
     if network == "bluesky":
         yield from _check_bluesky_length(ctx, int(p["limit"]))
         return
+    if network == "threads":
+        yield from _check_threads_length(ctx, int(p["limit"]))
+        return
     full = f"{ctx.text} {ctx.link}" if ctx.link else ctx.text
     size, limit = measure(full, network), int(p["limit"])
     if size > limit:
@@ -297,6 +309,21 @@ def _check_bluesky_length(ctx: _Context, limit: int) -> Iterator[Hit]:
         start = min(len(data[:BLUESKY_MAX_BYTES].decode("utf-8", "ignore")), max(0, len(ctx.text) - 1))
         yield start, len(ctx.text), (f"{len(data):,} of {BLUESKY_MAX_BYTES:,} bytes as bluesky counts them (UTF-8: "
                                      "emoji and accented letters take several)"), "bluesky"
+
+
+def _check_threads_length(ctx: _Context, limit: int) -> Iterator[Hit]:
+    """The Threads text exactly as the connector sends it (``connectors.threads.post_text``: a text post carries the
+    tracked link as its link card, outside the text; an image post in the text), counted as Threads counts (emoji as
+    their UTF-8 bytes), and its links against Threads' 5 (the card's link counts when it is a different one)."""
+    sent = threads_post_text(ctx.text, ctx.link or None, media=ctx.media)
+    count = threads_length(sent)
+    if count > limit:
+        start = min(_overflow_start(sent, "threads", limit), max(0, len(ctx.text) - 1))
+        yield start, len(ctx.text), f"{count} of {limit} characters as threads counts them (emoji as their bytes)", \
+            "threads"
+    links = threads_links(sent, None if ctx.media else ctx.link or None)
+    if len(links) > THREADS_MAX_LINKS:
+        yield 0, len(ctx.text), f"{len(links)} links; threads takes at most {THREADS_MAX_LINKS}", "threads"
 
 
 def _check_linkedin_length(ctx: _Context, limit: int) -> Iterator[Hit]:

@@ -22,7 +22,8 @@ bp = Blueprint("content", __name__, url_prefix="/studio")
 EDITORS = (Role.COMMS, Role.ADMIN)
 TEXT_FIELDS = ("title", "link", "hashtags", "disclosure", "topics", "available_from", "available_until")
 COPY_FIELDS = {"generic": "text", **{n: f"text_{n}" for n in NETWORKS if n != "generic"}}
-LABELS = {"generic": "Generic", "x": "X", "linkedin": "LinkedIn", "mastodon": "Mastodon", "bluesky": "Bluesky"}
+LABELS = {"generic": "Generic", "x": "X", "linkedin": "LinkedIn", "mastodon": "Mastodon", "bluesky": "Bluesky",
+          "threads": "Threads"}
 
 
 def _local(value: str, name: str) -> dt.datetime | None:

@@ -279,7 +279,8 @@ def test_limits_are_refused_before_sending_and_by_the_sandbox(sandbox: Sandbox, 
     with pytest.raises(Rejected, match="topic"):
         connector.publish(token.access_token, "hi", LINK, topic_tag="a.b")
     # the sandbox refuses what the connector would not send
-    raw = requests.post(f"{sandbox.url}/v1.0/me/threads", timeout=5, headers={"Authorization": f"Bearer {token.access_token}"},
+    auth = {"Authorization": f"Bearer {token.access_token}"}
+    raw = requests.post(f"{sandbox.url}/v1.0/me/threads", timeout=5, headers=auth,
                         data={"media_type": "TEXT", "text": six, "link_attachment": LINK})
     assert raw.status_code == 400 and "THREADS_API__LINK_LIMIT_EXCEEDED" in raw.json()["error"]["message"]
     bad = requests.post(f"{sandbox.url}/v1.0/me/threads_publish", timeout=5,

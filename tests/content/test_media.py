@@ -356,12 +356,13 @@ def test_the_talking_point_page_warns_about_networks_that_would_refuse_the_image
 
     put_image(author, tp_id, GIF)
     page = author.get(f"/studio/{tp_id}").get_data(as_text=True)
-    assert re.findall(r'data-rule="image" data-network="(\w+)"', page) == []  # X takes GIFs in segments
+    assert re.findall(r'data-rule="image" data-network="(\w+)"', page) == ["threads"]  # X takes GIFs in segments;
+    assert "Threads takes" in page  # Threads fetches JPEG and PNG only
 
     webp = b"RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00\x2f\x00\x00\x00\x10\x07\x10\x11\x11\x88\x88\xfe\x07\x00"
     assert put_image(author, tp_id, webp, name="a.webp").get_json()["image"]["content_type"] == "image/webp"
     page = author.get(f"/studio/{tp_id}").get_data(as_text=True)
-    assert re.findall(r'data-rule="image" data-network="(\w+)"', page) == ["linkedin"]  # LinkedIn takes no WebP
+    assert re.findall(r'data-rule="image" data-network="(\w+)"', page) == ["linkedin", "threads"]  # no WebP there
 
     huge = png(1, 1).replace(struct.pack(">II", 1, 1), struct.pack(">II", 7000, 7000), 1)  # the header says 49 Mpx
     put_image(author, tp_id, huge)

@@ -3,7 +3,7 @@
 // refresh themselves (share status, fan-out progress) instead of reloading the whole page.
 // Loaded as a module from our own origin (the Content-Security-Policy allows no inline script).
 
-const LABELS = { x: "X", linkedin: "LinkedIn", mastodon: "Mastodon", bluesky: "Bluesky" };
+const LABELS = { x: "X", linkedin: "LinkedIn", mastodon: "Mastodon", bluesky: "Bluesky", threads: "Threads" };
 const csrfToken = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
 
 async function postJSON(url, body) {
