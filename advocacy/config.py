@@ -256,6 +256,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BLUESKY_OAUTH", parse_bool, True,
             "connect Bluesky by OAuth (client metadata served at PUBLIC_URL on https; a loopback client on plain "
             "http for local development); off: app passwords only"),
+    Setting("BLUESKY_OAUTH_CLIENT_KEY", parse_str, "",
+            "private EC P-256 key (JWK JSON or PEM) that makes the app a confidential OAuth client on an https "
+            "PUBLIC_URL (sessions beyond Bluesky's 7 days for public clients); empty: a public client"),
     Setting("BLUESKY_PDS_URL", parse_http_url, "https://bsky.social",
             "Bluesky server that resolves handles and opens app-password sessions (OAuth accounts post through "
             "their own PDS, found from their DID)"),

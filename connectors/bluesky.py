@@ -206,6 +206,8 @@ class BlueskyConnector:
         web_base_url: where post pages live, for the URL of a published post (``https://bsky.app``).
         timeout: seconds for connect and for read on every request.
         user_agent: sent on every request.
+        oauth_client_key: the app's private ES256 JWK (JSON) when it is a confidential OAuth client: refreshing
+            and revoking those sessions authenticate with it.
     """
 
     name: ClassVar[str] = "bluesky"
@@ -217,7 +219,9 @@ class BlueskyConnector:
         web_base_url: str = "https://bsky.app",
         timeout: float = DEFAULT_TIMEOUT,
         user_agent: str = DEFAULT_USER_AGENT,
+        oauth_client_key: str | None = None,
     ) -> None:
+        self.oauth_client_key = oauth_client_key
         if urlsplit(pds_url).scheme not in ("http", "https") or not urlsplit(pds_url).netloc:
             raise ConfigurationError(f"Bluesky pds_url must be an http(s) URL, not {pds_url!r}")
         self.pds_url = pds_url.rstrip("/")
@@ -552,7 +556,9 @@ class BlueskyConnector:
         return image
 
     def _oauth(self) -> AtprotoOAuth:
-        return AtprotoOAuth(resolver_url=self.pds_url, timeout=self.timeout, user_agent=self.user_agent)
+        key = json.loads(self.oauth_client_key) if self.oauth_client_key else None
+        return AtprotoOAuth(resolver_url=self.pds_url, timeout=self.timeout, user_agent=self.user_agent,
+                            client_key=key)
 
     def _did(self, access_token: str) -> str:
         if not access_token:

@@ -72,25 +72,30 @@ class Client:
 
     ``client_id`` is either the https URL of the metadata document the app serves (``metadata``) or, for local
     development, a loopback client id: exactly ``http://localhost`` with the redirect URI and scope in its query,
-    the redirect on ``http://127.0.0.1`` (a public native client; no document is fetched).
+    the redirect on ``http://127.0.0.1`` (a public native client; no document is fetched). With a ``signing_key``
+    (a private ES256 JWK) an https client is confidential (``private_key_jwt``): its sessions may last beyond the
+    seven days, and its refresh tokens the 24 hours, Bluesky gives a public client.
     """
 
     client_id: str
     redirect_uri: str
     scope: str = DECLARED_SCOPE
+    signing_key: Mapping[str, Any] | None = field(default=None, repr=False, compare=False, hash=False)
 
     @classmethod
-    def for_public_url(cls, public_url: str, scope: str = DECLARED_SCOPE) -> Client:
+    def for_public_url(cls, public_url: str, scope: str = DECLARED_SCOPE,
+                       signing_key: Mapping[str, Any] | None = None) -> Client:
         """The client for an app served at ``public_url``: a metadata document on https, else a loopback client.
 
         Args:
             public_url: the app's public address (``ADVOCACY_PUBLIC_URL``).
             scope: what the app may ask for (it asks for the granular permissions where the server has them).
+            signing_key: the app's private ES256 JWK: a confidential client (https only).
         """
         parts = urlsplit(public_url.rstrip("/"))
         if parts.scheme == "https":
             base = f"https://{parts.netloc}{parts.path}"
-            return cls(base + METADATA_PATH, base + CALLBACK_PATH, scope)
+            return cls(base + METADATA_PATH, base + CALLBACK_PATH, scope, signing_key)
         port = f":{parts.port}" if parts.port else ""
         redirect_uri = f"http://127.0.0.1{port}{parts.path}{CALLBACK_PATH}"
         return cls("http://localhost?" + urlencode({"redirect_uri": redirect_uri, "scope": scope}), redirect_uri,
@@ -100,8 +105,13 @@ class Client:
     def loopback(self) -> bool:
         return self.client_id.startswith("http://localhost")
 
+    @property
+    def confidential(self) -> bool:
+        return self.signing_key is not None and not self.loopback
+
     def metadata(self, client_name: str = "Advocacy", client_uri: str | None = None) -> dict[str, Any]:
-        """The client metadata document served at ``client_id`` (a public web client: no client secret)."""
+        """The client metadata document served at ``client_id``: a public web client, or with a signing key a
+        confidential one (``private_key_jwt``, the public key inline in ``jwks``)."""
         document: dict[str, Any] = {
             "client_id": self.client_id,
             "client_name": client_name,
@@ -113,9 +123,46 @@ class Client:
             "token_endpoint_auth_method": "none",
             "dpop_bound_access_tokens": True,
         }
+        if self.confidential:
+            assert self.signing_key is not None
+            public = ECKey.import_key(dict(self.signing_key)).as_dict(private=False)
+            document |= {"token_endpoint_auth_method": "private_key_jwt", "token_endpoint_auth_signing_alg": "ES256",
+                         "jwks": {"keys": [public | {"kid": key_id(self.signing_key), "alg": "ES256",
+                                                     "use": "sig"}]}}
         if client_uri:
             document["client_uri"] = client_uri
         return document
+
+
+def load_signing_key(value: str) -> dict[str, Any]:
+    """The app's client signing key from a setting: a private EC P-256 key as a JWK (JSON) or PEM.
+
+    Args:
+        value: the setting's text.
+    """
+    text = value.strip()
+    try:
+        key = ECKey.import_key(json.loads(text) if text.startswith("{") else text)
+    except (ValueError, TypeError) as exc:
+        raise ConfigurationError(f"the Bluesky client key is not a private EC P-256 key (JWK or PEM): {exc}") from None
+    if not key.is_private or key.as_dict().get("crv") != "P-256":
+        raise ConfigurationError("the Bluesky client key must be a private EC P-256 key (ES256)")
+    return dict(key.as_dict(private=True))
+
+
+def key_id(key: Mapping[str, Any]) -> str:
+    """The ``kid`` of the client key: its own, else its JWK thumbprint."""
+    return str(key.get("kid") or ECKey.import_key(dict(key)).thumbprint())
+
+
+def client_assertion(key: Mapping[str, Any], client_id: str, issuer: str) -> dict[str, str]:
+    """The ``private_key_jwt`` client authentication for one request to ``issuer`` (RFC 7523)."""
+    now = int(time.time())
+    token = jwt.encode({"alg": "ES256", "kid": key_id(key)},
+                       {"iss": client_id, "sub": client_id, "aud": issuer, "jti": secrets.token_urlsafe(16),
+                        "iat": now, "exp": now + 60}, ECKey.import_key(dict(key)))
+    return {"client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": token}
 
 
 # ------------------------------------------------------------------------------------------- what is kept
@@ -135,6 +182,7 @@ class Pending:
     client_id: str
     redirect_uri: str
     url: str = ""  # where to send the person (the authorization endpoint with the pushed request's URI)
+    confidential: bool = False  # authenticated with the app's client key (private_key_jwt)
 
     def dumps(self) -> str:
         return json.dumps(asdict(self))
@@ -156,6 +204,7 @@ class Credential:
     revocation_endpoint: str | None
     dpop_key: dict[str, Any] = field(repr=False)
     client_id: str
+    confidential: bool = False  # refreshes and revocation authenticate with the app's client key
 
     def dumps(self) -> str:
         return PREFIX + json.dumps(asdict(self), separators=(",", ":"))
@@ -250,11 +299,13 @@ class AtprotoOAuth:
         timeout: seconds for connect and read.
         user_agent: sent on every request.
         guard: what may be reached (the PDS and servers come from the person's DID document).
+        client_key: the app's private ES256 JWK, for sessions of a confidential client (refresh, revoke).
     """
 
     def __init__(self, *, resolver_url: str = "https://bsky.social", plc_url: str = "https://plc.directory",
                  timeout: float = DEFAULT_TIMEOUT, user_agent: str = DEFAULT_USER_AGENT,
-                 guard: Guard | None = None) -> None:
+                 guard: Guard | None = None, client_key: Mapping[str, Any] | None = None) -> None:
+        self.client_key = client_key
         self.resolver_url = resolver_url.rstrip("/")
         self.plc_url = plc_url.rstrip("/")
         self.timeout = timeout
@@ -339,6 +390,9 @@ class AtprotoOAuth:
         form = {"client_id": client.client_id, "response_type": "code", "redirect_uri": client.redirect_uri,
                 "scope": scope, "state": state, "code_challenge": create_s256_code_challenge(verifier),
                 "code_challenge_method": "S256", "login_hint": handle}
+        if client.confidential:
+            assert client.signing_key is not None
+            form |= client_assertion(client.signing_key, client.client_id, meta["issuer"])
         with self._http() as http:
             response = Dpop(http, key).request("POST", meta["pushed_authorization_request_endpoint"], data=form)
         answer = self._oauth_answer(response, "the pushed authorization request")
@@ -350,7 +404,8 @@ class AtprotoOAuth:
         log.info("bluesky.oauth started did=%s issuer=%s scope=%r", did, meta["issuer"], scope)
         return Pending(state=state, verifier=verifier, did=did, handle=handle, pds=pds, issuer=meta["issuer"],
                        token_endpoint=meta["token_endpoint"], revocation_endpoint=meta.get("revocation_endpoint"),
-                       dpop_key=key, client_id=client.client_id, redirect_uri=client.redirect_uri, url=url)
+                       dpop_key=key, client_id=client.client_id, redirect_uri=client.redirect_uri, url=url,
+                       confidential=client.confidential)
 
     def finish(self, pending: Pending, *, state: str, iss: str, code: str) -> tuple[Token, Token]:
         """Check the callback (``state``, ``iss``) and trade the code; check ``sub`` and the scope.
@@ -369,16 +424,18 @@ class AtprotoOAuth:
             raise OAuthRefused("Bluesky sent no authorization code back")
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": pending.redirect_uri,
                 "code_verifier": pending.verifier, "client_id": pending.client_id}
+        form |= self._authentication(pending.confidential, pending.client_id, pending.issuer)
         with self._http() as http:
             response = Dpop(http, pending.dpop_key).request("POST", pending.token_endpoint, data=form)
         answer = self._oauth_answer(response, "the token request")
         base = Credential("", pending.did, pending.pds, pending.issuer, pending.token_endpoint,
-                          pending.revocation_endpoint, pending.dpop_key, pending.client_id)
+                          pending.revocation_endpoint, pending.dpop_key, pending.client_id, pending.confidential)
         return self._tokens(answer, base)
 
     def refresh(self, refresh: Credential) -> Token:
         """Trade the single-use refresh token for a new pair (the caller holds the account's refresh lock)."""
         form = {"grant_type": "refresh_token", "refresh_token": refresh.token, "client_id": refresh.client_id}
+        form |= self._authentication(refresh.confidential, refresh.client_id, refresh.issuer)
         with self._http() as http:
             response = Dpop(http, refresh.dpop_key).request("POST", refresh.token_endpoint, data=form)
         if response.status_code == 400 and (_json(response) or {}).get("error") == "invalid_grant":
@@ -392,6 +449,7 @@ class AtprotoOAuth:
         if not credential.revocation_endpoint:
             return
         form = {"token": credential.token, "client_id": credential.client_id}
+        form |= self._authentication(credential.confidential, credential.client_id, credential.issuer)
         with self._http() as http:
             response = Dpop(http, credential.dpop_key).request("POST", credential.revocation_endpoint, data=form)
         if not 200 <= response.status_code < 300:
@@ -399,6 +457,14 @@ class AtprotoOAuth:
         log.info("bluesky.oauth revoked did=%s", credential.did)
 
     # ------------------------------------------------------------------------------------------- helpers
+    def _authentication(self, confidential: bool, client_id: str, issuer: str) -> dict[str, str]:
+        if not confidential:
+            return {}
+        if self.client_key is None:
+            raise AuthRevoked("this Bluesky session belongs to a confidential client and the app has no client key "
+                              "now (ADVOCACY_BLUESKY_OAUTH_CLIENT_KEY): the person must reconnect")
+        return client_assertion(self.client_key, client_id, issuer)
+
     def _tokens(self, answer: Mapping[str, Any], base: Credential) -> tuple[Token, Token]:
         access, refresh = answer.get("access_token"), answer.get("refresh_token")
         if not isinstance(access, str) or not access:

@@ -69,6 +69,7 @@ class Request:
     login_hint: str
     expires_at: float
     used: bool = False
+    jwks: list[dict[str, Any]] | None = None  # a confidential client's keys (private_key_jwt); None: public
 
 
 @dataclass
@@ -83,6 +84,7 @@ class Grant:
     rotations: int = 0
     refused_refreshes: int = 0
     used_refresh: set[str] = field(default_factory=set)
+    jwks: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -175,15 +177,7 @@ class OAuthState:
         """The client's metadata: read from a loopback id, else fetched from its https URL and checked."""
         parts = urlsplit(client_id)
         if parts.scheme == "http" and parts.hostname == "localhost":
-            if parts.port or parts.path not in ("", "/") or parts.fragment:
-                raise OAuthError("invalid_client", "Loopback client_id must be http://localhost without port or path")
-            query = parse_qs(parts.query)
-            redirects: list[str] = query.get("redirect_uri") or ["http://127.0.0.1/", "http://[::1]/"]
-            for uri in redirects:
-                if urlsplit(uri).scheme != "http" or urlsplit(uri).hostname not in ("127.0.0.1", "::1"):
-                    raise OAuthError("invalid_client", "Loopback redirect_uri must be on 127.0.0.1 or [::1]")
-            return {"client_id": client_id, "redirect_uris": redirects, "scope": (query.get("scope") or ["atproto"])[0],
-                    "loopback": True}
+            return _loopback_client(client_id)
         if parts.scheme != "https" and not self.pds.config.allow_http_client_ids:
             raise OAuthError("invalid_client", "client_id must be an https URL or http://localhost")
         try:
@@ -207,9 +201,53 @@ class OAuthState:
         if not isinstance(listed, list) or not listed or any(
                 not str(u).startswith(origin + "/") for u in listed):
             raise OAuthError("invalid_client_metadata", "redirect_uris must be on the client_id's origin")
-        if doc.get("token_endpoint_auth_method", "none") != "none":
-            raise OAuthError("invalid_client_metadata", "this server takes public clients only")
-        return doc | {"loopback": False}
+        method = doc.get("token_endpoint_auth_method", "none")
+        if method == "private_key_jwt":
+            keys = (doc.get("jwks") or {}).get("keys") if isinstance(doc.get("jwks"), dict) else None
+            if not isinstance(keys, list) or not keys or doc.get("token_endpoint_auth_signing_alg") != "ES256":
+                raise OAuthError("invalid_client_metadata", "private_key_jwt needs jwks and ES256")
+            return doc | {"loopback": False, "keys": keys}
+        if method != "none":
+            raise OAuthError("invalid_client_metadata", f"Unsupported token_endpoint_auth_method {method}")
+        return doc | {"loopback": False, "keys": None}
+
+    def authenticate(self, keys: list[dict[str, Any]] | None, form: Any, client_id: str, issuer: str) -> None:
+        """A confidential client's ``private_key_jwt`` assertion (RFC 7523), checked; a public client needs none."""
+        if keys is None:
+            return
+        if form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+            raise OAuthError("invalid_client", "client authentication required (private_key_jwt)", 401)
+        assertion = form.get("client_assertion", "")
+        try:
+            kid = extract_compact(assertion.encode()).protected.get("kid")
+            jwk = next(k for k in keys if k.get("kid") == kid)
+            claims = jwt.decode(assertion, ECKey.import_key(jwk), algorithms=["ES256"]).claims
+        except (StopIteration, JoseError, ValueError, TypeError):
+            raise OAuthError("invalid_client", "Invalid client assertion", 401) from None
+        now = time.time()
+        if claims.get("iss") != client_id or claims.get("sub") != client_id or claims.get("aud") != issuer:
+            raise OAuthError("invalid_client", "Client assertion iss/sub/aud mismatch", 401)
+        if not isinstance(claims.get("exp"), int | float) or claims["exp"] < now:
+            raise OAuthError("invalid_client", "Client assertion expired", 401)
+        with self.lock:
+            jti = f"client:{claims.get('jti')}"
+            if not claims.get("jti") or jti in self.seen_jti:
+                raise OAuthError("invalid_client", "Client assertion replayed", 401)
+            self.seen_jti[jti] = now
+
+
+def _loopback_client(client_id: str) -> dict[str, Any]:
+    """A loopback client's metadata, read from its id (``http://localhost?redirect_uri=…&scope=…``)."""
+    parts = urlsplit(client_id)
+    if parts.port or parts.path not in ("", "/") or parts.fragment:
+        raise OAuthError("invalid_client", "Loopback client_id must be http://localhost without port or path")
+    query = parse_qs(parts.query)
+    redirects: list[str] = query.get("redirect_uri") or ["http://127.0.0.1/", "http://[::1]/"]
+    for uri in redirects:
+        if urlsplit(uri).scheme != "http" or urlsplit(uri).hostname not in ("127.0.0.1", "::1"):
+            raise OAuthError("invalid_client", "Loopback redirect_uri must be on 127.0.0.1 or [::1]")
+    return {"client_id": client_id, "redirect_uris": redirects, "scope": (query.get("scope") or ["atproto"])[0],
+            "loopback": True}
 
 
 def _redirect_allowed(metadata: dict[str, Any], redirect_uri: str) -> bool:
@@ -336,13 +374,14 @@ def _install_discovery(app: Flask, pds: BlueskyState) -> None:
         })
 
 
-def _check_par(oauth: OAuthState, pds: BlueskyState) -> tuple[str, str, list[str]]:
+def _check_par(oauth: OAuthState, pds: BlueskyState) -> tuple[str, str, list[str], list[dict[str, Any]] | None]:
     """A pushed authorization request's DPoP key thumbprint, redirect URI and scope, all checked."""
     form = request.form
     if request.mimetype != "application/x-www-form-urlencoded":
         raise OAuthError("invalid_request", "PAR takes an application/x-www-form-urlencoded body")
     jkt = oauth.check_proof(request.headers.get("DPoP"), "POST", request.base_url, resource=False)
     metadata = oauth.client(form.get("client_id", ""))
+    oauth.authenticate(metadata.get("keys"), form, form.get("client_id", ""), _origin())
     redirect_uri = form.get("redirect_uri", "")
     if not _redirect_allowed(metadata, redirect_uri):
         raise OAuthError("invalid_request", "Invalid redirect_uri")
@@ -359,14 +398,14 @@ def _check_par(oauth: OAuthState, pds: BlueskyState) -> tuple[str, str, list[str
     supported = SCOPES_GRANULAR if pds.config.granular_scopes else SCOPES_GRANULAR[:3]
     if not set(scope) <= set(supported):
         raise OAuthError("invalid_scope", f"Unsupported scope {sorted(set(scope) - set(supported))}")
-    return jkt, redirect_uri, scope
+    return jkt, redirect_uri, scope, metadata.get("keys")
 
 
 def _install_par(app: Flask, pds: BlueskyState, oauth: OAuthState) -> None:
     @app.post("/oauth/par")
     def par() -> Response:
         try:
-            jkt, redirect_uri, scope = _check_par(oauth, pds)
+            jkt, redirect_uri, scope, keys = _check_par(oauth, pds)
         except OAuthError as exc:
             return _oauth_error(exc, oauth)
         form = request.form
@@ -374,7 +413,7 @@ def _install_par(app: Flask, pds: BlueskyState, oauth: OAuthState) -> None:
         with oauth.lock:
             oauth.requests[request_uri] = Request(form["client_id"], redirect_uri, " ".join(scope), form["state"],
                                                   form["code_challenge"], jkt, form.get("login_hint", ""),
-                                                  time.time() + 300)
+                                                  time.time() + 300, jwks=keys)
         return json_response({"request_uri": request_uri, "expires_in": 300}, 201)
 
 
@@ -451,9 +490,16 @@ def _install_tokens(app: Flask, oauth: OAuthState) -> None:
     def revoke() -> Response:
         token = request.form.get("token", "")
         with oauth.lock:
-            for grant in oauth.grants:
-                if grant.refresh_token == token:
-                    grant.alive = False
+            grant = next((gr for gr in oauth.grants if gr.refresh_token == token or token in gr.access_tokens), None)
+        try:
+            if grant is not None:
+                oauth.authenticate(grant.jwks, request.form, grant.client_id, _origin())
+        except OAuthError as exc:
+            return _oauth_error(exc, oauth)
+        with oauth.lock:
+            if grant is not None and grant.refresh_token == token:
+                grant.alive = False
+            if grant is not None:
                 grant.access_tokens.pop(token, None)
         return Response(status=200)
 
@@ -466,7 +512,8 @@ def _install_tokens(app: Flask, oauth: OAuthState) -> None:
         with oauth.lock:
             return json_response({"grants": [
                 {"did": gr.did, "client_id": gr.client_id, "scope": gr.scope, "jkt": gr.jkt, "alive": gr.alive,
-                 "rotations": gr.rotations, "refused_refreshes": gr.refused_refreshes} for gr in oauth.grants],
+                 "rotations": gr.rotations, "refused_refreshes": gr.refused_refreshes,
+                 "confidential": gr.jwks is not None} for gr in oauth.grants],
                 "nonce_refusals": oauth.nonce_refusals})
 
 
@@ -487,12 +534,13 @@ def _code_grant(oauth: OAuthState, form: Any, jkt: str) -> dict[str, Any]:
         req = code.grant_request
         if form.get("client_id") != req.client_id or form.get("redirect_uri") != req.redirect_uri:
             raise OAuthError("invalid_grant", "client_id or redirect_uri mismatch")
+        oauth.authenticate(req.jwks, form, req.client_id, _origin())
         verifier = form.get("code_verifier", "")
         if not hmac.compare_digest(_b64(hashlib.sha256(verifier.encode()).digest()), req.challenge):
             raise OAuthError("invalid_grant", "Invalid code_verifier")
         if jkt != req.jkt:
             raise OAuthError("invalid_dpop_key_binding", "DPoP key mismatch")
-        grant = Grant(code.did, req.client_id, req.scope, jkt, "ref-" + secrets.token_urlsafe(32))
+        grant = Grant(code.did, req.client_id, req.scope, jkt, "ref-" + secrets.token_urlsafe(32), jwks=req.jwks)
         oauth.grants.append(grant)
         return _issue(oauth, grant)
 
@@ -508,6 +556,7 @@ def _refresh_grant(oauth: OAuthState, form: Any, jkt: str) -> dict[str, Any]:
             raise OAuthError("invalid_grant", "Invalid refresh token")
         if grant.client_id != form.get("client_id"):
             raise OAuthError("invalid_grant", "client_id mismatch")
+        oauth.authenticate(grant.jwks, form, grant.client_id, _origin())
         if grant.jkt != jkt:
             raise OAuthError("invalid_dpop_key_binding", "DPoP key mismatch")
         grant.used_refresh.add(grant.refresh_token)

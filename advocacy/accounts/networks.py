@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, ClassVar
@@ -26,7 +27,7 @@ from connectors.base import (
     Token,
     connector_class,
 )
-from connectors.bluesky_oauth import AtprotoOAuth, Client
+from connectors.bluesky_oauth import AtprotoOAuth, Client, load_signing_key
 from connectors.mastodon import MastodonConnector
 
 LABELS = {"x": "X", "linkedin": "LinkedIn", "mastodon": "Mastodon", "bluesky": "Bluesky", "threads": "Threads"}
@@ -51,7 +52,9 @@ def _settings(network: str) -> dict[str, Any]:
             "version": c["LINKEDIN_VERSION"], "scopes": tuple(c["LINKEDIN_SCOPES"].replace(",", " ").split()),
         }
     if network == "bluesky":
-        return common | {"pds_url": c["BLUESKY_PDS_URL"], "web_base_url": c["BLUESKY_WEB_BASE_URL"]}
+        key = bluesky_client_key()
+        return common | {"pds_url": c["BLUESKY_PDS_URL"], "web_base_url": c["BLUESKY_WEB_BASE_URL"],
+                         "oauth_client_key": json.dumps(key, sort_keys=True) if key else None}
     if network == "threads":  # containers kept per share, images served at PUBLIC_URL for Threads to fetch
         return common | {
             "api_base_url": c["THREADS_API_BASE_URL"], "authorize_url": c["THREADS_AUTHORIZE_URL"],
@@ -96,13 +99,19 @@ def bluesky_oauth() -> AtprotoOAuth:
     ``BLUESKY_PLC_URL``; the servers a person's DID document names are reached through the outbound guard."""
     c = current_app.config
     return AtprotoOAuth(resolver_url=c["BLUESKY_PDS_URL"], plc_url=c["BLUESKY_PLC_URL"], timeout=c["HTTP_TIMEOUT"],
-                        guard=outbound.guard())
+                        guard=outbound.guard(), client_key=bluesky_client_key())
 
 
 def bluesky_client() -> Client:
     """This app as an atproto OAuth client: its metadata document on an https ``PUBLIC_URL``, else (local
     development) a loopback client redirected to ``http://127.0.0.1``."""
-    return Client.for_public_url(current_app.config["PUBLIC_URL"])
+    return Client.for_public_url(current_app.config["PUBLIC_URL"], signing_key=bluesky_client_key())
+
+
+def bluesky_client_key() -> dict[str, Any] | None:
+    """The app's OAuth client signing key (``BLUESKY_OAUTH_CLIENT_KEY``) as a private JWK, or None."""
+    value = current_app.config.get("BLUESKY_OAUTH_CLIENT_KEY") or ""
+    return load_signing_key(value) if value.strip() else None
 
 
 # ------------------------------------------------------------------------------------------------------ Mastodon

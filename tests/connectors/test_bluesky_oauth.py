@@ -18,7 +18,16 @@ from joserfc.jwk import ECKey
 
 from connectors.base import AuthExpired, AuthRevoked, Media, Rejected
 from connectors.bluesky import BlueskyConnector
-from connectors.bluesky_oauth import AtprotoOAuth, Client, Credential, Dpop, OAuthRefused, Pending, new_dpop_key
+from connectors.bluesky_oauth import (
+    AtprotoOAuth,
+    Client,
+    Credential,
+    Dpop,
+    OAuthRefused,
+    Pending,
+    load_signing_key,
+    new_dpop_key,
+)
 from tests.connectors.conftest import BLUESKY_HANDLE, BlueskySandbox
 
 PNG = bytes.fromhex(
@@ -44,7 +53,7 @@ def consent(pending: Pending, *, handle: str | None = None, decision: str = "all
         "handle": handle or pending.handle})
     assert answer.status_code == 302, answer.text
     location = answer.headers["Location"]
-    assert location.startswith(CLIENT.redirect_uri + "?")
+    assert location.startswith(pending.redirect_uri + "?")
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
@@ -264,3 +273,32 @@ def test_a_client_metadata_document_is_fetched_and_checked(oauth: AtprotoOAuth, 
     bluesky_sandbox.config(allow_http_client_ids=False)
     with pytest.raises(OAuthRefused, match="https"):
         oauth.start(BLUESKY_HANDLE, client)
+
+
+def test_a_confidential_client_authenticates_with_its_key_on_every_token_call(
+        bluesky_sandbox: BlueskySandbox, metadata_server: tuple[str, Any]) -> None:
+    base, handler = metadata_server
+    bluesky_sandbox.config(allow_http_client_ids=True)
+    key = load_signing_key(ECKey.generate_key("P-256", private=True).as_pem(private=True).decode())
+    client = Client(f"{base}/accounts/bluesky/client-metadata.json", f"{base}/accounts/bluesky/callback",
+                    signing_key=key)
+    handler.document = client.metadata()
+    assert handler.document["token_endpoint_auth_method"] == "private_key_jwt"
+    assert "d" not in handler.document["jwks"]["keys"][0]  # only the public half is published
+    oauth = AtprotoOAuth(resolver_url=bluesky_sandbox.url, plc_url=bluesky_sandbox.url, timeout=5, client_key=key)
+    pending = oauth.start(BLUESKY_HANDLE, client)
+    back = consent(pending)
+    access, _ = oauth.finish(pending, state=back["state"], iss=back["iss"], code=back["code"])
+    assert [g["confidential"] for g in grants(bluesky_sandbox)["grants"]] == [True]
+    keyless = BlueskyConnector(pds_url=bluesky_sandbox.url, timeout=5)
+    with pytest.raises(AuthRevoked, match="no client key"):
+        keyless.refresh(access)
+    connector = BlueskyConnector(pds_url=bluesky_sandbox.url, timeout=5, oauth_client_key=json.dumps(key))
+    renewed = connector.refresh(access)
+    assert connector.profile(renewed.access_token).handle == BLUESKY_HANDLE
+    # a metadata document listing another key: the assertion does not verify, PAR is refused
+    handler.document = Client(client.client_id, client.redirect_uri, signing_key=new_dpop_key()).metadata()
+    with pytest.raises(OAuthRefused, match="Invalid client assertion"):
+        oauth.start(BLUESKY_HANDLE, client)
+    connector.revoke(renewed)
+    assert [g["alive"] for g in grants(bluesky_sandbox)["grants"]] == [False]

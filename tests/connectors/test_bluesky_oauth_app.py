@@ -181,3 +181,15 @@ def test_in_the_demo_any_handle_on_the_sandbox_domain_connects_by_oauth(
     opt_in(emma)
     assert callback(emma, sign_in(emma, pds)).headers["Location"] == "http://advocacy.test/feed"
     assert db.session.scalars(select(ConnectedAccount)).one().handle == HANDLE
+
+
+def test_with_a_client_key_the_app_is_a_confidential_client(app: Any, sandbox: dict[str, str]) -> None:
+    from joserfc.jwk import ECKey
+
+    app.config["PUBLIC_URL"] = "https://advocacy.example"
+    app.config["BLUESKY_OAUTH_CLIENT_KEY"] = ECKey.generate_key("P-256", private=True).as_pem(private=True).decode()
+    document = app.test_client().get("/accounts/bluesky/client-metadata.json").get_json()
+    assert document["token_endpoint_auth_method"] == "private_key_jwt"
+    assert document["token_endpoint_auth_signing_alg"] == "ES256"
+    (key,) = document["jwks"]["keys"]
+    assert key["kty"] == "EC" and key["kid"] and "d" not in key  # the private half never leaves the app
