@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from email.utils import format_datetime
@@ -64,6 +65,8 @@ class FeedServer:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
+                if path == "/slow":  # answers after the client's timeout
+                    time.sleep(2)
                 if path == "/broken":
                     body = b"<h1>Internal Server Error</h1>"
                     self.send_response(500)
@@ -202,9 +205,10 @@ def test_etag_and_last_modified_are_sent_back_and_a_304_makes_nothing(app, comms
     ("/huge.xml", "larger than 2,000 bytes"),
     ("/loop", "redirects more than 5 times"),
     ("/broken", "answered HTTP 500"),
+    ("/slow", "did not answer within 0.5 s"),
 ])
 def test_a_broken_feed_is_shown_with_its_error_and_backs_off(app, comms, feeds, path, expected):
-    app.config["SOURCES_MAX_BYTES"] = 2000
+    app.config.update(SOURCES_MAX_BYTES=2000, SOURCES_TIMEOUT=0.5)
     feeds.documents["/page.html"] = ("text/html; charset=utf-8", "<!doctype html><html><body>Blog</body></html>")
     feeds.documents["/huge.xml"] = ("application/rss+xml", rss([(f"g{i}", f"https://acme.test/{i}", "T" * 50, "S" * 50)
                                                                 for i in range(40)]))
