@@ -153,6 +153,8 @@ def test_disconnecting_revokes_the_grant_at_the_authorization_server(
     emma = prepare(app, sandbox, browser_factory, make_user)
     callback(emma, sign_in(emma, pds))
     account = db.session.scalars(select(ConnectedAccount)).one()
+    page = emma.get("/accounts/").get_data(as_text=True)
+    assert "access at Bluesky (its tokens stop working there)" in page and "app password you gave" not in page
     assert emma.post(f"/accounts/{account.id}/disconnect").status_code == 302
     db.session.refresh(account)
     assert account.access_token_encrypted is None and account.last_error is None
