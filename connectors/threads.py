@@ -282,8 +282,11 @@ class ThreadsConnector:
         key = idempotency_key
         container = self.containers.get(key) if self.containers is not None and key else None
         if container is not None:
-            status, message = self._status(access_token, container)
-            if status == "PUBLISHED":
+            try:
+                status, message = self._status(access_token, container)
+            except Rejected:  # not this person's (they reconnected as another profile) or unknown: make a new one
+                status, message, container = "", "", None
+            if status == "PUBLISHED" and container is not None:
                 return self._published_before(access_token, container, link or sent)
             if status == "EXPIRED":
                 container = None  # never published, and never will be: a new container is the only way

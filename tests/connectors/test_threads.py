@@ -383,3 +383,13 @@ def test_a_publish_that_commits_after_the_retry_still_posts_once(sandbox: Sandbo
     assert len(sandbox.posts()) == 1 and len(sandbox.containers()) == 1
     again = connector.publish(token.access_token, "once", LINK, idempotency_key="share-10")
     assert again.id == sandbox.posts()[0]["id"]
+
+
+def test_a_kept_container_another_profile_cannot_read_is_replaced(sandbox: Sandbox, connector: ThreadsConnector,
+                                                                  store: Store) -> None:
+    alice = connect(connector, "alice")
+    connector.publish(alice.access_token, "alice's", LINK, idempotency_key="share-11")
+    bob = connect(connector, "bob")  # the person reconnected as another profile: the kept container is not theirs
+    post = connector.publish(bob.access_token, "bob's", LINK + "b", idempotency_key="share-11")
+    assert {p["author_handle"] for p in sandbox.posts()} == {"alice", "bob"}
+    assert [p["id"] for p in sandbox.posts() if p["author_handle"] == "bob"] == [post.id]
