@@ -80,6 +80,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from advocacy.integrations.webhooks import subscribe as webhooks_outbox
 
     webhooks_outbox()  # the events webhook endpoints subscribe to are written to the outbox
+    from advocacy.content.reactions import subscribe as content_reactions
+    from advocacy.reach.reactions import subscribe as reach_reactions
+
+    content_reactions()  # a deactivated person leaves named-person targeting
+    reach_reactions()  # … and the leaderboard
     from advocacy.auth import init_app as init_auth
 
     init_auth(app)
@@ -105,6 +110,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     for bp in (screening_bp, audit_bp, integrations_bp):
         app.register_blueprint(bp)
+    from advocacy.people.scim_admin import bp as scim_admin_bp
+    from advocacy.people.scim_views import bp as scim_bp
+
+    app.register_blueprint(scim_bp)  # /scim/v2: identity providers provision people and teams
+    app.register_blueprint(scim_admin_bp)  # /admin/scim and `advocacy scim …`: their tokens
     register_api(api)
     init_errors(app, api)
 

@@ -97,6 +97,8 @@ def init_app(app: Flask) -> None:
         refused whatever cookie comes with it."""
         if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
             return
+        if request.blueprint == "scim":  # the identity provider's SCIM token alone authenticates it, never a cookie
+            return
         if bearer_secret(request) is not None:
             current_user._get_current_object()  # runs the loaders: the token is checked now
             if g.get("bearer_authenticated"):
@@ -114,6 +116,14 @@ def init_app(app: Flask) -> None:
 
 def public(view: F) -> F:
     """Declare a view open to anyone, signed in or not (the route × role test requires a declaration on every view)."""
+    view.allowed_roles = ("public",)  # type: ignore[attr-defined]
+    return view
+
+
+def scim_token(view: F) -> F:
+    """Declare a SCIM view: no person's session or role opens it, only an identity provider's SCIM token, checked
+    on every request by the SCIM blueprint (``advocacy.people.scim_views``). To the route × role walk it is open to
+    every role alike (each gets the same 401 without the token)."""
     view.allowed_roles = ("public",)  # type: ignore[attr-defined]
     return view
 

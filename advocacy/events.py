@@ -15,6 +15,11 @@ The integrations outbox (``advocacy.integrations.webhooks``) hears approvals, wi
 results and deactivations, and writes a webhook delivery only when an endpoint subscribes: a signal with no interested
 endpoint costs a cached lookup, never a query or an HTTP call.
 
+A deactivation (``people.services.deactivate``: the admin's people page and SCIM alike) is heard by delivery
+(cancels the person's shares not yet out), content (``content.reactions``: named-person targets go), reach
+(``reach.reactions``: off the leaderboard) and the outbox; the deactivating function itself revokes the person's
+network tokens, as opting out does.
+
 Blinker (Flask's own signal library) carries them: ``signal.send(sender, **details)``.
 """
 
@@ -33,7 +38,9 @@ talking_point_withdrawn: Signal = _events.signal(
 person_opted_out: Signal = _events.signal(
     "person-opted-out", doc="sender: the User who opted out (committed)")
 person_deactivated: Signal = _events.signal(
-    "person-deactivated", doc="sender: the User an admin deactivated (committed); by: the admin")
+    "person-deactivated",
+    doc="sender: the User deactivated (committed) by people.services.deactivate; by: the admin, or None when the "
+        "identity provider did it over SCIM")
 share_published: Signal = _events.signal(
     "share-published", doc="sender: the id of the Share now published (committed); sent on publishing's hot path")
 share_failed: Signal = _events.signal(

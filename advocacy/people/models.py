@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -26,6 +26,9 @@ class Team(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
+    # SCIM: a team provisioned as a group by the identity provider (advocacy.people.scim)
+    external_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    scim_managed: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     members: Mapped[list[User]] = relationship(back_populates="team")
 
@@ -54,6 +57,12 @@ class User(UserMixin, db.Model):
     # Every signed-in session carries the generation it began in; signing out (or "sign out everywhere") moves it
     # on, so a session cookie from before, replayed, no longer signs anyone in (advocacy.auth).
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    # SCIM provisioning (advocacy.people.scim): the identity provider's userName and id for this person, the
+    # attributes it sent that we keep (JSON), and when it deleted them (the row stays: their posts stay in reports)
+    scim_user_name: Mapped[str | None] = mapped_column(String(254), unique=True)
+    external_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    scim_attributes: Mapped[str | None] = mapped_column(Text)
+    scim_deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     team: Mapped[Team | None] = relationship(back_populates="members")
 
@@ -95,6 +104,34 @@ class ApiToken(db.Model):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
+
+
+class TeamMembership(db.Model):
+    """A person's membership of a team provisioned as a SCIM group. A person may be in several groups; their
+    ``User.team`` (what targeting by team reads) is the group they were added to most recently, among those they
+    are still in."""
+
+    __tablename__ = "team_memberships"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    display: Mapped[str | None] = mapped_column(String(255))  # the member's name as the identity provider sent it
+
+
+class ScimToken(db.Model):
+    """The bearer token one identity provider provisions with over SCIM: only its SHA-256 is stored."""
+
+    __tablename__ = "scim_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))  # the identity provider, e.g. "Okta" or "Microsoft Entra"
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class PolicyVersion(db.Model):

@@ -208,13 +208,44 @@ def update_person(admin: User, user: User, *, role: str, team_id: object, active
     if user.id == admin.id and (role != Role.ADMIN or not active):
         raise DomainError("you cannot remove your own admin role or deactivate yourself", "role")
     before = (user.role, user.team_id, user.active)
-    user.role, user.team, user.active = role, team, bool(active)
+    user.role, user.team, user.active = role, team, bool(active) or before[2]  # deactivate() turns it off
     record(admin, "user_changed", "user", user.id, role=role, team_id=team.id if team else None, active=bool(active),
            was=f"{before[0]}/{before[1]}/{before[2]}")
     db.session.commit()
-    if before[2] and not user.active:
-        events.person_deactivated.send(user, by=admin)
+    if before[2] and not active:
+        deactivate(user, by=admin)  # the same as an identity provider's deactivation over SCIM
     log.info("event=user_changed user_id=%s role=%s active=%s by=%s", user.id, role, bool(active), admin.id)
+
+
+def deactivate(user: User, by: User | None = None, source: str = "admin") -> int:
+    """A person leaves: every path that deactivates someone (the admin's people page, SCIM ``active=false`` or
+    DELETE from the identity provider) comes through here.
+
+    Their sign-in and sessions end, their API tokens stop working (they belong to an inactive person), every
+    network token is revoked at the network and deleted, and ``person_deactivated`` tells the other stages: delivery
+    cancels their scheduled and queued shares, content takes them out of named-person targeting, reach takes them
+    off the leaderboard. Their past posts stay in the archive and the reports. Returns the shares cancelled.
+
+    Args:
+        user: the person.
+        by: the admin who did it; None when the identity provider did.
+        source: ``admin`` or ``scim:<identity provider>``, for the audit log.
+    """
+    from advocacy.accounts.models import ConnectedAccount
+    from advocacy.accounts.services import disconnect
+    from advocacy.audit.services import record
+
+    user.active = False
+    user.session_generation = (user.session_generation or 0) + 1  # every session cookie of theirs ends now
+    db.session.commit()  # first: no share goes out and nobody signs in from here on
+    cancelled = events.total(events.person_deactivated.send(user, by=by))
+    for account in db.session.scalars(select(ConnectedAccount).where(ConnectedAccount.user_id == user.id)):
+        disconnect(account)
+    if by is None:  # an admin's change is recorded by update_person already
+        record(None, "user_changed", "user", user.id, active=False, source=source, cancelled=cancelled)
+    db.session.commit()
+    log.info("event=user_deactivated user_id=%s source=%s cancelled=%s", user.id, source, cancelled)
+    return cancelled
 
 
 def save_team(admin: User, name: str, team: Team | None = None) -> Team:

@@ -231,6 +231,7 @@ def _rollback() -> None:
 ADMIN_LINKS = (  # (endpoint, label, what it is for); links whose page is not installed are left out
     ("people.admin_people", "People and roles", "add people, change their role and team, deactivate them"),
     ("people.admin_teams", "Teams", "create and rename teams (targeting and reports use them)"),
+    ("scim_admin.tokens", "SCIM provisioning", "tokens for Okta or Microsoft Entra to provision people and teams"),
     ("reach.rate_cards", "Rate cards", "what a click, an impression and an engagement are worth, per network"),
     ("screening.rules", "Screening rules", "length limits, banned terms, personal data, the disclosure line"),
     ("people.publish_policy", "Policy versions", "publish the social-media policy everyone acknowledges"),
