@@ -69,10 +69,17 @@ def history(factory, make_user, seed: int) -> dict:
     points = [factory.talking_point(f"Point {i}") for i in range(4)]
     shares: list[Share] = []
 
+    pending: set[tuple[int, int, str]] = set()  # one live share per person, talking point and network
+
     def publish(n: int, status: str = ShareStatus.PUBLISHED) -> list[Share]:
         made = []
         for _ in range(n):
-            share = factory.share(rng.choice(people), rng.choice(points), rng.choice(NETWORKS), at(day(rng)),
+            person, point, network = rng.choice(people), rng.choice(points), rng.choice(NETWORKS)
+            while status != ShareStatus.PUBLISHED and (person.id, point.id, network) in pending:
+                person, point, network = rng.choice(people), rng.choice(points), rng.choice(NETWORKS)
+            if status != ShareStatus.PUBLISHED:
+                pending.add((person.id, point.id, network))
+            share = factory.share(person, point, network, at(day(rng)),
                                   followers=None if rng.random() < 0.1 else rng.randrange(5000))
             share.status = status
             made.append(share)
