@@ -10,7 +10,8 @@ lexicon's ``maxSize``; see ``sandbox.bluesky_records``), ``com.atproto.repo.uplo
 413 ``PayloadTooLarge`` over the PDS's upload limit) and ``com.atproto.sync.getBlob``, ``app.bsky.feed.getPosts`` (at
 most 25 URIs, images as the AppView's ``#view``) and ``app.bsky.actor.getProfile``; public pages
 (``sandbox.bluesky_pages``); and the JSON control API under ``/_sandbox/`` (the X sandbox's endpoints and shapes;
-faults as ``sandbox.common`` serves them, ``commit_late`` among them). Errors are XRPC's ``{"error", "message"}``;
+faults as ``sandbox.common`` serves them, ``commit_late`` among them); atproto OAuth with DPoP in
+``sandbox.bluesky_oauth``. Errors are XRPC's ``{"error", "message"}``;
 rate limits answer with ``RateLimit-*`` headers (reset in epoch seconds) and write points as the PDS counts them. Run
 it with ``sandbox.runner``.
 """
@@ -103,9 +104,7 @@ class Config:
     access_lifetime: int = 7200
     refresh_lifetime: int = 90 * 86400
     rate_limits: dict[str, int] = field(default_factory=lambda: {k: v[0] for k, v in DEFAULT_RATE_LIMITS.items()})
-    # an unknown handle with an app-password-shaped password becomes an account (and, on handle_domain, one
-    # resolved for an OAuth sign-in)
-    auto_create_accounts: bool = True
+    auto_create_accounts: bool = True  # unknown handles become accounts (app-password login; OAuth on handle_domain)
     handle_domain: str = "bsky.social"
     latency_ms: int = 0
     metrics_growth: bool = True
@@ -187,8 +186,7 @@ class BlueskyState(SandboxState):
             self.sessions: dict[str, Session] = {}  # by JWT
             self.blobs: dict[str, dict[str, Blob]] = {}  # by did, then by CID
             self.refused_keys: list[str] = []  # at:// URIs a createRecord asked for again, refused (for tests)
-            oauth = getattr(self, "oauth", None)
-            if oauth is not None:
+            if (oauth := getattr(self, "oauth", None)) is not None:
                 oauth.reset()
 
     # ------------------------------------------------------------------------------------------------ users
