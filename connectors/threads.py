@@ -74,6 +74,24 @@ URL_RE = regex.compile(r"https?://[^\s<>\"]+", regex.IGNORECASE)
 EMOJI_RE = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}]")
 
 
+class _RedactSecrets(logging.Filter):
+    """urllib3 logs each request line at DEBUG, query string included: Threads' token calls carry the token and the
+    app secret there (and Graph's ``paging.next`` URLs the token). Blank them in every record."""
+
+    PATTERN = regex.compile(r"((?:access_token|client_secret|code)=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "access_token=" in message or "client_secret=" in message:
+            record.msg, record.args = self.PATTERN.sub(r"\1[redacted]", message), None
+        return True
+
+
+_urllib3_logger = logging.getLogger("urllib3.connectionpool")
+if not any(type(f).__name__ == "_RedactSecrets" for f in _urllib3_logger.filters):
+    _urllib3_logger.addFilter(_RedactSecrets())
+
+
 # ------------------------------------------------------------------------------------------------------ counting
 def text_length(text: str) -> int:
     """The length of ``text`` as Threads counts it against its 500: one per character, an emoji as its UTF-8 bytes.

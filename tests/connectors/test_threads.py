@@ -393,3 +393,18 @@ def test_a_kept_container_another_profile_cannot_read_is_replaced(sandbox: Sandb
     post = connector.publish(bob.access_token, "bob's", LINK + "b", idempotency_key="share-11")
     assert {p["author_handle"] for p in sandbox.posts()} == {"alice", "bob"}
     assert [p["id"] for p in sandbox.posts() if p["author_handle"] == "bob"] == [post.id]
+
+
+def test_tokens_and_the_app_secret_never_reach_a_log_line(sandbox: Sandbox, connector: ThreadsConnector,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    with caplog.at_level(logging.DEBUG):
+        token = connect(connector)
+        sandbox.advance(86400 + 60)
+        fresh = connector.refresh(token)
+        connector.find_post(fresh.access_token, LINK, dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name != "werkzeug")  # werkzeug: the sandbox's
+    assert "access_token=[redacted]" in logged  # urllib3 logged the token calls' request lines
+    for secret in (token.access_token, fresh.access_token, "threads-sandbox-secret"):
+        assert secret not in logged
