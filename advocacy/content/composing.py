@@ -73,7 +73,8 @@ def screen_talking_point(tp: TalkingPoint) -> list[tuple[int, Variant, list[scre
             n for n in screening.LENGTH_NETWORKS if n not in own]
         text = _compose(tp, variant.text)
         result.append((i, variant, screening.screen(text, networks=networks, link=tracked_link_placeholder(),
-                                                    disclosure=tp.disclosure, rules=rules)))
+                                                    disclosure=tp.disclosure, rules=rules,
+                                                    media=tp.image is not None)))
     return result
 
 
@@ -101,7 +102,8 @@ def check_employee_copy(tp: TalkingPoint, network: str, text: str) -> str:
         raise NotAllowed("this talking point must be shared as written: its copy may not be edited")
     composed = _compose(tp, text)
     findings = screening.screen(composed, networks=[network], link=tracked_link_placeholder(),
-                                disclosure=tp.disclosure, rules=screening_rules())
+                                disclosure=tp.disclosure, rules=screening_rules(),
+                                media=tp.approved_image is not None)  # shares carry the approved image
     blocked = screening.blocking(findings)
     if blocked:
         raise DomainError(_refusal(blocked), "text")
@@ -111,10 +113,12 @@ def check_employee_copy(tp: TalkingPoint, network: str, text: str) -> str:
 def preview(tp: TalkingPoint, network: str, text: str | None = None) -> dict[str, Any]:
     """What a share would say on ``network`` and what screening finds in it (nothing is refused here)."""
     composed = _compose(tp, text if text is not None else tp.copy_for(network))
+    media = tp.approved_image is not None  # what a share carries
+    link = tracked_link_placeholder()
     findings = screening.screen(composed, networks=[network] if network in screening.LENGTH_NETWORKS else [],
-                                link=tracked_link_placeholder(), disclosure=tp.disclosure, rules=screening_rules())
-    full = f"{composed} {tracked_link_placeholder()}"
-    length = screening.measure(full, network) if network in screening.LENGTH_NETWORKS else len(full)
+                                link=link, disclosure=tp.disclosure, rules=screening_rules(), media=media)
+    length = (screening.sent_length(composed, network, link, media) if network in screening.LENGTH_NETWORKS
+              else len(f"{composed} {link}"))
     return {"network": network, "text": composed, "length": length, "findings": [f.as_dict() for f in findings],
             "blocked": bool(screening.blocking(findings))}
 
@@ -186,7 +190,7 @@ def draft_previews(copy: Mapping[str, str], hashtags: str = "", disclosure: str 
         if problem:
             findings.insert(0, {"rule": "hashtags", "label": "Hashtags", "action": screening.BLOCK,
                                 "message": problem, "start": 0, "end": 0, "excerpt": "", "network": None})
-        out.append({"network": network, "text": composed, "length": screening.measure(f"{composed} {link}", network),
+        out.append({"network": network, "text": composed, "length": screening.sent_length(composed, network, link),
                     "limit": limits.get(network), "findings": findings,
                     "blocked": any(f["action"] == screening.BLOCK for f in findings)})
     return out

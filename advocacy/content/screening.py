@@ -198,6 +198,22 @@ def measure(text: str, network: str) -> int:
     return len(text)
 
 
+def sent_length(text: str, network: str, link: str = "", media: bool = False) -> int:
+    """The length of a post as ``network`` counts it, measured on what the connector sends: ``text`` with ``link``
+    appended, except on LinkedIn, where an article post carries the link in its card, not in the commentary (with
+    ``media`` the link joins the commentary).
+
+    Args:
+        text: the composed text (copy, hashtags, disclosure), without the link.
+        network: one of ``LENGTH_NETWORKS``.
+        link: the tracked link the share appends.
+        media: the post carries images.
+    """
+    if network == "linkedin":
+        return linkedin_length(linkedin_commentary(text, link or None, media=media))
+    return measure(f"{text} {link}" if link else text, network)
+
+
 def _overflow_start(text: str, network: str, limit: int) -> int:
     """Index in ``text`` of the first character past ``limit`` (for the finding's span)."""
     if network == "bluesky":

@@ -43,3 +43,38 @@ def test_characters_beyond_the_bmp_count_two_as_linkedin_counts_them():
     assert not linkedin_findings("😀" * 1500)
     [over] = linkedin_findings("😀" * 1501)
     assert over.message.startswith("3002 of 3000")
+
+
+def _point(make_user, text: str):
+    from advocacy.content import workflow
+
+    author = make_user("li-author@acme.test", "comms")
+    return author, workflow.create_talking_point(author, title="Report", link="https://acme.test/report",
+                                                 variants=[{"network": "linkedin", "text": text}])
+
+
+def test_a_talking_point_with_an_image_is_measured_with_the_link_in_its_commentary(app, make_user):
+    """With an image LinkedIn gets no article card: the tracked link joins the commentary and counts. Screening of a
+    talking point and the counter comms and employees read must know it (they measured it as an article post)."""
+    from advocacy.content import composing, images, workflow
+    from advocacy.errors import DomainError
+    from tests.connectors.imagefiles import png
+
+    link = composing.tracked_link_placeholder()
+    text = "l" * (3000 - len(link))  # fits as an article post; with the link in the commentary it is 1 over
+    author, tp = _point(make_user, text)
+    assert composing.preview(tp, "linkedin")["length"] == 3000 - len(link)  # the counter: the link is in the card
+    images.set_image(tp, author, png(), "A chart of the results")
+    try:
+        workflow.submit(tp, author)
+    except DomainError as exc:
+        assert exc.field == "variants.0.text" and "3001 of 3000" in exc.message
+    else:
+        raise AssertionError("a LinkedIn copy that does not fit with its link went to review")
+
+
+def test_the_draft_counter_measures_linkedin_as_sent(app):
+    from advocacy.content import composing
+
+    [li] = [p for p in composing.draft_previews({"linkedin": "(" * 10 + "x" * 2980}) if p["network"] == "linkedin"]
+    assert li["length"] == 3000 and not li["blocked"]  # escapes counted, the link (in the card) not
