@@ -48,3 +48,39 @@ def test_a_revoked_token_gets_401(app: Any, served: str) -> None:
     assert answer.status_code == 401
     assert answer.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
     assert answer.json()["status"] == "401"
+
+
+def test_admins_create_and_revoke_scim_tokens_on_their_page(app: Any, served: str, browser: Any,
+                                                             make_user: Any) -> None:
+    import re
+
+    make_user("admin@acme.test", "admin")
+    make_user("comms@acme.test", "comms")
+    browser.login("comms@acme.test")
+    assert browser.get("/admin/scim").status_code == 403
+    browser.login("admin@acme.test")
+    assert "SCIM provisioning" in browser.get("/admin").get_data(as_text=True)
+    assert browser.post("/admin/scim", {"name": ""}).status_code == 422
+    page = browser.post("/admin/scim", {"name": "Microsoft Entra"}).get_data(as_text=True)
+    secret = re.search(r'<code id="new-token">([^<]+)</code>', page).group(1)  # type: ignore[union-attr]
+    assert "/scim/v2</code>" in page
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert httpx2.get(f"{served}/scim/v2/ServiceProviderConfig", headers=headers).status_code == 200
+    token_id = re.search(r'/admin/scim/(\d+)/revoke', page).group(1)  # type: ignore[union-attr]
+    assert browser.post(f"/admin/scim/{token_id}/revoke").status_code == 302
+    assert httpx2.get(f"{served}/scim/v2/ServiceProviderConfig", headers=headers).status_code == 401
+    assert "revoked" in browser.get("/admin/scim").get_data(as_text=True)
+
+
+def test_the_command_line_creates_and_revokes_scim_tokens(app: Any, served: str) -> None:
+    runner = app.test_cli_runner()
+    created = runner.invoke(args=["scim", "create-token", "Okta"])
+    assert created.exit_code == 0, created.output
+    secret = created.output.strip()
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert httpx2.get(f"{served}/scim/v2/Users", headers=headers).status_code == 200
+    listed = runner.invoke(args=["scim", "tokens"]).output
+    token_id = listed.split("\t")[0]
+    assert "Okta" in listed and secret not in listed
+    assert runner.invoke(args=["scim", "revoke-token", token_id]).exit_code == 0
+    assert httpx2.get(f"{served}/scim/v2/Users", headers=headers).status_code == 401
