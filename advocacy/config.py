@@ -11,6 +11,7 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -64,6 +65,20 @@ def parse_float(value: str) -> float:
     if number < 0 or number != number:
         raise ValueError(f"expected a number of at least 0, got {value!r}")
     return number
+
+
+def parse_usd(value: str) -> Decimal:
+    """A price in US dollars as a decimal string (``0.200``): at least 0, at most 6 decimal places."""
+    import re
+
+    text = value.strip().removeprefix("$")
+    if not re.fullmatch(r"[0-9]{1,9}(\.[0-9]{1,6})?", text):
+        raise ValueError(f"expected an amount in US dollars such as 0.200 (at most 6 decimals), got {value!r}")
+    return Decimal(text)
+
+
+def parse_optional_usd(value: str) -> Decimal | None:
+    return parse_usd(value) if value.strip() else None
 
 
 def parse_bool(value: str) -> bool:
@@ -206,6 +221,7 @@ class Setting:
         return self.env or PREFIX + self.name
 
 
+X_PRICES_READ = "2026-08-28"  # when X's published pay-per-use prices (the defaults below) were read
 SETTINGS: tuple[Setting, ...] = (
     Setting("ENV", parse_choice("development", "production"), "development",
             "production refuses to start without explicit secrets"),
@@ -227,6 +243,13 @@ SETTINGS: tuple[Setting, ...] = (
             "rules) for its preview card and title"),
     Setting("DELIVERY_MAX_ATTEMPTS", parse_positive_int, 5, "attempts before a share with transient errors fails"),
     Setting("DELIVERY_RETRY_SECONDS", parse_float, 30.0, "first retry delay; doubles on each attempt"),
+    Setting("X_PRICE_PER_POST", parse_usd, Decimal("0.015"),
+            f"US dollars X charges for a post without a link (X's pay-per-use price, read {X_PRICES_READ})"),
+    Setting("X_PRICE_PER_POST_WITH_LINK", parse_usd, Decimal("0.200"),
+            f"US dollars X charges for a post with a link, which every share carries (read {X_PRICES_READ})"),
+    Setting("X_MONTHLY_SPEND_CAP", parse_optional_usd, None,
+            "US dollars advocacy may spend on X posts per calendar month (UTC); shares over it wait for the next "
+            "month; empty: no cap"),
     Setting("X_API_BASE_URL", parse_http_url, "https://api.x.com", "X API v2 base URL"),
     Setting("X_AUTHORIZE_URL", parse_http_url, "https://x.com/i/oauth2/authorize", "X OAuth 2 consent page"),
     Setting("X_TOKEN_URL", parse_http_url, "https://api.x.com/2/oauth2/token", "X OAuth 2 token endpoint"),

@@ -154,6 +154,10 @@ def _detail(tp: TalkingPoint, status: int = 200, **extra: Any) -> Any:
     extra.setdefault("fanout_expected", tp.approved_at is not None
                      and utcnow() - tp.approved_at < dt.timedelta(minutes=10))
     extra.setdefault("limits", composing.length_limits())
+    from advocacy.delivery import costs  # what the talking point will cost on X for its audience
+
+    extra.setdefault("x_cost", costs.estimate(tp))
+    extra.setdefault("x_prices", costs.prices())
     previews = {n: composing.preview(tp, n) for n in networks}
     return render_template("content/detail.html", tp=tp, previews=previews, labels=LABELS,
                            changes=versions.review_changes(tp), refusal=versions.four_eyes_refusal(tp, current_user),

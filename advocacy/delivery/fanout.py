@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from advocacy.accounts.models import AccountStatus, ConnectedAccount
 from advocacy.accounts.networks import LABELS
 from advocacy.content.models import Status, TalkingPoint
-from advocacy.delivery import rules, services
+from advocacy.delivery import consent, rules, services
 from advocacy.delivery.models import FanOut, Share, ShareStatus
 from advocacy.extensions import db, redis_client
 from advocacy.models_base import utcnow
@@ -76,24 +76,38 @@ def topics_of(text: str) -> list[str]:
 def targets(tp: TalkingPoint) -> list[tuple[int, int, str, str, int, int, int, int | None]]:
     """(user id, account id, network, timezone, hours start, hours end, daily cap, followers) of everyone the
     talking point should auto-share to: everyone the sharing rule lets share it now (``rules.eligible``: aimed at,
-    active, opted in, policy acknowledged, inside its window), one of its topics chosen, account connected, and no
-    share of it on that network yet."""
-    topics = topics_of(tp.topics)
-    if not topics:
+    active, opted in, policy acknowledged, inside its window), one of its topics chosen, account connected (LinkedIn:
+    with their yearly consent to automatic posting in force), and no share of it on that network yet."""
+    if not topics_of(tp.topics):
         return []
+    query = audience(tp, utcnow())
+    return [tuple(r) for r in db.session.execute(query.order_by(User.id))]
+
+
+def audience(tp: TalkingPoint, at: dt.datetime, *, preview: bool = False) -> Any:
+    """The fan-out's audience query, a ``Select`` (see ``targets``), one row per person and network.
+
+    Args:
+        tp: the talking point.
+        at: now.
+        preview: count it before approval (the approval page's X cost): a talking point in review counts as
+            approved.
+    """
+    topics = topics_of(tp.topics) or [""]
     padded = literal(" ") + User.auto_share_topics + literal(" ")
-    query = (
+    conditions = rules.clauses(at, due=True).values() if preview else rules.eligible(at)
+    return (
         select(User.id, ConnectedAccount.id, ConnectedAccount.network, User.timezone, User.share_hours_start,
                User.share_hours_end, User.daily_share_cap, ConnectedAccount.followers)
         .join(ConnectedAccount, ConnectedAccount.user_id == User.id)
         .join(TalkingPoint, TalkingPoint.id == tp.id)
-        .where(*rules.eligible(utcnow()), User.auto_share_topics != "",
+        .where(*conditions, User.auto_share_topics != "",
                or_(*(padded.like(f"% {t} %") for t in topics)),
                ConnectedAccount.status == AccountStatus.ACTIVE, ConnectedAccount.network.in_(tuple(LABELS)),
+               consent.audience_clause(at),
                ~select(Share.id).where(Share.talking_point_id == tp.id, Share.user_id == User.id,
                                        Share.network == ConnectedAccount.network).exists())
     )
-    return [tuple(r) for r in db.session.execute(query.order_by(User.id))]  # type: ignore[misc]
 
 
 # ---------------------------------------------------------------------------------------------------------- slots

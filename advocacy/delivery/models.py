@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, false, func, select
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, false, func, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -51,6 +51,8 @@ class Share(db.Model):
         # each other cannot both place one (published ones are checked by the domain: a post can be deleted)
         Index("ux_shares_live_once", "talking_point_id", "user_id", "network", unique=True,
               sqlite_where=sql_text(LIVE_ONCE_WHERE), postgresql_where=sql_text(LIVE_ONCE_WHERE)),
+        # the month's X spend: one indexed aggregate over the network's published and publishing shares
+        Index("ix_shares_network_status_published_at", "network", "status", "published_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -79,10 +81,23 @@ class Share(db.Model):
     # the link the share carries (its tracked link redirects there): the talking point's approved link when the share
     # was made, never a later edit waiting for review
     link: Mapped[str] = mapped_column(String(2048), default=_approved_link, server_default="")
+    # what posting it costs on the network, in millionths of a US dollar, recorded when it is sent (X's per-post
+    # price then), so a later price change does not rewrite past spend; None: a network that charges nothing
+    price_micros: Mapped[int | None] = mapped_column(BigInteger())
 
     talking_point: Mapped[TalkingPoint] = relationship()
     user: Mapped[User] = relationship()
     account: Mapped[ConnectedAccount | None] = relationship()
+
+
+class AutoShareConsent(db.Model):
+    """A person's consent to posting on a network for them automatically (LinkedIn: renewed every year)."""
+
+    __tablename__ = "auto_share_consents"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    network: Mapped[str] = mapped_column(String(32), primary_key=True)
+    consented_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class FanOut(db.Model):

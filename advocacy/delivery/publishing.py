@@ -5,7 +5,8 @@ publishing) is ``in_doubt``. Before posting it again the network is asked: by th
 takes one (Mastodon answers a repeat with the post it already made), otherwise by looking for the post, which holds
 the share's unique tracked link. A network that refuses a repeat as a duplicate (X 403, LinkedIn 422) is looked at
 the same way. Only transient and rate-limited errors are retried; an expired token is refreshed and the post tried
-once more; a revoked account pauses the share and tells its owner, once.
+once more; a revoked account pauses the share and tells its owner, once. An X share records its price, and waits for
+next month when it would pass the monthly X spend cap (``costs.hold_over_cap``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from advocacy.accounts.models import AccountStatus
 from advocacy.accounts.networks import connector_for
 from advocacy.content.images import shared_image
 from advocacy.content.link_previews import shared_link_title
-from advocacy.delivery import budgets, rules, services, tokens
+from advocacy.delivery import budgets, costs, rules, services, tokens
 from advocacy.delivery.models import Share
 from advocacy.extensions import db, redis_client
 from advocacy.models_base import utcnow
@@ -81,6 +82,9 @@ def publish(share_id: int) -> str:
     if account is None or account.status != AccountStatus.ACTIVE:
         services.mark_paused(share_id, f"the account is not connected: {services.RECONNECT}")
         return "paused"
+    held = costs.hold_over_cap(share)  # X's price recorded; over the monthly cap: next month, never failed
+    if held is not None:
+        return held
     wait = budgets.take(redis_client(), share.network, account.id)
     if wait is not None:
         services.reschedule(share_id, wait + dt.timedelta(milliseconds=50), "waiting for the posting budget to free "
@@ -144,6 +148,11 @@ def _stopped(share: Share) -> str | None:
     found = rules.facts(share.talking_point_id, share.user_id, now, due=True)
     failed = found.failed
     if failed is None:
+        consent_hold = rules.consent_hold(share, now)  # a LinkedIn auto-share whose owner's yearly consent lapsed
+        if consent_hold is not None:
+            services.hold(share.id, consent_hold)
+            log.info("event=share_held share_id=%s reason=linkedin_consent", share.id)
+            return "paused"
         if found.available_from is not None and found.available_from > now + services.EARLY:
             services.reschedule(share.id, found.available_from, "waiting for the talking point to become available",
                                 refund=True)

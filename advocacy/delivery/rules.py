@@ -10,7 +10,8 @@ A share may be made when the talking point is approved, aimed at the person (the
 inside its availability window, and the person is active, opted in and has acknowledged the current policy; a
 posting network also needs a connected, active account, and no other live share of the talking point there.
 A share that comes due is checked again: withdrawn, retargeted away, expired, a person deactivated or opted out:
-it is cancelled with the reason; a policy not yet acknowledged holds it; a window not yet open moves it.
+it is cancelled with the reason; a policy not yet acknowledged holds it; a window not yet open moves it; a LinkedIn
+auto-share whose owner's yearly consent to automatic posting lapsed is paused until they renew it (``consent_hold``).
 """
 
 from __future__ import annotations
@@ -118,6 +119,17 @@ def facts(tp_id: int, user_id: int, at: dt.datetime, *, due: bool = False) -> Fa
     values = row._mapping
     failed = next((c for c in CONDITIONS if not values[c.name]), None)
     return Facts(failed, values["available_from"], values["available_until"])
+
+
+def consent_hold(share: Share, now: dt.datetime) -> str | None:
+    """Why an auto-share that came due must wait for its owner: a LinkedIn one whose owner's yearly consent to
+    automatic posting lapsed (``consent.hold_reason``; one primary-key read, LinkedIn auto-shares only). None: it may
+    go."""
+    if not share.auto or share.network != "linkedin":
+        return None
+    from advocacy.delivery import consent
+
+    return consent.hold_reason(share, now)
 
 
 class AlreadyShared(Conflict):

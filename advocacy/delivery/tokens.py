@@ -96,6 +96,9 @@ def refresh_expiring(now: dt.datetime | None = None) -> dict[str, int]:
             report["failed"] += 1
             log.warning("event=token_refresh_failed account_id=%s error=%s", account.id, type(exc).__name__)
     report["reminded"] = remind_expiring(now)
+    from advocacy.delivery import consent  # the yearly LinkedIn consent's reminders ride on the same job
+
+    report["reminded"] += consent.remind_lapsing(now)
     return report
 
 

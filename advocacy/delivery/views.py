@@ -14,8 +14,8 @@ from advocacy.accounts.networks import INTENT_LABELS, LABELS
 from advocacy.auth import roles_required
 from advocacy.content import composing, library
 from advocacy.content.models import TalkingPoint
+from advocacy.delivery import consent, rules, services
 from advocacy.delivery import preferences as prefs
-from advocacy.delivery import rules, services
 from advocacy.delivery.models import Share
 from advocacy.errors import DomainError
 from advocacy.extensions import db
@@ -48,10 +48,11 @@ def _feed(typed: dict[tuple[int, str], str] | None = None, errors: dict[tuple[in
         items.append((tp, previews))
     dialogs = [n for n in INTENT_LABELS if n not in accounts]  # share dialogs for what is not connected
     recent = [s for s in services.shares_of(current_user, 10) if s.status != "cancelled"]  # all: on "My shares"
+    linkedin = consent.status(current_user) if "linkedin" in accounts and current_user.auto_share_topics else None
     return render_template("feed/index.html", items=items, accounts=accounts, labels=INTENT_LABELS | LABELS,
                            dialogs=dialogs, limits=composing.length_limits(), typed=typed, errors=errors,
                            acknowledged=has_acknowledged_current(current_user), recent=recent, shared=shared,
-                           live=any(s.status in LIVE for s in recent)), status
+                           live=any(s.status in LIVE for s in recent), linkedin_consent=linkedin), status
 
 
 LIVE = ("scheduled", "queued", "publishing")
@@ -190,6 +191,8 @@ def preferences() -> Any:
         typed = {k: request.form[k] for k in prefs.FIELDS if k in request.form}  # what the form sent, no more
         try:
             prefs.update(current_user, typed)
+            if "linkedin_consent_shown" in request.form:  # the checkbox was on the form: absent means unticked
+                _set_linkedin_consent("linkedin_consent" in request.form)
         except DomainError as exc:
             db.session.rollback()
             error, values = exc, {**values, **typed}
@@ -197,5 +200,26 @@ def preferences() -> Any:
             flash("Saved.", "success")
             return redirect(url_for("delivery.preferences"))
     page = render_template("feed/preferences.html", values=values, error=error, digests=prefs.DIGESTS,
-                           time_zones=sorted(prefs.time_zones()))
+                           time_zones=sorted(prefs.time_zones()), linkedin_consent=consent.status(current_user))
     return page, 422 if error else 200
+
+
+def _set_linkedin_consent(ticked: bool) -> None:
+    state = consent.status(current_user)
+    if ticked and (not state["given"] or state["lapsed"]):
+        consent.give(current_user)
+    elif not ticked and state["given"]:
+        consent.withdraw(current_user)
+
+
+@bp.post("/preferences/linkedin-consent")
+@roles_required()
+def renew_linkedin_consent() -> Any:
+    """One click: consent to automatic LinkedIn posting for another year; paused LinkedIn auto-shares go out."""
+    released = consent.give(current_user)
+    until = consent.lapses_at(current_user.id)
+    assert until is not None
+    more = f" {released} paused LinkedIn share{'s' if released != 1 else ''} will go out now." if released else ""
+    flash(f"Automatic LinkedIn posting renewed until {until:%Y-%m-%d}.{more}", "success")
+    back = request.form.get("next", "")
+    return redirect(url_for("delivery.feed") if back == "feed" else url_for("delivery.preferences"))

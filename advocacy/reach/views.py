@@ -18,7 +18,7 @@ from advocacy.delivery.models import Share, ShareStatus
 from advocacy.errors import DomainError, NotAllowed, NotFound
 from advocacy.extensions import db
 from advocacy.people.models import Role
-from advocacy.reach import links, reports, services
+from advocacy.reach import links, reports, services, spend
 from advocacy.reach.models import ResultKind, ShareStats
 from advocacy.security import csv_cell
 
@@ -100,6 +100,7 @@ def report() -> Any:
                            report_url=report_url, sort_labels=SORT_LABELS,
                            per_page_choices=(25, 50, 100, reports.MAX_PER_PAGE),
                            points=points, amplification=reports.amplification(filters),
+                           spend=spend.summary(filters),
                            query=filters.query(), options=_options(), **_charts(group, rep, filters, points))
 
 
