@@ -17,7 +17,8 @@ DPoP error="use_dpop_nonce"`` from the PDS, both with the new ``DPoP-Nonce``. Th
 API (``POST /_sandbox/oauth/rotate-nonce``, the old nonces then refused). Tokens are bound to the PAR's key (its JWK
 thumbprint): a proof by another key, or the token sent as ``Bearer``, is refused. The PDS checks the token's scope:
 ``repo:app.bsky.feed.post`` (or ``transition:generic``) to write posts, ``blob:…`` matching the upload's type to
-upload. ``GET /_sandbox/oauth`` lists the grants (rotations counted) for tests.
+upload. ``GET /_sandbox/oauth`` lists the grants (rotations counted) for tests; ``POST /_sandbox/oauth/expire``
+expires the access tokens.
 """
 
 from __future__ import annotations
@@ -336,6 +337,7 @@ def install_oauth(app: Flask, pds: BlueskyState) -> OAuthState:
     _install_par(app, pds, oauth)
     _install_consent(app, pds, oauth)
     _install_tokens(app, oauth)
+    _install_control(app, oauth)
     return oauth
 
 
@@ -470,6 +472,22 @@ def _install_consent(app: Flask, pds: BlueskyState, oauth: OAuthState) -> None:
 
 def _redirect(location: str) -> Response:
     return Response(status=302, headers={"Location": location})
+
+
+def _install_control(app: Flask, oauth: OAuthState) -> None:
+    @app.post("/_sandbox/oauth/expire")
+    def expire() -> Response:
+        """Every OAuth access token (of ``{"handle": …}``, else of everyone) expires now; refresh tokens stay good."""
+        body = request.get_json(silent=True) or {}
+        user = oauth.pds.find_user(str(body["handle"])) if isinstance(body, dict) and body.get("handle") else None
+        with oauth.lock:
+            count = 0
+            for grant in oauth.grants:
+                if user is None or grant.did == user.did:
+                    for token in grant.access_tokens:
+                        grant.access_tokens[token] = min(grant.access_tokens[token], time.time() - 1)
+                        count += 1
+        return json_response({"expired": count})
 
 
 def _install_tokens(app: Flask, oauth: OAuthState) -> None:

@@ -195,3 +195,21 @@ def test_with_a_client_key_the_app_is_a_confidential_client(app: Any, sandbox: d
     assert document["token_endpoint_auth_signing_alg"] == "ES256"
     (key,) = document["jwks"]["keys"]
     assert key["kty"] == "EC" and key["kid"] and "d" not in key  # the private half never leaves the app
+
+
+def test_an_access_token_the_pds_calls_expired_is_refreshed_once_and_the_post_goes_out(
+        app: Any, sandbox: dict[str, str], browser_factory: Any, make_user: Any, policy: Any) -> None:
+    pds = sandbox["bluesky"]
+    tp_id = write_and_approve(browser_factory, make_user)
+    emma = prepare(app, sandbox, browser_factory, make_user)
+    callback(emma, sign_in(emma, pds))
+    expired = requests.post(f"{pds}/_sandbox/oauth/expire", json={"handle": HANDLE}, timeout=5).json()
+    assert expired["expired"] >= 1  # the PDS now answers 401 ExpiredToken; the stored expiry is still ahead
+    assert emma.post("/share", {"talking_point_id": tp_id, "network": "bluesky"}).status_code == 302
+    run_jobs(app)
+    share = db.session.scalars(select(Share)).one()
+    db.session.refresh(share)
+    assert share.status == "published", share.last_error
+    assert len(requests.get(f"{pds}/_sandbox/posts", timeout=5).json()["posts"]) == 1
+    (grant,) = requests.get(f"{pds}/_sandbox/oauth", timeout=5).json()["grants"]
+    assert (grant["rotations"], grant["alive"]) == (1, True)
