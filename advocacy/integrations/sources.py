@@ -179,6 +179,7 @@ class Answer:
     content_type: str = ""
     etag: str | None = None
     last_modified: str | None = None
+    url: str = ""  # where the body came from, after redirects (relative item links resolve against it)
 
 
 def download(url: str, etag: str | None, last_modified: str | None) -> Answer:
@@ -217,7 +218,7 @@ def download(url: str, etag: str | None, last_modified: str | None) -> Answer:
                 if time.monotonic() > deadline:
                     raise FeedError(f"the feed took longer than {timeout * 3:g} s to send")
             return Answer(False, bytes(body), answer.headers.get("Content-Type", ""),
-                          answer.headers.get("ETag"), answer.headers.get("Last-Modified"))
+                          answer.headers.get("ETag"), answer.headers.get("Last-Modified"), answer.url)
     except requests.TooManyRedirects:
         raise FeedError(f"the feed redirects more than {MAX_REDIRECTS} times (a redirect loop?)") from None
     except requests.Timeout as exc:
@@ -237,7 +238,8 @@ class Entry:
 def parse(answer: Answer) -> list[Entry]:
     """The entries of an RSS or Atom document, oldest first; raises ``FeedError`` when it is not one."""
     kind = answer.content_type.split(";")[0].strip().lower()
-    parsed = feedparser.parse(answer.body, response_headers={"content-type": answer.content_type or "text/xml"})
+    parsed = feedparser.parse(answer.body, response_headers={"content-type": answer.content_type or "text/xml",
+                                                             "content-location": answer.url})
     if not parsed.get("version"):
         if kind in HTML_TYPES or answer.body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
             raise FeedError("this address is a web page, not an RSS or Atom feed")

@@ -180,9 +180,18 @@ def test_atom_items_are_deduplicated_by_guid_and_by_link_across_fetches(app, com
     ]))
     assert fetch_again() == 1
     assert [tp.title for tp in drafts()] == ["First post", "Second post", "Third post"]
+    feeds.documents["/news.atom"] = ("application/atom+xml", atom([("post-4", "/blog/four", "Fourth", "Relative.")]))
+    assert fetch_again() == 1  # a relative link is made absolute against the feed's address
+    assert drafts()[-1].link == f"{feeds.url}/blog/four"
+    feeds.documents["/news.atom"] = ("application/atom+xml", atom([
+        ("post-3", "https://acme.test/blog/three", "Third post", "Brand new."),
+        ("post-2", "https://acme.test/blog/two?utm=moved", "Second post, retitled", "Same GUID, new link."),
+        ("post-1-again", "https://acme.test/blog/one", "First post", "New GUID, same link."),
+    ]))
+    assert fetch_again() == 0  # items seen before
     assert fetch_again() == 0  # unchanged: a 304, nothing new
-    assert len(drafts()) == 3
-    assert db.session.scalar(select(db.func.count()).select_from(FeedItem)) == 3
+    assert len(drafts()) == 4
+    assert db.session.scalar(select(db.func.count()).select_from(FeedItem)) == 4
 
 
 def test_etag_and_last_modified_are_sent_back_and_a_304_makes_nothing(app, comms, feeds):
