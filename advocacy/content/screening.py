@@ -211,6 +211,8 @@ def sent_length(text: str, network: str, link: str = "", media: bool = False) ->
     """
     if network == "linkedin":
         return linkedin_length(linkedin_commentary(text, link or None, media=media))
+    if network == "threads":  # a text post carries the link in its card; with an image it joins the text
+        return threads_length(threads_post_text(text, link or None, media=media))
     return measure(f"{text} {link}" if link else text, network)
 
 

@@ -14,7 +14,8 @@ def test_draft_previews_count_each_network_and_show_findings(app, make_user, bro
         "hashtags": "hiring", "disclosure": "#iworkforacme"})
     assert answer.status_code == 200, answer.get_json()
     by = {p["network"]: p for p in answer.get_json()}
-    assert set(by) == {"x", "linkedin", "mastodon", "bluesky"}
+    assert set(by) == {"x", "linkedin", "mastodon", "bluesky", "threads"}
+    assert by["threads"]["length"] == len(by["threads"]["text"])  # its tracked link rides in the card, not the text
     assert by["linkedin"]["text"] == "Hello world, mail me at ana@acme.test #hiring #iworkforacme"
     assert by["linkedin"]["limit"] == 3000 and by["x"]["limit"] == 280
     assert by["x"]["length"] > 280 and by["x"]["blocked"] is True
