@@ -204,6 +204,18 @@ def delete_endpoint(endpoint_id: int) -> Any:
     return ""
 
 
+class SecretOut(Schema):
+    secret = fields.String(metadata={"description": "the new whsec_… signing secret; the old one stops verifying"})
+
+
+@webhooks_blp.route("/endpoints/<int:endpoint_id>/secret", methods=["POST"])
+@roles_required(Role.ADMIN)
+@webhooks_blp.response(200, SecretOut)
+def rotate_secret(endpoint_id: int) -> Any:
+    """Give an endpoint a new signing secret (returned only here)."""
+    return {"secret": hooks.rotate_secret(hooks.get_endpoint(endpoint_id), current_user)}
+
+
 @webhooks_blp.route("/deliveries")
 @roles_required(Role.ADMIN)
 @webhooks_blp.arguments(DeliveriesQuery, location="query")

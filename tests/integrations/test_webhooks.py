@@ -232,6 +232,15 @@ def test_a_delivery_can_be_replayed_with_the_same_id_and_a_fresh_signature(app, 
     listed = admin.api("GET", "/api/webhooks/deliveries").get_json()
     assert listed[0]["status"] == "delivered" and listed[0]["last_status"] == 204
 
+    rotated = admin.api("POST", f"/api/webhooks/endpoints/{endpoint['id']}/secret").get_json()["secret"]
+    assert rotated.startswith("whsec_") and rotated != endpoint["secret"]
+    admin.api("POST", f"/api/webhooks/deliveries/{delivery.id}/replay")
+    run_jobs(app)
+    latest = receiver.on("/hooks")[-1]
+    assert verified(rotated, latest)["type"] == "talking_point.approved"  # signed with the new secret
+    with pytest.raises(WebhookVerificationError):
+        verified(endpoint["secret"], latest)
+
 
 def test_endpoints_are_subject_to_the_ssrf_rules(app, admin, receiver, make_user):
     answer = admin.api("POST", "/api/webhooks/endpoints", {"url": f"{receiver.url}/hooks", "events": ALL_EVENTS})
