@@ -39,17 +39,19 @@ def test_one_worker_process_posts_several_shares_at_once_and_stops_after_them(ap
     users = [employee(f"p{i}@acme.test", f"p{i}_acme") for i in range(3)]
     tps = [approved(title=f"News {i}") for i in range(3)]  # one live share of each per person
     worker = subprocess.Popen([sys.executable, "-m", "advocacy.cli", "worker", "--queues", "publish", "--threads", "3"],
-                              env=settings_env(settings), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              env=settings_env(settings | {"HTTP_TIMEOUT": 30.0}), cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT,
                               start_new_session=True)
     try:
-        wait_for(lambda: [w["loops"] for w in health.check()[1]["workers"]] == [3], 30,
+        # generous deadlines: on a loaded machine starting the process alone can take tens of seconds
+        wait_for(lambda: [w["loops"] for w in health.check()[1]["workers"]] == [3], 120,
                  "the worker did not register its three loops")
         x.configure(latency_ms=400)
         first = [services.create_share(users[n % 3], tps[n // 3], "x").id for n in range(6)]
-        wait_for(lambda: count("published", first) == 6, 60, "the shares were not published")
-        x.configure(latency_ms=1500)
+        wait_for(lambda: count("published", first) == 6, 120, "the shares were not published")
+        x.configure(latency_ms=6000)  # all three under way at once however slow the loops (the worker waits up to 30 s)
         second = [services.create_share(users[n], tps[2], "x").id for n in range(3)]
-        wait_for(lambda: count("publishing", second) == 3, 30, "the three loops did not each take a share")
+        wait_for(lambda: count("publishing", second) == 3, 60, "the three loops did not each take a share")
         worker.send_signal(signal.SIGTERM)  # each loop finishes the share it is posting, then the process ends
         output, _ = worker.communicate(timeout=60)
     finally:
