@@ -152,3 +152,26 @@ def test_screening_measures_threads_as_sent() -> None:
     assert any(f.network == "threads" for f in with_image)
     six = " ".join(f"https://e{i}.example/" for i in range(5))
     assert any("6 links" in f.message for f in screening.screen(six, networks=["threads"], link=link))
+
+
+def test_a_spent_publishing_quota_reschedules_the_share_never_fails_it(
+    app: Any, sandbox: Any, browser_factory: Any, make_user: Any, policy: Any
+) -> None:
+    from tests.delivery.support import approved
+
+    tp_id, emma = ready_employee(browser_factory, make_user)
+    connect_threads(emma, "emma_acme")
+    requests.post(f"{sandbox['threads']}/_sandbox/config", json={"quota_total": 1}, timeout=5).raise_for_status()
+    other = approved(title="Another talking point").id
+    emma.post("/share", {"talking_point_id": tp_id, "network": "threads"})
+    run_jobs(app)
+    emma.post("/share", {"talking_point_id": other, "network": "threads"})
+    run_jobs(app)
+    shares = {s.talking_point_id: s for s in db.session.scalars(select(Share)).all()}
+    for share in shares.values():
+        db.session.refresh(share)
+    assert shares[tp_id].status == "published"
+    waiting = shares[other]
+    assert waiting.status == "scheduled" and "quota" in (waiting.last_error or "")
+    assert waiting.scheduled_at - utcnow() > dt.timedelta(minutes=50)  # a moving window: looked at again in an hour
+    assert len(threads_posts(sandbox)) == 1
