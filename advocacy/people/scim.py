@@ -14,6 +14,7 @@ targeting by team reads, is the group they were added to most recently among tho
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -39,6 +40,7 @@ from advocacy.people.scim_schema import POLICY, ScimGroup, ScimUser
 
 log = logging.getLogger(__name__)
 PREFIX = "scim_"
+LAST_USED_EVERY = dt.timedelta(minutes=1)  # how fresh "last used" is kept: providers send thousands of requests
 
 
 # ------------------------------------------------------------------------------------------------- tokens
@@ -94,8 +96,10 @@ def authenticate(secret: str) -> ScimToken | None:
     token = db.session.scalar(select(ScimToken).where(ScimToken.token_hash == _digest(secret)))
     if token is None or token.revoked_at is not None:
         return None
-    token.last_used_at = utcnow()
-    db.session.commit()
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_EVERY:  # not a write per request
+        token.last_used_at = now
+        db.session.commit()
     return token
 
 

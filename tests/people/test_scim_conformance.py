@@ -65,7 +65,9 @@ def test_admins_create_and_revoke_scim_tokens_on_their_page(app: Any, served: st
     secret = re.search(r'<code id="new-token">([^<]+)</code>', page).group(1)  # type: ignore[union-attr]
     assert "/scim/v2</code>" in page
     headers = {"Authorization": f"Bearer {secret}"}
+    assert "never" in browser.get("/admin/scim").get_data(as_text=True)
     assert httpx2.get(f"{served}/scim/v2/ServiceProviderConfig", headers=headers).status_code == 200
+    assert "never" not in browser.get("/admin/scim").get_data(as_text=True)  # last used: just now
     token_id = re.search(r'/admin/scim/(\d+)/revoke', page).group(1)  # type: ignore[union-attr]
     assert browser.post(f"/admin/scim/{token_id}/revoke").status_code == 302
     assert httpx2.get(f"{served}/scim/v2/ServiceProviderConfig", headers=headers).status_code == 401
