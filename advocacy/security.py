@@ -136,6 +136,10 @@ def _walk(value: Any, path: str) -> tuple[str, str] | None:
 
 
 def _refuse(field: str, problem: str) -> Response:
+    if request.path.startswith("/scim/"):  # identity providers read SCIM errors (advocacy.people.scim_views)
+        body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "400",
+                "scimType": "invalidValue", "detail": f"{field} {problem}"}
+        return Response(json.dumps(body), 400, mimetype="application/scim+json")
     if request.path.startswith("/api/"):
         body = {"code": 422, "status": "Unprocessable Entity", "message": f"{field} {problem}",
                 "errors": {"json": {field: [problem]}}}

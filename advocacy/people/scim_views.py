@@ -21,12 +21,15 @@ from scim2_models import (
     ResponseParameters,
     SCIMException,
     UnauthorizedException,
+    UniquenessException,
 )
+from sqlalchemy.exc import IntegrityError
 
 from advocacy.auth import scim_token
 from advocacy.extensions import db
 from advocacy.people import scim
 from advocacy.people import scim_schema as schema
+from advocacy.security import HostileInput
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 log = logging.getLogger(__name__)
@@ -63,6 +66,21 @@ def _authenticate() -> Response | None:
 def _scim_error(exc: SCIMException) -> Response:
     db.session.rollback()
     return _error(exc)
+
+
+@bp.errorhandler(HostileInput)
+def _hostile(exc: HostileInput) -> Response:
+    """What the hostile-input guard refuses (a body nested too deep, a NUL character): a SCIM error, not a page."""
+    db.session.rollback()
+    return _error(InvalidValueException(detail=f"{exc.field} {exc.problem}"))
+
+
+@bp.errorhandler(IntegrityError)
+def _race(exc: IntegrityError) -> Response:
+    """Two requests creating the same userName at once: the database's unique index refuses the second."""
+    db.session.rollback()
+    log.info("event=scim_conflict error=%s", type(exc.orig).__name__)
+    return _error(UniquenessException(detail="a person or group with these unique values exists already"))
 
 
 @bp.errorhandler(ValidationError)

@@ -255,3 +255,20 @@ def test_without_a_valid_token_nothing_is_answered(app: Any, client: Any, okta: 
     answer = client.post("/scim/v2/Users", json=okta_user(1), headers={"Authorization": f"Bearer {api_secret}"})
     assert answer.status_code == 401 and answer.get_json()["status"] == "401"
     assert db.session.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_hostile_bodies_get_scim_errors(app: Any, okta: Idp) -> None:
+    headers = {"Authorization": f"Bearer {okta.secret}", "Content-Type": "application/scim+json"}
+    deep = okta.client.open("/scim/v2/Users", method="POST", data="[" * 200 + "]" * 200, headers=headers)
+    assert "nested deeper" in scim_error(deep, 400, "invalidValue")["detail"]
+    nul = okta.call("POST", "/Users", okta_user(1) | {"displayName": "Eve\u0000"})
+    scim_error(nul, 400, "invalidValue")
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_two_creations_of_one_user_name_at_once_give_409(app: Any, okta: Idp, monkeypatch: Any) -> None:
+    assert okta.call("POST", "/Users", okta_user(1)).status_code == 201
+    monkeypatch.setattr(scim, "_clash", lambda *_: None)  # the second request checked before the first committed
+    answer = okta.call("POST", "/Users", okta_user(2) | {"userName": "okta1@acme.test"})
+    scim_error(answer, 409, "uniqueness")
+    assert db.session.scalar(select(func.count()).select_from(User)) == 1
