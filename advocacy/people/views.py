@@ -34,12 +34,15 @@ def _safe_next(target: str | None) -> str | None:
 @bp.get("/")
 @public
 def home() -> Any:
-    """Send each person to the page their role starts on."""
+    """Send each person to the page their role starts on (after sign-in too): employees the feed, comms the
+    studio, admins admin, analysts Reach."""
     if not current_user.is_authenticated:
         return redirect(url_for("people.login"))
     if current_user.has_role(Role.ANALYST):
         return redirect(url_for("reach.report"))
-    if current_user.has_role(Role.COMMS, Role.ADMIN):
+    if current_user.has_role(Role.ADMIN):
+        return redirect(url_for("people.admin_home"))
+    if current_user.has_role(Role.COMMS):
         return redirect(url_for("content.studio"))
     return redirect(url_for("delivery.feed"))
 
