@@ -1,7 +1,7 @@
 """people: SCIM provisioning (tokens per identity provider, userName and externalId on people, group memberships)
 
 Revision ID: b8d2f4a6c913
-Revises: c3f1a9e5d720
+Revises: c4e8a1f2d907
 Create Date: 2026-12-03 09:10:00
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "b8d2f4a6c913"
-down_revision = "c3f1a9e5d720"
+down_revision = "c4e8a1f2d907"
 branch_labels = None
 depends_on = None
 
