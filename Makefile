@@ -4,6 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
+PORT   ?= 8000
 
 .PHONY: install browser demo test test-fast lint bench clean
 
@@ -24,9 +25,9 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing and apt-get unavailable: the browser tests will skip"; fi; }
 
-## demo: the whole product on this machine (embedded SQLite + Redis, sandbox networks, demo users)
+## demo: the whole product on this machine (embedded SQLite + Redis, sandbox networks, demo users); PORT=8080 to move it
 demo: install
-	$(BIN)/advocacy demo
+	$(BIN)/advocacy demo --port $(PORT)
 
 ## test: the whole suite, fault tests included
 test: install browser

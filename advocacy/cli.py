@@ -236,12 +236,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_sandbox(env: dict[str, str], log_dir: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
-    """Start the sandbox networks in their own process and wait for their URLs."""
+def start_sandbox(env: dict[str, str], log_dir: Path,
+                  state_dir: Path | None = None) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """Start the sandbox networks in their own process and wait for their URLs.
+
+    With ``state_dir``, the networks keep their accounts, tokens and posts (saved when the process stops) and
+    their ports across demo restarts: connected accounts store the sandbox URLs.
+    """
     ready = Path(tempfile.mkdtemp()) / "ready.json"
+    keep = ["--state-dir", str(state_dir)] if state_dir is not None else []
     proc = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "--network", "all", "--host", "127.0.0.1", "--port", "0",
-         "--ready-file", str(ready)],
+         "--ready-file", str(ready), *keep],
         env=env, stdout=open(log_dir / "sandbox.log", "ab"), stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 30
@@ -339,14 +345,18 @@ def demo(port: int, web_workers: int) -> None:
                 child.kill()
 
     try:
-        sandbox, urls = start_sandbox(env, log_dir)
+        sandbox, urls = start_sandbox(env, log_dir, Path(app.instance_path) / "sandbox")
         children.append(sandbox)
         env.update(sandbox_env(urls))
+        # request logs and the worker's log go to instance/logs/, the terminal keeps the URLs and users
         children.append(subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(web_workers),
-             "--access-logfile", "-", "--graceful-timeout", "10", "wsgi:app"],
-            env=env, cwd=str(Path(__file__).resolve().parent.parent)))
-        children.append(subprocess.Popen([sys.executable, "-m", "advocacy.cli", "worker"], env=env))
+             "--access-logfile", str(log_dir / "web-access.log"), "--error-logfile", str(log_dir / "web.log"),
+             "--graceful-timeout", "10", "wsgi:app"],
+            env=env, cwd=str(Path(__file__).resolve().parent.parent),
+            stdout=open(log_dir / "web.log", "ab"), stderr=subprocess.STDOUT))
+        children.append(subprocess.Popen([sys.executable, "-m", "advocacy.cli", "worker"], env=env,
+                                         stdout=open(log_dir / "worker.log", "ab"), stderr=subprocess.STDOUT))
         click.echo("\nadvocacy demo is running")
         click.echo(f"  open            {public_url}")
         click.echo(f"  sandbox X       {urls['x']}  (posts: {urls['x']}/_sandbox/posts)")
@@ -355,6 +365,9 @@ def demo(port: int, web_workers: int) -> None:
         click.echo(f"  sandbox Bluesky {urls['bluesky']}  (posts: {urls['bluesky']}/_sandbox/posts; "
                    "OAuth: any handle such as you.bsky.social; app password: any abcd-efgh-ijkl-mnop)")
         click.echo(f"  health          {public_url}/healthz")
+        click.echo(f"  logs            {log_dir}/ (web-access.log, web.log, worker.log, sandbox.log)")
+        click.echo(f"  sandbox state   {Path(app.instance_path) / 'sandbox'} (kept across restarts; delete it to "
+                   "start the networks empty)")
         click.echo("  demo users:")
         for line in users:
             click.echo(line)

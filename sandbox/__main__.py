@@ -1,4 +1,6 @@
-"""``python -m sandbox --network x [--host H] [--port P] [--ready-file PATH]``: serve until SIGINT/SIGTERM.
+"""``python -m sandbox --network x [--host H] [--port P] [--ready-file PATH] [--state-dir DIR]``: serve until
+SIGINT/SIGTERM. With ``--state-dir``, each network's accounts, tokens and posts are saved there on stop and loaded
+on start, and each network keeps its port.
 
 When every server listens, prints one JSON line ``{"x": "http://127.0.0.1:PORT"}`` and writes the same to the
 ready file (atomically), so a demo or test harness in another process can find the URLs.
@@ -33,6 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="fixed port (one network only); 0 picks a free one")
     parser.add_argument("--ready-file", type=Path, help="write the JSON of network URLs here once listening")
+    parser.add_argument("--state-dir", type=Path,
+                        help="keep each network's state and port here across restarts (saved on stop)")
     args = parser.parse_args(argv)
     networks = sorted(NETWORKS) if not args.network or "all" in args.network else list(dict.fromkeys(args.network))
     if args.port and len(networks) > 1:
@@ -46,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    servers = start_all(networks, args.host, {networks[0]: args.port} if args.port else None)
+    servers = start_all(networks, args.host, {networks[0]: args.port} if args.port else None, args.state_dir)
     try:
         ready = json.dumps({name: server.url for name, server in servers.items()})
         if args.ready_file:

@@ -9,10 +9,13 @@ import importlib
 import logging
 import threading
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
+
+from sandbox import persist
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +31,18 @@ NETWORKS: Mapping[str, str] = {
 
 
 class SandboxServer:
-    """One sandbox app served on ``url`` until ``stop()`` (also a context manager)."""
+    """One sandbox app served on ``url`` until ``stop()`` (also a context manager).
 
-    def __init__(self, network: str, app: Flask, host: str = "127.0.0.1", port: int = 0) -> None:
+    With a ``state_file``, the state saved there is loaded before serving and saved again on ``stop()``.
+    """
+
+    def __init__(self, network: str, app: Flask, host: str = "127.0.0.1", port: int = 0,
+                 state_file: Path | None = None) -> None:
         self.network = network
         self.app = app
+        self.state_file = state_file
+        if state_file is not None and persist.load(app, state_file):
+            log.info("sandbox state loaded network=%s file=%s", network, state_file)
         self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
         self.host = host
         self.port: int = self._server.server_port
@@ -57,6 +67,13 @@ class SandboxServer:
             self._server.shutdown()
             self._thread.join(timeout=5)
         self._server.server_close()
+        if self.state_file is not None:
+            try:
+                persist.save(self.app, self.state_file)
+            except Exception:  # a state that cannot be saved must not keep the others from stopping and saving
+                log.exception("sandbox state not saved network=%s", self.network)
+            else:
+                log.info("sandbox state saved network=%s file=%s", self.network, self.state_file)
         log.info("sandbox stopped network=%s", self.network)
 
     def __enter__(self) -> SandboxServer:
@@ -80,31 +97,47 @@ def create_app(network: str) -> Flask:
     return app
 
 
-def start(network: str = "x", host: str = "127.0.0.1", port: int = 0) -> SandboxServer:
+def start(network: str = "x", host: str = "127.0.0.1", port: int = 0,
+          state_file: Path | None = None) -> SandboxServer:
     """Serve one network's sandbox in a background thread.
 
     Args:
         network: a key of ``NETWORKS``.
         host: interface to bind; keep it on loopback.
         port: 0 for a free port.
+        state_file: load the network's state from here and save it back on stop.
     """
-    return SandboxServer(network, create_app(network), host, port).start()
+    return SandboxServer(network, create_app(network), host, port, state_file).start()
 
 
 def start_all(
-    networks: Iterable[str] | None = None, host: str = "127.0.0.1", ports: Mapping[str, int] | None = None
+    networks: Iterable[str] | None = None, host: str = "127.0.0.1", ports: Mapping[str, int] | None = None,
+    state_dir: Path | None = None,
 ) -> dict[str, SandboxServer]:
     """Serve several networks' sandboxes, each on its own port; stops those started if one fails.
 
     Args:
         networks: names to start; all of ``NETWORKS`` when None.
         host: interface to bind.
-        ports: a fixed port per network; others get a free one.
+        ports: a fixed port per network; others get a free one (or, with ``state_dir``, last run's port).
+        state_dir: keep each network's state (``<network>.state``) and port (``ports.json``) here across restarts.
     """
     servers: dict[str, SandboxServer] = {}
+    previous = persist.read_ports(state_dir) if state_dir is not None else {}
     try:
         for name in networks if networks is not None else NETWORKS:
-            servers[name] = start(name, host, (ports or {}).get(name, 0))
+            state_file = state_dir / f"{name}.state" if state_dir is not None else None
+            port = (ports or {}).get(name) or previous.get(name, 0)
+            try:
+                servers[name] = start(name, host, port, state_file)
+            except OSError:
+                if not previous.get(name) or (ports or {}).get(name):
+                    raise
+                log.warning("sandbox port %s of network=%s is taken; a new one (accounts connected to the old "
+                            "URL need reconnecting)", port, name)
+                servers[name] = start(name, host, 0, state_file)
+        if state_dir is not None:
+            persist.write_ports(state_dir, {name: server.port for name, server in servers.items()})
     except BaseException:
         stop_all(servers)
         raise
