@@ -33,6 +33,16 @@ def register(api: Api) -> None:
         api.register_blueprint(blp)
 
 
+    from advocacy.audit.api_archive import blp as archive_blp
+    from advocacy.delivery.api_actions import me_blp, ops_blp, shares_blp
+    from advocacy.people.api_admin import people_blp, tokens_blp
+    from advocacy.reach.exports import blp as reach_exports_blp
+
+    # API parity: what the pages do that the blueprints above did not (tests/test_api_parity.py keeps it complete)
+    for blp in (shares_blp, me_blp, ops_blp, people_blp, tokens_blp, reach_exports_blp, archive_blp):
+        api.register_blueprint(blp)
+
+
 def init_errors(app: Flask, api: Api) -> None:
     """JSON errors under /api/, HTML pages elsewhere (flask-smorest would make every error JSON)."""
 

@@ -25,6 +25,9 @@ class ShareIn(Schema):
     talking_point_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**63 - 1))
     network = fields.String(required=True, validate=validate.OneOf(sorted(LABELS)))  # every postable network
     scheduled_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100_000),
+                         metadata={"description": "my own wording, when the talking point allows edits; screened as "
+                                                  "the feed's edit is (refused with 422 naming ``text``)"})
 
 
 class ShareOut(Schema):
@@ -56,13 +59,14 @@ class Shares(MethodView):
     @blp.alt_response(409, description="Already shared there: the body's ``share`` and the ``Location`` header name "
                                        "the live share (a failed or cancelled one does not count)")
     def post(self, data: dict[str, Any]) -> Any:
-        """Share a talking point now, or at ``scheduled_at`` (with a timezone). At most one live share of a talking
-        point per account: a second is refused with 409 and the existing share's URL."""
+        """Share a talking point now, or at ``scheduled_at`` (with a timezone), as written or in my own ``text``
+        (when the talking point allows edits). At most one live share of a talking point per account: a second is
+        refused with 409 and the existing share's URL."""
         tp = db.session.get(TalkingPoint, data["talking_point_id"])
         if tp is None:
             abort(422, errors={"json": {"talking_point_id": [f"no talking point {data['talking_point_id']}"]}})
         try:
-            return services.create_share(current_user, tp, data["network"], None, data["scheduled_at"])
+            return services.create_share(current_user, tp, data["network"], data["text"], data["scheduled_at"])
         except AlreadyShared as exc:
             existing = exc.share
             body = {"code": 409, "status": "Conflict", "message": exc.message,

@@ -29,8 +29,10 @@ def create(user: User, name: str, role: str) -> tuple[ApiToken, str]:
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise DomainError("must be 1 to 100 characters", "name")
-    if role not in GRANTABLE.get(user.role, ()):
-        raise DomainError(f"must be one of {', '.join(GRANTABLE.get(user.role, ()))} for your role", "role")
+    # a request authenticated by a narrower token grants no more than that token's role (never the owner's)
+    granting = getattr(user, "token_role", None) or user.role
+    if role not in GRANTABLE.get(granting, ()):
+        raise DomainError(f"must be one of {', '.join(GRANTABLE.get(granting, ()))} for your role", "role")
     secret = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, name=name, role=role, prefix=secret[:12], token_hash=_digest(secret))
     db.session.add(token)
