@@ -272,3 +272,16 @@ def test_two_creations_of_one_user_name_at_once_give_409(app: Any, okta: Idp, mo
     answer = okta.call("POST", "/Users", okta_user(2) | {"userName": "okta1@acme.test"})
     scim_error(answer, 409, "uniqueness")
     assert db.session.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_single_sign_on_and_scim_meet_in_one_person(app: Any, okta: Idp) -> None:
+    from advocacy.people.sso import user_for
+
+    uid = okta.call("POST", "/Users", okta_user(1)).get_json()["id"]  # provisioned first, signs in later
+    signed_in = user_for({"sub": "okta-sub-1", "email": "OKTA1@acme.test", "email_verified": True})
+    assert signed_in.id == int(uid) and signed_in.sso_subject == "okta-sub-1"
+
+    first = user_for({"sub": "okta-sub-2", "email": "okta2@acme.test", "email_verified": True, "name": "Two"})
+    answer = okta.call("POST", "/Users", okta_user(2))  # signed in first, provisioned later
+    assert answer.status_code == 201 and answer.get_json()["id"] == str(first.id)
+    assert db.session.scalar(select(func.count()).select_from(User)) == 2
