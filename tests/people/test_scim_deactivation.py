@@ -1,5 +1,5 @@
-"""A person who leaves, whichever way they are deactivated (Entra's PATCH, Okta's PUT, a SCIM DELETE, or the admin's
-people page): their scheduled and queued shares are cancelled, their tokens revoked at the sandbox networks and
+"""A person who leaves, whichever way they are deactivated (Entra's PATCH, Okta's PATCH or PUT, a SCIM DELETE, or the
+admin's people page): their scheduled and queued shares are cancelled, their tokens revoked at the sandbox networks and
 deleted, they leave named-person targeting and the leaderboard, and their past post stays in the archive."""
 
 from __future__ import annotations
@@ -40,6 +40,10 @@ def deactivate(way: str, idp: Idp, uid: str, browser: Any, make_user: Any) -> No
         answer = idp.call("PATCH", f"/Users/{uid}", {"schemas": [PATCH], "Operations": [
             {"op": "Replace", "path": "active", "value": "False"}]})
         assert answer.status_code == 200 and answer.get_json()["active"] is False
+    elif way == "okta_patch":  # what Okta sends when the person is unassigned from the app
+        answer = idp.call("PATCH", f"/Users/{uid}", {"schemas": [PATCH], "Operations": [
+            {"op": "replace", "value": {"active": False}}]})
+        assert answer.status_code == 200 and answer.get_json()["active"] is False
     elif way == "okta_put":
         answer = idp.call("PUT", f"/Users/{uid}", EMMA | {"active": False})
         assert answer.status_code == 200 and answer.get_json()["active"] is False
@@ -53,7 +57,7 @@ def deactivate(way: str, idp: Idp, uid: str, browser: Any, make_user: Any) -> No
         assert answer.status_code == 302
 
 
-@pytest.mark.parametrize("way", ["entra_patch", "okta_put", "scim_delete", "admin_page"])
+@pytest.mark.parametrize("way", ["entra_patch", "okta_patch", "okta_put", "scim_delete", "admin_page"])
 def test_deactivation_cancels_revokes_and_keeps_the_past(app: Any, sandbox: dict[str, str], policy: Any,
                                                          client: Any, browser: Any, make_user: Any,
                                                          way: str) -> None:
