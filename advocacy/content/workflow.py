@@ -20,7 +20,7 @@ from typing import Any
 from advocacy.audit.services import record
 from advocacy.content import link_previews
 from advocacy.content.checks import EDITORS, FIELDS, _apply, _editor, _text, clean
-from advocacy.content.composing import _screen_or_refuse
+from advocacy.content.composing import _screen_or_refuse, screen_talking_point
 from advocacy.content.images import _approve_image
 from advocacy.content.models import Comment, Status, TalkingPoint
 from advocacy.content.versions import _changed, _four_eyes, _next_cycle, _revise, changed_fields, snapshot
@@ -166,7 +166,8 @@ def approve(tp: TalkingPoint, approver: User) -> None:
     tp.approved_at = utcnow()
     tp.approved_version, tp.approved_link = tp.version, tp.link  # what shares carry from now on
     _approve_image(tp)  # from now on shares carry the image this approval covers
-    record(approver, "approve", "talking_point", tp.id, version=tp.version)
+    record(approver, "approve", "talking_point", tp.id, version=tp.version,  # findings: what the archive shows
+           findings=[{"variant": v.network, **f.as_dict()} for _i, v, fs in screen_talking_point(tp) for f in fs])
     db.session.commit()
     log.info("event=talking_point_approved talking_point_id=%s user_id=%s", tp.id, approver.id)
     from advocacy import events
