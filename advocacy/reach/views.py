@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
+import datetime as dt
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
@@ -100,8 +101,32 @@ def report() -> Any:
                            report_url=report_url, sort_labels=SORT_LABELS,
                            per_page_choices=(25, 50, 100, reports.MAX_PER_PAGE),
                            points=points, amplification=reports.amplification(filters),
-                           spend=spend.summary(filters),
+                           spend=spend.summary(filters), pending=_pending(group, filters),
                            query=filters.query(), options=_options(), **_charts(group, rep, filters, points))
+
+
+_GROUP_COLUMNS = {"talking_point": ShareStats.talking_point_id, "team": ShareStats.team_id,
+                  "network": ShareStats.network, "person": ShareStats.user_id, "day": ShareStats.day}
+
+
+@dataclass(frozen=True)
+class Pending:
+    """Shares whose network figures have not been fetched yet (the metrics schedule has not reached its first step),
+    with when the first of them is due: a figure these shares lack is *pending*, not *unavailable* and not 0."""
+
+    shares: int
+    due: dt.datetime | None
+
+
+def _pending(group: str, filters: reports.Filters) -> dict[str, Any]:
+    column = _GROUP_COLUMNS[group]
+    waiting = [ShareStats.metrics_at.is_(None), ShareStats.metrics_due_at.is_not(None), *reports._where(filters)]
+    rows = db.session.execute(select(column, func.count(), func.min(ShareStats.metrics_due_at))
+                              .where(*waiting).group_by(column)).all()
+    by_key = {str(key): Pending(int(n), due) for key, n, due in rows}
+    total = Pending(sum(p.shares for p in by_key.values()),
+                    min((p.due for p in by_key.values() if p.due is not None), default=None))
+    return {"rows": by_key, "total": total}
 
 
 SORT_LABELS = {"label": "name", "shares": "Shares", "clicks": "Clicks", "unique_clicks": "Unique clicks",

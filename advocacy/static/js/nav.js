@@ -9,7 +9,7 @@ function setOpen(button, open) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  for (const button of document.querySelectorAll("button.menu-toggle[aria-controls]")) {
+  for (const button of document.querySelectorAll("button[data-disclosure][aria-controls]")) {
     button.hidden = false;
     button.addEventListener("click", () => setOpen(button, button.getAttribute("aria-expanded") !== "true"));
   }
@@ -17,7 +17,7 @@ document.addEventListener("DOMContentLoaded", () => {
 
 document.addEventListener("keydown", (event) => {
   if (event.key !== "Escape") return;
-  for (const button of document.querySelectorAll("button.menu-toggle[aria-expanded=true]")) {
+  for (const button of document.querySelectorAll("button[data-disclosure][aria-expanded=true]")) {
     setOpen(button, false);
     button.focus();
   }
