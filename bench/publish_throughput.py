@@ -3,6 +3,7 @@ resident memory from the first to the last share.
 
     python bench/publish_throughput.py [--shares 10000] [--workers 4] [--threads 4] [--rounds 3] [--latency-ms 20]
                                        [--sandbox gunicorn|werkzeug] [--database-url URL] [--redis-url URL]
+                                       [--x-monthly-spend-cap USD]
 
 Each round inserts ``--shares`` queued shares (in bulk: the benchmark measures publishing, not the web form) for
 1 person per 50 shares, each connected once through the sandbox's real OAuth flow; starts ``--workers``
@@ -167,6 +168,8 @@ def main() -> None:
     parser.add_argument("--sandbox", choices=("gunicorn", "werkzeug"), default="gunicorn")
     parser.add_argument("--database-url", default="")
     parser.add_argument("--redis-url", default="")
+    parser.add_argument("--x-monthly-spend-cap", default="",
+                        help="ADVOCACY_X_MONTHLY_SPEND_CAP for the workers (the cap's check on every X share)")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="advbench"))
@@ -179,6 +182,8 @@ def main() -> None:
                   "ADVOCACY_DELIVERY_BUDGETS": "x:app:86400:10000000,x:user:900:1000000"}
     if args.database_url:
         env["DATABASE_URL"] = args.database_url
+    if args.x_monthly_spend_cap:
+        env["ADVOCACY_X_MONTHLY_SPEND_CAP"] = args.x_monthly_spend_cap
     rounds: list[dict[str, Any]] = []
     posts = 0
     for n in range(args.rounds):

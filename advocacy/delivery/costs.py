@@ -6,7 +6,8 @@ pay-per-use prices, read on ``X_PRICES_READ``). Each X share records the price i
 millionths of a dollar), so the month's spend is counted from the shares and a later price change does not rewrite
 it. A monthly cap (``X_MONTHLY_SPEND_CAP``) holds shares that would go over it: the worker moves them to the first
 moment of the next month (UTC), with the reason on the share, never fails them (``hold_over_cap``, called by
-``publishing.publish`` right after the claim and the sharing rule).
+``publishing.publish`` right after the claim and the sharing rule; ``release`` gives the room back when the attempt
+does not publish).
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 MICROS = Decimal(1_000_000)
 PRICED = ("x",)  # the networks that charge per post
 CAP_HELD = "held: X monthly spend cap of {cap} reached"
-LOCK = "advocacy:lock:x-spend"  # one cap check at a time: two workers must not both take the last room
 
 
 def money(amount: Decimal) -> str:
@@ -91,32 +91,76 @@ def spent(network: str = "x", now: dt.datetime | None = None) -> Decimal:
     return usd(_spent_micros(network, now or utcnow()))
 
 
+# a reservation against the month's cap, in one atomic step: -1 the month's counter is not there (seed it from the
+# database), 0 the price does not fit under the cap, 1 reserved
+_RESERVE = """
+local spent = redis.call('GET', KEYS[1])
+if not spent then return -1 end
+if tonumber(spent) + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return 0 end
+redis.call('INCRBY', KEYS[1], ARGV[1])
+return 1
+"""
+_RELEASE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECRBY', KEYS[1], ARGV[1]) end
+return 0
+"""
+COUNTER_SECONDS = 3600  # the counter is counted again from the shares at least this often
+
+
+def _counter(network: str, now: dt.datetime) -> str:
+    return f"advocacy:spend:{network}:{now:%Y-%m}"
+
+
 def hold_over_cap(share: Share) -> str | None:
     """Record the price ``share`` is sent at; hold it until next month when sending it would pass the monthly cap.
 
     Called by the worker right after the claim (the share is ``publishing``). Returns ``"scheduled"`` when the share
-    was held (moved to the first moment of the next month, the reason on it), None when it may go out. A network
-    that charges nothing costs nothing here (no query). A share in doubt is not held: its last attempt may be on X
+    was held (moved to the first moment of the next month, the reason on it), None when it may go out: then its price
+    is reserved against the month's spend until ``release`` (the attempt did not publish) or for good (it did). A
+    network that charges nothing costs nothing here. A share in doubt is not held: its last attempt may be on X
     already, and holding it would put off finding that out by a month.
+
+    The month's spend lives in the database (the shares' recorded prices); with a cap, a Redis counter per month,
+    counted from the database when missing and at least hourly, takes each reservation atomically, so workers
+    neither wait for each other nor sum the month's shares for every post.
     """
     amount = price(share.network)
     if amount is None:
         return None
     micros = int(amount * MICROS)
     cap = current_app.config["X_MONTHLY_SPEND_CAP"]
-    if cap is None or share.in_doubt:  # in doubt: its last attempt may be on X already (and charged): look first
+    if cap is None:
         _record(share.id, micros)
         return None
-    with redis_client().lock(LOCK, timeout=10, blocking_timeout=10):
-        now = utcnow()
-        if _spent_micros(share.network, now, but=share.id) + micros > int(Decimal(cap) * MICROS):
-            db.session.rollback()
-            at = next_month(now)
-            services.reschedule(share.id, at, CAP_HELD.format(cap=money(Decimal(cap))), refund=True)
-            log.info("event=share_held_spend_cap share_id=%s until=%s", share.id, at.isoformat())
-            return "scheduled"
-        _record(share.id, micros)  # committed before the lock goes: the next check counts it
-    return None
+    now = utcnow()
+    limit = -1 if share.in_doubt else int(Decimal(cap) * MICROS)  # in doubt: counted, never held
+    conn, key = redis_client(), _counter(share.network, now)
+    reserve = conn.register_script(_RESERVE)
+    answer = reserve(keys=[key], args=[micros, limit if limit >= 0 else 2**62])
+    if answer == -1:  # no counter for this month yet (or it expired): count the month from the shares
+        conn.set(key, _spent_micros(share.network, now, but=share.id), nx=True, ex=COUNTER_SECONDS)
+        answer = reserve(keys=[key], args=[micros, limit if limit >= 0 else 2**62])
+    if answer == 1:
+        _record(share.id, micros)  # reserved: the database counts it from now on (a seed after this sees it)
+        return None
+    at = next_month(now)
+    services.reschedule(share.id, at, CAP_HELD.format(cap=money(Decimal(cap))), refund=True)
+    log.info("event=share_held_spend_cap share_id=%s until=%s", share.id, at.isoformat())
+    return "scheduled"
+
+
+def release(share_id: int, network: str) -> None:
+    """Give back the reservation of a share whose attempt did not publish (failed, rescheduled, paused)."""
+    amount = price(network)
+    if amount is None:
+        return
+    db.session.rollback()
+    db.session.execute(update(Share).where(Share.id == share_id, Share.status != ShareStatus.PUBLISHED)
+                       .values(price_micros=None))
+    db.session.commit()
+    if current_app.config["X_MONTHLY_SPEND_CAP"] is not None:
+        conn = redis_client()
+        conn.register_script(_RELEASE)(keys=[_counter(network, utcnow())], args=[int(amount * MICROS)])
 
 
 def _record(share_id: int, micros: int) -> None:

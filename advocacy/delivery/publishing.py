@@ -85,13 +85,20 @@ def publish(share_id: int) -> str:
     held = costs.hold_over_cap(share)  # X's price recorded; over the monthly cap: next month, never failed
     if held is not None:
         return held
-    wait = budgets.take(redis_client(), share.network, account.id)
-    if wait is not None:
-        services.reschedule(share_id, wait + dt.timedelta(milliseconds=50), "waiting for the posting budget to free "
-                            f"(until {wait:%Y-%m-%d %H:%M:%S} UTC)", refund=True)
-        log.info("event=budget_wait share_id=%s until=%s", share_id, wait.isoformat())
-        return "scheduled"
-    return _attempt(share)
+    outcome, network = "error", share.network
+    try:
+        wait = budgets.take(redis_client(), share.network, account.id)
+        if wait is not None:
+            services.reschedule(share_id, wait + dt.timedelta(milliseconds=50), "waiting for the posting budget to "
+                                f"free (until {wait:%Y-%m-%d %H:%M:%S} UTC)", refund=True)
+            log.info("event=budget_wait share_id=%s until=%s", share_id, wait.isoformat())
+            outcome = "scheduled"
+            return outcome
+        outcome = _attempt(share)
+        return outcome
+    finally:
+        if outcome != "published":  # the cap's room it took goes back (posted after all: found, and kept, later)
+            costs.release(share_id, network)
 
 
 def _attempt(share: Share) -> str:

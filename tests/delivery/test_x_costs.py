@@ -188,3 +188,15 @@ def test_reach_shows_x_spend_next_to_emv_overall_and_by_network(app, x, make_use
     assert "<th>X spend</th>" in by_network
     row = re.search(r'<tr data-key="x">(.*?)</tr>', by_network, re.S)
     assert row is not None and '<td class="spend">$0.60</td>' in row.group(1)
+
+
+def test_a_share_that_does_not_post_gives_its_room_under_the_cap_back(app, x):
+    app.config["X_MONTHLY_SPEND_CAP"] = Decimal("0.20")  # one post
+    x.fault(status=400, count=1, path_prefix="/2/tweets", method="POST")  # the first attempt is refused
+    first, second = due_shares(2)
+    run_jobs(app)
+    db.session.expire_all()
+    refused, posted = db.session.get(Share, first), db.session.get(Share, second)
+    assert refused.status == "failed" and refused.price_micros is None  # X charged nothing for it
+    assert posted.status == "published" and posted.price_micros == 200_000  # the room it left was there
+    assert costs.spent("x") == Decimal("0.20")
