@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterable, Iterator
-import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any
 
