@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from advocacy.content.models import PostDeletion
+from advocacy.content.models import PostDeletion, TalkingPoint
 from advocacy.delivery.models import Share
 from advocacy.extensions import db
 from advocacy.people.models import User
@@ -68,15 +68,36 @@ def test_jsonl_export_has_each_post_with_its_approver_findings_and_exact_text(ap
     assert len(inside.splitlines()) == 2
 
 
-def test_findings_at_approval_are_those_screening_found_then(app, sandbox, policy, make_user, browser_factory):
-    """A warning screening raised when the talking point was approved is in the archive with the approval."""
-    from advocacy.audit.models import AuditEvent
+def test_each_post_names_the_approval_it_was_shared_under_with_its_findings(app, sandbox, policy, make_user,
+                                                                            browser_factory):
+    """A warning screening raised at approval is in the archive with it; a later edit approved by someone else does
+    not rewrite who approved what an earlier post was made from."""
+    from advocacy.content import workflow
 
-    approved("Numbers", "Revenue grew 40% this year, see https://acme.test/q3")
-    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "approve")).one()
-    findings = json.loads(event.detail)["findings"]
-    assert isinstance(findings, list)
-    assert all({"rule", "action", "message", "variant"} <= set(f) for f in findings)
+    tp_id = approved("Talk to us", "Questions? Write to jobs@acme.test and we answer within a day.").id
+    employee("emma@acme.test", "emma_acme")
+    employee("olga@acme.test", "olga_acme")
+    emma, olga = browser_factory("emma@acme.test"), browser_factory("olga@acme.test")
+    before = emma.api("POST", "/api/shares", {"talking_point_id": tp_id, "network": "x"}).get_json()
+    run_jobs(app)
+    tp = db.session.get(TalkingPoint, tp_id)
+    author = db.session.scalar(select(User).where(User.email == "author@acme.test"))
+    second = make_user("second@acme.test", "comms")
+    workflow.update_talking_point(tp, author, text="Questions? Our recruiters answer within a day.")  # to review
+    workflow.approve(tp, second)
+    after = olga.api("POST", "/api/shares", {"talking_point_id": tp_id, "network": "x"}).get_json()
+    run_jobs(app)
+
+    make_user("ada@acme.test", "admin")
+    rows = {json.loads(line)["share_id"]: json.loads(line) for line in browser_factory("ada@acme.test").get(
+        "/api/archive/export", buffered=True).get_data(as_text=True).splitlines()}
+    first, later = rows[before["id"]]["approval"], rows[after["id"]]["approval"]
+    assert first["approver"] == "reviewer@acme.test" and later["approver"] == "second@acme.test"
+    assert first["version"] < later["version"]
+    assert [(f["rule"], f["action"], f["excerpt"]) for f in first["screening_findings"]] == \
+        [("email", "warn", "jobs@acme.test")]
+    assert later["screening_findings"] == []  # the approved edit had nothing to warn about
+    assert "jobs@acme.test" in rows[before["id"]]["text"] and "jobs@" not in rows[after["id"]]["text"]
 
 
 def _messages(data: bytes, tmp_path: Any) -> list[Any]:
