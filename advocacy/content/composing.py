@@ -89,16 +89,43 @@ def _screen_or_refuse(tp: TalkingPoint) -> None:
             raise DomainError(f"{variant.network} copy: {_refusal(blocked)}", f"variants.{i}.text")
 
 
-def check_employee_copy(tp: TalkingPoint, network: str, text: str) -> str:
+def variants_for(tp: TalkingPoint, network: str) -> list[str]:
+    """The copy variants comms wrote for ``network`` (its own, else the generic ones), in order, without repeats."""
+    bodies = [v.text for v in tp.variants if v.network == network] or \
+        [v.text for v in tp.variants if v.network == "generic"] or [tp.copy_for(network)]
+    return list(dict.fromkeys(bodies))
+
+
+def variant_index(tp_id: int, user_id: int, count: int) -> int:
+    """Which of ``count`` variants a person gets: stable for that person, spread evenly across the audience.
+
+    People's ids are consecutive, so ``(user id + talking point id) mod count`` hands each variant to every
+    count-th person (an audience of 300 and 3 variants: 100 each); adding the talking point's id moves each person
+    to another variant from one talking point to the next.
+    """
+    return (user_id + tp_id) % count if count > 1 else 0
+
+
+def copy_for_person(tp: TalkingPoint, network: str, user_id: int | None) -> str:
+    """The copy a person sees and shares on ``network``: the variant assigned to them (``variant_index``); the
+    feed, the share API, the share dialog and auto-share's fan-out all go through here."""
+    bodies = variants_for(tp, network)
+    if user_id is None:
+        return bodies[0]
+    return bodies[variant_index(tp.id, user_id, len(bodies))]
+
+
+def check_employee_copy(tp: TalkingPoint, network: str, text: str, user_id: int | None = None) -> str:
     """An employee's own wording for a share, screened; returns the composed text or raises ``DomainError``.
 
     Args:
         tp: the talking point shared.
         network: where it goes.
         text: the employee's edit of the copy.
+        user_id: who shares (their assigned variant is the copy "as written").
     """
     text = _text(text, "text", MAX_TEXT, required=True)
-    if not tp.employees_may_edit and text != tp.copy_for(network).strip():
+    if not tp.employees_may_edit and text != copy_for_person(tp, network, user_id).strip():
         raise NotAllowed("this talking point must be shared as written: its copy may not be edited")
     composed = _compose(tp, text)
     findings = screening.screen(composed, networks=[network], link=tracked_link_placeholder(),
@@ -110,17 +137,19 @@ def check_employee_copy(tp: TalkingPoint, network: str, text: str) -> str:
     return composed
 
 
-def preview(tp: TalkingPoint, network: str, text: str | None = None) -> dict[str, Any]:
-    """What a share would say on ``network`` and what screening finds in it (nothing is refused here)."""
-    composed = _compose(tp, text if text is not None else tp.copy_for(network))
+def preview(tp: TalkingPoint, network: str, text: str | None = None, user_id: int | None = None) -> dict[str, Any]:
+    """What a share would say on ``network`` (for ``user_id``: their variant) and what screening finds in it
+    (nothing is refused here)."""
+    copy = copy_for_person(tp, network, user_id)
+    composed = _compose(tp, text if text is not None else copy)
     media = tp.approved_image is not None  # what a share carries
     link = tracked_link_placeholder()
     findings = screening.screen(composed, networks=[network] if network in screening.LENGTH_NETWORKS else [],
                                 link=link, disclosure=tp.disclosure, rules=screening_rules(), media=media)
     length = (screening.sent_length(composed, network, link, media) if network in screening.LENGTH_NETWORKS
               else len(f"{composed} {link}"))
-    return {"network": network, "text": composed, "length": length, "findings": [f.as_dict() for f in findings],
-            "blocked": bool(screening.blocking(findings))}
+    return {"network": network, "text": composed, "copy": copy, "length": length,
+            "findings": [f.as_dict() for f in findings], "blocked": bool(screening.blocking(findings))}
 
 
 def _compose(tp: TalkingPoint, body: str) -> str:
@@ -145,15 +174,16 @@ def _compose(tp: TalkingPoint, body: str) -> str:
     return " ".join(p for p in parts if p)
 
 
-def compose(tp: TalkingPoint, network: str, text: str | None = None) -> str:
-    """The text that goes out: copy, hashtags not already in it, then the locked disclosure line.
+def compose(tp: TalkingPoint, network: str, text: str | None = None, user_id: int | None = None) -> str:
+    """The text that goes out: copy (``user_id``'s variant), hashtags not already in it, then the locked
+    disclosure line.
 
     ``text`` is an employee's own wording: it is checked (may the copy be edited? does screening block it?) and a
     ``DomainError`` naming the field ``text`` refuses the share before anything is stored.
     """
     if text is not None:
-        return check_employee_copy(tp, network, text)
-    return _compose(tp, tp.copy_for(network))
+        return check_employee_copy(tp, network, text, user_id)
+    return _compose(tp, copy_for_person(tp, network, user_id))
 
 
 def length_limits() -> dict[str, int]:

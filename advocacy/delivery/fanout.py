@@ -4,8 +4,9 @@ auto-share one of its topics.
 Approval only queues the job (after the commit, from an ORM event, so the content workflow needs no hook and the
 approving request returns at once). The job places one share per person and connected network, spread evenly over
 ``DELIVERY_FANOUT_WINDOW_MINUTES``, each moved into the person's own sharing hours (their timezone) and past days
-where their daily cap is spent, and rotates the copy variants so that no two consecutive posts on a network carry
-the same text. Rows are inserted and their jobs scheduled in chunks; the ``FanOut`` row carries the progress.
+where their daily cap is spent, and gives each person the copy variant assigned to them (the one their feed shows),
+so the variants spread evenly across the audience. Rows are inserted and their jobs scheduled in chunks; the
+``FanOut`` row carries the progress.
 """
 
 from __future__ import annotations
@@ -194,20 +195,12 @@ def place(tp: TalkingPoint, rows: list[tuple[Any, ...]], now: dt.datetime,
 
 
 def rotate(tp: TalkingPoint, placements: list[Placement]) -> dict[int, str]:
-    """The text of each placement (by index): per network, in time order, the variants taken in turn."""
-    from advocacy.content.composing import _compose  # the text that goes out: copy, hashtags, disclosure
+    """The text of each placement (by index): each person's own variant on that network, assigned as the feed
+    assigns it (``composing.copy_for_person``), so the variants spread evenly and a person's auto-share posts the
+    copy their feed showed them."""
+    from advocacy.content.composing import _compose, copy_for_person  # copy, hashtags, disclosure
 
-    texts: dict[int, str] = {}
-    by_network: dict[str, list[int]] = defaultdict(list)
-    for i, p in enumerate(placements):
-        by_network[p.network].append(i)
-    for network, indexes in by_network.items():
-        bodies = [v.text for v in tp.variants if v.network == network] or \
-                 [v.text for v in tp.variants if v.network == "generic"] or [tp.copy_for(network)]
-        variants = list(dict.fromkeys(_compose(tp, b) for b in bodies))
-        for k, i in enumerate(sorted(indexes, key=lambda j: placements[j].at)):
-            texts[i] = variants[k % len(variants)]
-    return texts
+    return {i: _compose(tp, copy_for_person(tp, p.network, p.user_id)) for i, p in enumerate(placements)}
 
 
 def _existing(user_ids: Iterable[int], since: dt.datetime) -> dict[int, list[dt.datetime]]:

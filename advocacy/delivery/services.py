@@ -92,7 +92,7 @@ def create_share(user: User, tp: TalkingPoint, network: str, text: str | None = 
     if tp.available_from is not None and when < tp.available_from:  # comms' window: wait for it to open
         when, later = tp.available_from, True
     share = Share(talking_point_id=tp.id, user_id=user.id, account_id=account.id, network=network,
-                  text=compose(tp, network, text), link=tp.shared_link, code=new_code(),
+                  text=compose(tp, network, text, user.id), link=tp.shared_link, code=new_code(),
                   followers_at_share=account.followers,
                   status=ShareStatus.SCHEDULED if later else ShareStatus.QUEUED, scheduled_at=when)
     db.session.add(share)
@@ -420,8 +420,8 @@ def open_share_dialog(user: User, tp: TalkingPoint, network: str) -> tuple[Share
     rules.check_may_share(user, tp, network, posting=False)
     now = utcnow()
     share = Share(talking_point_id=tp.id, user_id=user.id, account_id=None, network=network,
-                  text=compose(tp, network), link=tp.shared_link, code=new_code(), status=ShareStatus.OPENED,
-                  scheduled_at=now)
+                  text=compose(tp, network, user_id=user.id), link=tp.shared_link, code=new_code(),
+                  status=ShareStatus.OPENED, scheduled_at=now)
     url = intent_url(network, share.text, f"{current_app.config['PUBLIC_URL']}/r/{share.code}")
     db.session.add(share)
     db.session.commit()

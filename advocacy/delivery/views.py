@@ -4,65 +4,115 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from advocacy.accounts.models import AccountStatus, ConnectedAccount
 from advocacy.accounts.networks import INTENT_LABELS, LABELS
 from advocacy.auth import roles_required
 from advocacy.content import composing, library
+from advocacy.content.link_previews import LinkPreview
 from advocacy.content.models import TalkingPoint
-from advocacy.delivery import consent, rules, services
+from advocacy.content.preview_views import _ORIGIN
+from advocacy.delivery import consent, rules, services, states
 from advocacy.delivery import preferences as prefs
 from advocacy.delivery.models import Share
 from advocacy.errors import DomainError
 from advocacy.extensions import db
 from advocacy.people.services import has_acknowledged_current
+from advocacy.security import CSP
 
 bp = Blueprint("delivery", __name__)
 
 
 def _accounts() -> dict[str, ConnectedAccount]:
-    from sqlalchemy import select
-
     rows = db.session.scalars(select(ConnectedAccount).where(ConnectedAccount.user_id == current_user.id,
                                                              ConnectedAccount.status == AccountStatus.ACTIVE))
     return {a.network: a for a in rows}
 
 
+TABS = {"new": "New for me", "shared": "Shared", "all": "All"}
+
+
+def _tab() -> str:
+    tab = request.args.get("show", "all")
+    return tab if tab in TABS else "all"
+
+
 def _feed(typed: dict[tuple[int, str], str] | None = None, errors: dict[tuple[int, str], str] | None = None,
           status: int = 200) -> Any:
-    """The feed; after a refused share, with what the person typed and the field at fault on that card."""
+    """The feed, one compact card per talking point; after a refused share, with what the person typed and the
+    field at fault on that card. ``?show=new|shared|all`` filters on the server."""
     accounts = _accounts()
     typed, errors = typed or {}, errors or {}
-    items = []
+    tab = _tab()
     points = library.approved_for(current_user)
     shared = rules.live_shares(current_user.id, [tp.id for tp in points])  # one query: what is out already
+    done_ids = {tp_id for tp_id, _network in shared}
+    counts = {"new": sum(tp.id not in done_ids for tp in points), "shared": len(done_ids & {tp.id for tp in points}),
+              "all": len(points)}
+    if tab == "new":
+        points = [tp for tp in points if tp.id not in done_ids]
+    elif tab == "shared":
+        points = [tp for tp in points if tp.id in done_ids]
+    cards = _link_cards([tp.id for tp in points])
+    images = {i: c.image_url for i, c in cards.items() if c.image_url and _origin(c.image_url)}  # what CSP lets in
+    items = []
     for tp in points:
         previews = {}
         for network in accounts:
             own = typed.get((tp.id, network))
-            previews[network] = composing.preview(tp, network, own if own is not None else None)
-        items.append((tp, previews))
+            if (tp.id, network) not in shared:  # where it is out already, the card shows that share instead
+                previews[network] = composing.preview(tp, network, own, current_user.id)
+        done = {n: shared[(tp.id, n)] for n in LABELS if (tp.id, n) in shared}
+        items.append((tp, previews, done))
     dialogs = [n for n in INTENT_LABELS if n not in accounts]  # share dialogs for what is not connected
-    recent = [s for s in services.shares_of(current_user, 10) if s.status != "cancelled"]  # all: on "My shares"
     linkedin = consent.status(current_user) if "linkedin" in accounts and current_user.auto_share_topics else None
-    return render_template("feed/index.html", items=items, accounts=accounts, labels=INTENT_LABELS | LABELS,
+    page = render_template("feed/index.html", items=items, accounts=accounts, labels=INTENT_LABELS | LABELS,
                            dialogs=dialogs, limits=composing.length_limits(), typed=typed, errors=errors,
-                           acknowledged=has_acknowledged_current(current_user), recent=recent, shared=shared,
-                           live=any(s.status in LIVE for s in recent), linkedin_consent=linkedin), status
+                           acknowledged=has_acknowledged_current(current_user), shared=shared,
+                           live=any(s.status in LIVE for s in shared.values()), linkedin_consent=linkedin, tab=tab,
+                           tabs=TABS, counts=counts, cards=cards, images=images)
+    response = make_response(page, status)
+    origins = sorted({o for o in (_origin(url) for url in images.values()) if o})
+    if origins:  # the cards' images load from their own sites, and only those (as on the studio's page)
+        response.headers["Content-Security-Policy"] = CSP.replace(
+            "img-src 'self' data:", "img-src 'self' data: " + " ".join(origins))
+    return response
+
+
+def _link_cards(tp_ids: list[int]) -> dict[int, LinkPreview]:
+    """The stored link preview card of each talking point (one query)."""
+    if not tp_ids:
+        return {}
+    rows = db.session.scalars(select(LinkPreview).where(LinkPreview.talking_point_id.in_(tp_ids)))
+    return {c.talking_point_id: c for c in rows}
+
+
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return origin if _ORIGIN.fullmatch(origin) else None
 
 
 LIVE = ("scheduled", "queued", "publishing")
 
 
+@bp.app_template_filter("share_state")
+def share_state(status: str | None) -> str:
+    """A share state in the one vocabulary every page uses (``advocacy.delivery.states``)."""
+    return states.label(status)
+
+
 @bp.get("/feed")
 @roles_required()
 def feed() -> Any:
-    """Talking points aimed at me, each previewed per connected network exactly as it will post, ready to share in
-    one tap; my latest shares with their live status."""
+    """Talking points aimed at me, one card each: the link's card, the copy as it will post, my networks as chips
+    (connected ones selected) and one Share button; where each one went, with its live status."""
     return _feed()
 
 
@@ -83,7 +133,7 @@ def parse_local_time(value: str, timezone: str) -> dt.datetime:
 def _own_wording(tp: TalkingPoint, network: str) -> str | None:
     """The person's own wording from the form, or None when they left the copy as written."""
     text = request.form.get("text")
-    if text is None or text.strip() == tp.copy_for(network).strip():
+    if text is None or text.strip() == composing.copy_for_person(tp, network, current_user.id).strip():
         return None
     return text
 
@@ -121,13 +171,25 @@ def share() -> Any:
 @bp.post("/share/all")
 @roles_required()
 def share_all() -> Any:
-    """One tap: share a talking point now on every network I have connected, as written, leaving out the networks
-    it is already shared on."""
+    """One tap: share a talking point now, as written, on the networks ticked on its card (``networks``; without
+    the field: every network I have connected), leaving out the networks it is already shared on."""
     tp = db.session.get(TalkingPoint, request.form.get("talking_point_id", type=int) or 0)
     if tp is None:
         abort(404)
+    back = url_for("delivery.feed", show=request.form.get("show") or None) + f"#tp-{tp.id}"
+    networks = list(_accounts())
+    if "chips" in request.form:  # the card's chips were on the form: only the ticked ones
+        chosen = request.form.getlist("networks")
+        unknown = [n for n in chosen if n not in networks]
+        if unknown:
+            flash(f"Not shared: networks {', '.join(unknown)} is not connected.", "error")
+            return redirect(back)
+        if not chosen:
+            flash("Not shared: networks is empty: tick at least one network.", "error")
+            return redirect(back)
+        networks = [n for n in networks if n in chosen]
     done, refused, already = [], [], []
-    for network in _accounts():
+    for network in networks:
         try:
             services.create_share(current_user, tp, network)
             done.append(LABELS.get(network, network))
@@ -138,14 +200,14 @@ def share_all() -> Any:
             db.session.rollback()
             refused.append(f"{LABELS.get(network, network)}: {exc.message}")
     if done:
-        flash(f"Sharing now on {', '.join(done)}. Watch each one below.", "success")
+        flash(f"Sharing now on {', '.join(done)}. Its card shows each one live.", "success")
     if refused:
         flash(f"Not shared on {'; '.join(refused)}.", "error")
     if already:
         flash(f"Already shared on {', '.join(already)}: not shared there again.", "info")
     if not done and not refused and not already:
         flash("Connect an account first.", "error")
-    return redirect(url_for("delivery.feed") + "#recent")
+    return redirect(back)
 
 
 @bp.get("/shares")

@@ -70,6 +70,11 @@ function employeeEditors() {
       }
     }, 250);
     area.addEventListener("input", update);
+    area.addEventListener("focus", () => { // on a feed card: show the preview of the network being reworded
+      const section = preview?.closest("section.network");
+      if (!section || !section.hidden) return;
+      for (const other of section.parentElement.querySelectorAll("section.network:not(.shared)")) other.hidden = other !== section;
+    });
   }
 }
 
@@ -148,7 +153,33 @@ function liveRegions() {
   }
 }
 
+// -------------------------------------------- feed cards: the chips choose the networks; one Share button names them
+function shareCards() {
+  for (const form of document.querySelectorAll("form[data-share-card]")) {
+    const card = form.closest("[data-talking-point]");
+    const button = form.querySelector("button.share-now");
+    const update = () => {
+      const picked = [...form.querySelectorAll("input[name=networks]:checked")];
+      button.textContent = picked.length ? `Share on ${picked.map((c) => c.dataset.label).join(", ")}` : "Share on a network";
+      button.disabled = picked.length === 0;
+      const shown = picked.length ? picked[0].value : null; // the copy as it will post on the first chosen network
+      const sections = [...card.querySelectorAll("section.network:not(.shared)")];
+      if (shown) for (const section of sections) section.hidden = section.dataset.network !== shown;
+    };
+    form.addEventListener("change", update);
+    update();
+    // while "Edit wording" is open its own button shares my words: the primary one (the copy as written) steps aside
+    const editing = card.querySelector("details.edit");
+    if (editing) {
+      const toggle = () => { form.hidden = editing.open; };
+      editing.addEventListener("toggle", toggle);
+      toggle();
+    }
+  }
+}
+
 employeeEditors();
+shareCards();
 studioPreviews();
 audienceCount();
 liveRegions();
