@@ -12,6 +12,7 @@ from marshmallow import Schema, fields, validate
 
 from advocacy.accounts.networks import LABELS
 from advocacy.auth import roles_required
+from advocacy.content import composing
 from advocacy.content.models import TalkingPoint
 from advocacy.delivery import services
 from advocacy.delivery.models import Share
@@ -65,8 +66,11 @@ class Shares(MethodView):
         tp = db.session.get(TalkingPoint, data["talking_point_id"])
         if tp is None:
             abort(422, errors={"json": {"talking_point_id": [f"no talking point {data['talking_point_id']}"]}})
+        text = data["text"]
+        if text is not None and text.strip() == composing.copy_for_person(tp, data["network"], current_user.id).strip():
+            text = None  # the copy as written (the person's own variant), as the feed's form treats it
         try:
-            return services.create_share(current_user, tp, data["network"], data["text"], data["scheduled_at"])
+            return services.create_share(current_user, tp, data["network"], text, data["scheduled_at"])
         except AlreadyShared as exc:
             existing = exc.share
             body = {"code": 409, "status": "Conflict", "message": exc.message,
