@@ -206,3 +206,26 @@ def test_share_now_ignores_a_half_filled_schedule_box(app: Any, x: Any, browser:
                                      "when": "now"})
     assert answer.status_code == 302
     assert db.session.scalars(select(Share)).one().status == "queued"
+
+
+def test_a_new_policy_version_points_the_feed_at_the_policy_not_at_reconnecting(app, x, browser):
+    from advocacy.people.models import User
+    from advocacy.people.services import publish_policy
+
+    tp_id = approved().id
+    employee("emma@acme.test", "emma_acme")
+    browser.login("emma@acme.test")
+    browser.post("/share", {"talking_point_id": tp_id, "network": "x", "when": "later",
+                            "scheduled_at": "2099-01-01T09:00"})
+    admin = User(email="admin@acme.test", name="Admin", password_hash="x", role="admin")
+    db.session.add(admin)
+    db.session.commit()
+    publish_policy(admin, "Policy v2", "# Be kinder")
+    db.session.commit()
+    assert db.session.scalars(select(Share)).one().status == "paused"
+    feed = browser.get("/feed").get_data(as_text=True)
+    banner = re.search(r'<p class="card notice" id="policy-banner">.*?</p>', feed, re.S)
+    assert banner is not None and '<a href="/policy">read and acknowledge the policy</a>' in banner.group(0)
+    card = re.search(r'<section class="network shared" data-network="x".*?</section>', feed, re.S)
+    assert card is not None and 'class="badge paused">paused<' in card.group(0)
+    assert '<a href="/policy">Read the policy</a>' in card.group(0) and "Reconnect" not in card.group(0)
