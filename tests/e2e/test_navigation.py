@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import DESKTOP, PHONE
+from tests.e2e.conftest import ARTIFACTS, DESKTOP, PHONE
 from tests.e2e.test_employee_journey import sign_in
 
 HOMES = {"employee": "/feed", "comms": "/studio/", "admin": "/admin", "analyst": "/reach"}
@@ -73,3 +73,21 @@ def test_without_javascript_the_phone_nav_wraps_instead_of_overflowing(live, pla
         assert width <= 375
     finally:
         context.close()
+
+
+def test_the_pages_follow_the_systems_dark_setting(live, playwright_browser, make_user):
+    make_user("ada@acme.test", "admin", name="Ada Admin")
+    colours = {}
+    for scheme in ("light", "dark"):
+        context = playwright_browser.new_context(viewport=DESKTOP, color_scheme=scheme)
+        try:
+            page = context.new_page()
+            sign_in(page, live, "ada@acme.test")
+            page.wait_for_url(f"{live}/admin")
+            colours[scheme] = page.evaluate("""() => ['body', 'header.top', '.card'].map(s =>
+              getComputedStyle(document.querySelector(s)).backgroundColor)""")
+            page.screenshot(path=str(ARTIFACTS / f"admin-{scheme}.png"))
+        finally:
+            context.close()
+    assert colours["light"] == ["rgb(246, 248, 250)", "rgb(255, 255, 255)", "rgb(255, 255, 255)"]
+    assert colours["dark"] == ["rgb(13, 17, 23)", "rgb(22, 27, 34)", "rgb(22, 27, 34)"]
