@@ -61,7 +61,7 @@ def live(app: Any, settings: dict[str, Any]) -> Iterator[str]:
     worker = subprocess.Popen([sys.executable, "-m", "advocacy.cli", "worker"], cwd=ROOT, env=env, stdout=worker_log,
                               stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # bounded, but wide enough for a loaded machine
         while True:
             try:
                 if requests.get(f"{url}/healthz", timeout=2).json()["workers"]:
