@@ -80,6 +80,11 @@ def all_alive(pool: Workers) -> list[int]:
     return [p.pid for p in pool.procs]
 
 
+def all_logged(pool: Workers, text: str) -> bool:
+    logs = [p.read_text(errors="replace") for p in pool.logs.glob("worker-*.log")]
+    return len(logs) == len(pool.procs) and all(text in log for log in logs)
+
+
 def redis_reported_down(client: Any) -> dict[str, Any]:
     status, report = healthz(client)
     if status == 503 and not report["redis"]["ok"]:
@@ -99,6 +104,9 @@ def test_workers_ride_out_redis_outages_at_start_and_mid_campaign(fast, private_
     pool.start(2)
     report = wait_for(lambda: redis_reported_down(client), 10, "/healthz did not report Redis down")
     assert report["ok"] is False and "Redis is not answering" in report["redis"]["message"]
+    # every worker has met the outage (on a loaded machine a process can take longer to start than the outage lasts)
+    wait_for(lambda: all_logged(pool, "event=worker_redis_unavailable"), 120,
+             lambda: f"the workers never tried Redis while it was away\n{pool.tail()}")
     time.sleep(OUTAGE)  # the fault itself: Redis stays away this long
     pids = all_alive(pool)
     private_redis.start()
