@@ -359,11 +359,12 @@ def demo(port: int, web_workers: int) -> None:
                                          stdout=open(log_dir / "worker.log", "ab"), stderr=subprocess.STDOUT))
         click.echo("\nadvocacy demo is running")
         click.echo(f"  open            {public_url}")
-        click.echo(f"  sandbox X       {urls['x']}  (posts: {urls['x']}/_sandbox/posts)")
-        click.echo(f"  sandbox LinkedIn {urls['linkedin']}  (posts: {urls['linkedin']}/_sandbox/posts)")
-        click.echo(f"  sandbox Mastodon {urls['mastodon']}  (posts: {urls['mastodon']}/_sandbox/posts)")
-        click.echo(f"  sandbox Bluesky {urls['bluesky']}  (posts: {urls['bluesky']}/_sandbox/posts; "
-                   "OAuth: any handle such as you.bsky.social; app password: any abcd-efgh-ijkl-mnop)")
+        for network, label in (("x", "X"), ("linkedin", "LinkedIn"), ("mastodon", "Mastodon"), ("bluesky", "Bluesky"),
+                               ("threads", "Threads")):
+            if network in urls:
+                click.echo(f"  sandbox {label:<9}{urls[network]}  (posts: {urls[network]}/_sandbox/posts)")
+        click.echo("                   Bluesky: OAuth with any handle such as you.bsky.social, or an app password "
+                   "such as abcd-efgh-ijkl-mnop")
         click.echo(f"  health          {public_url}/healthz")
         click.echo(f"  logs            {log_dir}/ (web-access.log, web.log, worker.log, sandbox.log)")
         click.echo(f"  sandbox state   {Path(app.instance_path) / 'sandbox'} (kept across restarts; delete it to "
