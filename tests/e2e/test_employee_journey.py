@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import requests
+from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
 
@@ -158,9 +159,12 @@ def test_employee_shares_in_one_tap_and_sees_the_post(live, open_page, make_user
         assert done.locator("button.share-now").count() == 0 and done.get_by_role("checkbox").count() == 0
     browser.shots("feed-shared")
     page.get_by_role("link", name=re.compile("^New for me")).click()
-    assert page.locator("[data-talking-point]").count() == 0 and "Nothing new for you" in page.content()
+    page.wait_for_url(re.compile(r"[?&]show=new"))  # the click only starts the navigation: wait for the new page
+    expect(page.get_by_text("Nothing new for you")).to_be_visible()
+    assert page.locator("[data-talking-point]").count() == 0
     page.get_by_role("link", name=re.compile("^Shared")).click()
-    assert page.locator("[data-talking-point]").count() == 2
+    page.wait_for_url(re.compile(r"[?&]show=shared"))
+    expect(page.locator("[data-talking-point]")).to_have_count(2)
     page.goto(f"{live}/preferences")
     browser.shots("auto-share")
     page.goto(f"{live}/reach/me")
