@@ -3,7 +3,8 @@
 Written by us for the sandbox; ``tests/connectors/test_mastodon_conformance.py`` compares them with the Mastodon
 OpenAPI spec so the two cannot drift apart silently. Mastodon is a Rails app: it ignores parameters it does not
 know (so ``additionalProperties`` stays open, as in the spec) and checks the rest in its models, answering 422 with
-``{"error": "Validation failed: …"}``; the rules a schema cannot say are checked in ``sandbox/mastodon.py``.
+``{"error": "Validation failed: …"}``; the rules a schema cannot say are checked in ``sandbox/mastodon_web.py`` and
+``sandbox/mastodon_state.py``.
 """
 
 from __future__ import annotations
