@@ -5,7 +5,8 @@ this module is written from LinkedIn's developer documentation (Posts API, Sign 
 Connect, Member Post Analytics, the 3-legged OAuth flow, API versioning) and ``PLATFORMS.md``.
 ``tests/connectors/test_linkedin_shapes.py`` holds each documented shape explicitly instead of a conformance test.
 Rules a schema cannot say (the author must be the token's member, duplicates, commentary length in characters) are
-checked in code in ``sandbox/linkedin.py``, as LinkedIn checks them after validating the record.
+checked in code in ``sandbox/linkedin_web.py`` and ``sandbox/linkedin_state.py``, as LinkedIn checks them after
+validating the record.
 """
 
 from __future__ import annotations
