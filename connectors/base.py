@@ -205,7 +205,9 @@ class Connector(Protocol):
         """Post as the person. ``idempotency_key``: the same key for every attempt of one share, so a network that
         honours one (Mastodon's ``Idempotency-Key``) answers a retry with the post it already made; others ignore it.
         ``media``: images uploaded to the network and attached to the post (at most four). ``link_title``: the title
-        of the page ``link`` leads to, for a network that shows a link card (LinkedIn's article); others ignore it.
+        of the page ``link`` leads to, for a network that shows a link card (LinkedIn's article); others ignore it,
+        and a connector that reads it says so with a class attribute ``uses_link_title = True`` (callers then look
+        the title up only for those).
         """
         ...
 

@@ -174,6 +174,7 @@ class LinkedInConnector:
     """
 
     name: ClassVar[str] = "linkedin"
+    uses_link_title: ClassVar[bool] = True  # the article card's title (``publish(link_title=…)``)
 
     def __init__(
         self,

@@ -217,7 +217,8 @@ def _post(connector: Any, share: Share) -> PublishedPost:
     image = shared_image(share.talking_point_id)  # one query; the bytes come only when there is an image
     if image is not None:
         kwargs["media"] = [Media(image.data, image.content_type, image.alt_text, image.filename)]
-    kwargs["link_title"] = shared_link_title(share.talking_point_id, share.link)  # the approved card's title
+    if getattr(connector, "uses_link_title", False):  # one query, only where a card shows it (LinkedIn)
+        kwargs["link_title"] = shared_link_title(share.talking_point_id, share.link)  # the approved card's title
     post: PublishedPost = _with_refresh(share, lambda token: connector.publish(token, share.text, link, **kwargs))
     return post
 
