@@ -70,7 +70,8 @@ class Shares(MethodView):
         if text is not None and text.strip() == composing.copy_for_person(tp, data["network"], current_user.id).strip():
             text = None  # the copy as written (the person's own variant), as the feed's form treats it
         try:
-            return services.create_share(current_user, tp, data["network"], text, data["scheduled_at"])
+            return services.create_share(current_user, tp, data["network"], text, data["scheduled_at"],
+                                         channel="api")
         except AlreadyShared as exc:
             existing = exc.share
             body = {"code": 409, "status": "Conflict", "message": exc.message,

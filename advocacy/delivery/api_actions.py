@@ -64,7 +64,7 @@ def share_all(data: dict[str, Any]) -> Any:
     outcomes: list[dict[str, Any]] = []
     for network in networks:
         try:
-            share = services.create_share(current_user, tp, network)
+            share = services.create_share(current_user, tp, network, channel="api")
         except rules.AlreadyShared as exc:
             db.session.rollback()
             outcomes.append({"network": network, "outcome": "already_shared", "message": exc.message,

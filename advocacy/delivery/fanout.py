@@ -287,7 +287,8 @@ def _run(tp: TalkingPoint, fo: FanOut) -> int:
         values = [{"talking_point_id": tp.id, "user_id": p.user_id, "account_id": p.account_id,
                    "network": p.network, "text": texts[i], "link": tp.shared_link, "code": services.new_code(),
                    "status": ShareStatus.SCHEDULED if p.at > now else ShareStatus.QUEUED, "scheduled_at": p.at,
-                   "followers_at_share": p.followers, "auto": True, "created_at": now, "updated_at": now}
+                   "followers_at_share": p.followers, "auto": True, "channel": "auto", "created_at": now,
+                   "updated_at": now}
                   for i, p in chunk]
         # only the rows this run inserted come back: a share another run placed meanwhile is not queued twice
         placed = db.session.execute(insert_once.returning(Share.id, Share.scheduled_at), values).all()

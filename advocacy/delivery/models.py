@@ -37,6 +37,10 @@ def _approved_link(context: Any) -> str | None:
         select(func.coalesce(TalkingPoint.approved_link, TalkingPoint.link)).where(TalkingPoint.id == tp_id))
 
 
+# where a share was made from: the web feed or dialog, the API, an auto-share fan-out, or a one-tap button in a
+# Slack DM, a Teams card, an e-mail or a push notification
+SHARE_CHANNELS = ("web", "api", "auto", "slack", "teams", "email", "push")
+
 LIVE_ONCE_WHERE = "status IN ('scheduled', 'queued', 'publishing', 'paused')"
 
 
@@ -78,6 +82,8 @@ class Share(db.Model):
     # the last attempt may have reached the network (timeout, 5xx, lost worker): look for the post before re-posting
     in_doubt: Mapped[bool] = mapped_column(default=False, server_default=false())
     auto: Mapped[bool] = mapped_column(default=False, server_default=false())  # placed by an auto-share fan-out
+    # what led to it (participation by channel): one of ``SHARE_CHANNELS``
+    channel: Mapped[str] = mapped_column(String(16), default="web", server_default="web")
     # the link the share carries (its tracked link redirects there): the talking point's approved link when the share
     # was made, never a later edit waiting for review
     link: Mapped[str] = mapped_column(String(2048), default=_approved_link, server_default="")

@@ -31,7 +31,7 @@ from advocacy.accounts.services import account_for
 from advocacy.content.composing import compose
 from advocacy.content.models import TalkingPoint
 from advocacy.delivery import rules
-from advocacy.delivery.models import Share, ShareStatus
+from advocacy.delivery.models import SHARE_CHANNELS, Share, ShareStatus
 from advocacy.errors import DomainError
 from advocacy.extensions import db, redis_client
 from advocacy.models_base import utcnow
@@ -65,7 +65,7 @@ def enqueue(share_id: int, scheduled_at: dt.datetime) -> str:
 
 
 def create_share(user: User, tp: TalkingPoint, network: str, text: str | None = None,
-                 at: dt.datetime | None = None) -> Share:
+                 at: dt.datetime | None = None, *, channel: str = "web") -> Share:
     """Record a share (committed first), then queue it. ``at`` (aware) schedules it for later.
 
     Refused (``DomainError`` naming the field) unless ``rules.check_may_share`` lets it through: approved, aimed at
@@ -78,7 +78,10 @@ def create_share(user: User, tp: TalkingPoint, network: str, text: str | None = 
         network: where to post (the person must have connected it).
         text: the person's own wording, when the talking point allows it.
         at: when to post; None: now.
+        channel: what led to it, one of ``models.SHARE_CHANNELS`` (web, api, slack, teams, email, push).
     """
+    if channel not in SHARE_CHANNELS:
+        raise DomainError(f"must be one of {', '.join(SHARE_CHANNELS)}", "channel")
     if at is not None:
         if at.tzinfo is None:
             raise DomainError("must include a timezone", "scheduled_at")
@@ -93,7 +96,7 @@ def create_share(user: User, tp: TalkingPoint, network: str, text: str | None = 
         when, later = tp.available_from, True
     share = Share(talking_point_id=tp.id, user_id=user.id, account_id=account.id, network=network,
                   text=compose(tp, network, text, user.id), link=tp.shared_link, code=new_code(),
-                  followers_at_share=account.followers,
+                  followers_at_share=account.followers, channel=channel,
                   status=ShareStatus.SCHEDULED if later else ShareStatus.QUEUED, scheduled_at=when)
     db.session.add(share)
     try:
@@ -399,7 +402,7 @@ def release_policy_hold(user: User) -> int:
     return released
 
 
-def open_share_dialog(user: User, tp: TalkingPoint, network: str) -> tuple[Share, str]:
+def open_share_dialog(user: User, tp: TalkingPoint, network: str, *, channel: str = "web") -> tuple[Share, str]:
     """Record a share through the network's own share dialog (a share intent) and return the dialog's URL.
 
     For a network the person has not connected, or one without a personal posting API (Facebook). The share ends
@@ -421,7 +424,7 @@ def open_share_dialog(user: User, tp: TalkingPoint, network: str) -> tuple[Share
     now = utcnow()
     share = Share(talking_point_id=tp.id, user_id=user.id, account_id=None, network=network,
                   text=compose(tp, network, user_id=user.id), link=tp.shared_link, code=new_code(),
-                  status=ShareStatus.OPENED, scheduled_at=now)
+                  status=ShareStatus.OPENED, scheduled_at=now, channel=channel)
     url = intent_url(network, share.text, f"{current_app.config['PUBLIC_URL']}/r/{share.code}")
     db.session.add(share)
     db.session.commit()
