@@ -373,6 +373,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("NOTIFY_SMTP_USERNAME", parse_str, "", "SMTP user name (empty: no login)"),
     Setting("NOTIFY_SMTP_PASSWORD", parse_str, "", "SMTP password"),
     Setting("NOTIFY_MAIL_FROM", parse_str, "advocacy@localhost", "From address of digest e-mail"),
+    Setting("NOTIFY_LINK_MAX_AGE_SECONDS", parse_positive_int, 7 * 86400,
+            "how long a one-tap share link in an e-mail, Teams card or push message works (each works once)"),
     Setting("NOTIFY_SLACK_WEBHOOK_URL", parse_optional_http_url, "",
             "Slack incoming-webhook URL for the comms channel's daily summary; empty: none"),
     Setting("PROXY_COUNT", parse_count, 0,

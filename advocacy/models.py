@@ -17,6 +17,7 @@ from advocacy.content.models import (
 from advocacy.delivery.models import FanOut, Share, ShareStatus
 from advocacy.integrations.models import FeedItem, FeedSource, WebhookDelivery, WebhookEndpoint
 from advocacy.notifications.models import DigestState, Notification
+from advocacy.notifications.oneclick import OneClickUse
 from advocacy.people.models import ApiToken, PolicyVersion, Role, Team, User
 from advocacy.reach.models import (
     ActivityTotals,
@@ -37,6 +38,7 @@ __all__ = [
     "AuditEvent", "Comment", "TalkingPointImage", "PostDeletion", "Revision", "ScreeningRule", "Target",
     "ClickDaily", "ClickEvent", "ClickVisitor", "MetricSnapshot", "RateCard", "ReachPreference", "Result",
     "ShareStats", "VisitorSalt", "ActivityTotals", "DayTotals", "MonthTotals", "FanOut", "DigestState", "Notification",
+    "OneClickUse",
     "AccountStatus", "ApiToken", "ConnectedAccount", "MastodonApp", "PolicyVersion", "Role", "Share", "ShareStatus",
     "Status",
     "TalkingPoint", "Team", "User", "Variant", "LinkPreview",
