@@ -375,6 +375,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("NOTIFY_MAIL_FROM", parse_str, "advocacy@localhost", "From address of digest e-mail"),
     Setting("NOTIFY_LINK_MAX_AGE_SECONDS", parse_positive_int, 7 * 86400,
             "how long a one-tap share link in an e-mail, Teams card or push message works (each works once)"),
+    Setting("NOTIFY_PUSH_VAPID_PRIVATE_KEY", parse_str, "",
+            "Web Push (VAPID) private key: PEM of a P-256 key, the same on every host; empty: generated into the "
+            "instance folder (vapid_private_key.pem, mode 0600) on first use"),
     Setting("NOTIFY_SLACK_WEBHOOK_URL", parse_optional_http_url, "",
             "Slack incoming-webhook URL for the comms channel's daily summary; empty: none"),
     Setting("PROXY_COUNT", parse_count, 0,
