@@ -34,13 +34,18 @@ def register(api: Api) -> None:
 
 
     from advocacy.audit.api_archive import blp as archive_blp
+    from advocacy.content.calendar_api import blp as calendar_blp
     from advocacy.delivery.api_actions import me_blp, ops_blp, shares_blp
     from advocacy.people.api_admin import people_blp, tokens_blp
     from advocacy.reach.exports import blp as reach_exports_blp
 
     # API parity: what the pages do that the blueprints above did not (tests/test_api_parity.py keeps it complete)
-    for blp in (shares_blp, me_blp, ops_blp, people_blp, tokens_blp, reach_exports_blp, archive_blp):
+    for blp in (shares_blp, me_blp, ops_blp, people_blp, tokens_blp, reach_exports_blp, archive_blp,
+                calendar_blp):
         api.register_blueprint(blp)
+    from advocacy.notifications.setup_api import blp as notify_setup_blp
+
+    api.register_blueprint(notify_setup_blp)  # push subscriptions, Teams webhooks
 
 
 def init_errors(app: Flask, api: Api) -> None:

@@ -12,7 +12,7 @@ from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from advocacy.auth import roles_required
-from advocacy.content import composing, images, library, recall, screening, versions, workflow
+from advocacy.content import composing, images, library, people_search, recall, screening, versions, workflow
 from advocacy.content.models import NETWORKS, Status, TalkingPoint
 from advocacy.errors import DomainError
 from advocacy.extensions import db
@@ -48,13 +48,15 @@ def _form_values(tp: TalkingPoint | None = None, typed: bool = True) -> dict[str
         form: dict[str, Any] = {f: request.form.get(f, "") for f in TEXT_FIELDS + tuple(COPY_FIELDS.values())}
         boxes = "checkboxes" in request.form  # the form marks that its checkboxes were shown (unticked = off)
         form["employees_may_edit"] = "employees_may_edit" in request.form or not boxes
-        form["target_everyone"] = "target_everyone" in request.form or not (boxes or request.form.getlist("team_ids")
-                                                                             or request.form.getlist("user_ids"))
+        form["people_emails"] = request.form.get("people_emails", "")[:200_000]
+        form["target_everyone"] = "target_everyone" in request.form or not (
+            boxes or request.form.getlist("team_ids") or request.form.getlist("user_ids") or form["people_emails"])
         form["team_ids"] = [int(i) for i in request.form.getlist("team_ids") if i.isdigit()]
         form["user_ids"] = [int(i) for i in request.form.getlist("user_ids") if i.isdigit()]
         return form
     if tp is None:
-        return {"employees_may_edit": True, "target_everyone": True, "team_ids": [], "user_ids": []}
+        return {"employees_may_edit": True, "target_everyone": True, "team_ids": [], "user_ids": [],
+                "people_emails": ""}
     zone = _zone()
     form = {f: getattr(tp, f) or "" for f in ("title", "link", "hashtags", "disclosure", "topics")}
     for f in ("available_from", "available_until"):
@@ -63,7 +65,8 @@ def _form_values(tp: TalkingPoint | None = None, typed: bool = True) -> dict[str
     for variant in tp.variants:
         form.setdefault(COPY_FIELDS[variant.network], variant.text)
     form.update(employees_may_edit=tp.employees_may_edit, target_everyone=tp.target_everyone,
-                team_ids=tp.team_ids, user_ids=tp.user_ids)
+                team_ids=tp.team_ids, user_ids=[],
+                people_emails=", ".join(u.email for u in people_search.people(tp.user_ids)))
     return form
 
 
@@ -80,6 +83,10 @@ def _data(form: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     variants = [{"network": n, "text": form[name]} for n, name in COPY_FIELDS.items() if form.get(name, "").strip()]
     data = {f: form[f] for f in ("title", "link", "hashtags", "disclosure", "topics", "employees_may_edit",
                                  "target_everyone", "team_ids", "user_ids")}
+    # the people field: e-mail addresses (the type-ahead fills it; without JavaScript people type them), plus any
+    # ``user_ids`` a script posts; an unknown address is refused naming the field
+    chosen = [u.id for u in people_search.people_by_email(form.get("people_emails", ""))]
+    data["user_ids"] = chosen + [i for i in form["user_ids"] if i not in chosen]
     data["available_from"] = _local(form["available_from"], "available_from")
     data["available_until"] = _local(form["available_until"], "available_until")
     if not variants:
@@ -101,15 +108,32 @@ def _field(exc: DomainError, names: list[str]) -> str:
 def _composing(form: dict[str, Any]) -> dict[str, Any]:
     """What the compose form shows beside the fields: each network's preview and the number of people reached."""
     copy = {n: str(form.get(name, "")) for n, name in COPY_FIELDS.items()}
+    picked = _picked(form)
     return {"drafts": composing.draft_previews(copy, str(form.get("hashtags", "")), str(form.get("disclosure", ""))),
             "reach": library.audience_size(bool(form.get("target_everyone")), form.get("team_ids", []),
-                                            form.get("user_ids", []))}
+                                            [u.id for u in picked]),
+            "picked": picked}
+
+
+def _picked(form: dict[str, Any]) -> list[Any]:
+    """The people the form names (known addresses in its e-mail field, and posted ids): the picker's chips."""
+    emails = people_search.split_emails(str(form.get("people_emails", "")))[:10_000]
+    ids = list(form.get("user_ids", []))
+    if emails:
+        from sqlalchemy import func, select
+
+        from advocacy.people.models import User
+        ids += db.session.scalars(select(User.id).where(func.lower(User.email).in_(emails))).all()
+    by_id = {u.id: u for u in people_search.people(ids)}
+    known = {u.email.lower(): u for u in by_id.values()}
+    ordered = [known[e] for e in emails if e in known]
+    return ordered + [u for u in by_id.values() if u not in ordered]
 
 
 def _studio(form: dict[str, Any], errors: dict[str, str], status: int = 200) -> Any:
     q, state = request.args.get("q", ""), request.args.get("status", "")
     return render_template("content/studio.html", talking_points=library.library(q[:200], state), form=form,
-                           errors=errors, q=q, state=state, teams=library.teams(), people=library.people(),
+                           errors=errors, q=q, state=state, teams=library.teams(),
                            labels=LABELS, copy_fields=COPY_FIELDS, statuses=(*Status.ALL, Status.EXPIRED),
                            queue=library.review_queue(current_user), **_composing(form)), status
 
@@ -191,7 +215,7 @@ def edit(tp_id: int) -> Any:
     except DomainError as exc:
         db.session.rollback()
         return render_template("content/edit.html", tp=tp, form=form, errors={_field(exc, names): exc.message},
-                               teams=library.teams(), people=library.people(), labels=LABELS,
+                               teams=library.teams(), labels=LABELS,
                                copy_fields=COPY_FIELDS, image_form={}, max_bytes=current_app.config["MEDIA_MAX_BYTES"],
                                **_composing(form)), exc.status
     back = was == Status.APPROVED and tp.status == Status.IN_REVIEW
@@ -269,7 +293,7 @@ def delete_post(tp_id: int, share_id: int) -> Any:
 def _editor_page(tp: TalkingPoint, errors: dict[str, str], status: int = 200, **image_form: str) -> Any:
     form = _form_values(tp, typed=False)
     return render_template("content/edit.html", tp=tp, form=form, errors=errors, teams=library.teams(),
-                           people=library.people(), labels=LABELS, copy_fields=COPY_FIELDS, image_form=image_form,
+                           labels=LABELS, copy_fields=COPY_FIELDS, image_form=image_form,
                            max_bytes=current_app.config["MEDIA_MAX_BYTES"], **_composing(form)), status
 
 
@@ -398,4 +422,5 @@ def update(key: str) -> Any:
     return redirect(url_for("screening.rules"))
 
 
-from advocacy.content import preview_views  # noqa: E402,F401  (the link preview card's routes on this blueprint)
+# routes of this blueprint kept in their own modules: the content calendar, the link preview card
+from advocacy.content import calendar_views, preview_views  # noqa: E402,F401

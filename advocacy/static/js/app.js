@@ -116,15 +116,17 @@ function audienceCount() {
   const out = document.getElementById("audience-count");
   if (!form || !out) return;
   const ids = (name) => Array.from(form.elements.namedItem(name)?.selectedOptions || [], (o) => Number(o.value));
+  // the people picker (js/people-picker.js) keeps the ids of the people chosen on the e-mail field
+  const people = () => (form.elements.namedItem("people_emails")?.dataset.ids || "").split(",").filter(Boolean).map(Number);
   const update = debounce(async () => {
     const everyone = form.elements.namedItem("target_everyone")?.checked || false;
     const result = await postJSON(form.dataset.audienceUrl, {
-      target_everyone: everyone, team_ids: ids("team_ids"), user_ids: ids("user_ids"),
+      target_everyone: everyone, team_ids: ids("team_ids"), user_ids: people(),
     });
     if (result) out.textContent = `Reaches ${result.people} ${result.people === 1 ? "person" : "people"}.`;
   }, 200);
   form.addEventListener("change", (event) => {
-    if (event.target.matches("[name=target_everyone], [name=team_ids], [name=user_ids]")) update();
+    if (event.target.matches("[name=target_everyone], [name=team_ids], [name=people_emails]")) update();
   });
   update();
 }
