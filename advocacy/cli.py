@@ -352,7 +352,7 @@ def demo(port: int, web_workers: int) -> None:
         children.append(subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(web_workers),
              "--access-logfile", str(log_dir / "web-access.log"), "--error-logfile", str(log_dir / "web.log"),
-             "--graceful-timeout", "10", "wsgi:app"],
+             "--graceful-timeout", "10", "--no-control-socket", "wsgi:app"],
             env=env, cwd=str(Path(__file__).resolve().parent.parent),
             stdout=open(log_dir / "web.log", "ab"), stderr=subprocess.STDOUT))
         children.append(subprocess.Popen([sys.executable, "-m", "advocacy.cli", "worker"], env=env,

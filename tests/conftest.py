@@ -35,11 +35,43 @@ PASSWORD = "correct horse battery staple"
 
 
 # --------------------------------------------------------------------------------------------------- backends
+def xdist_worker() -> int | None:
+    """The index of this pytest-xdist worker (``make test`` runs two), or None in a single process."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(name[2:]) if name.startswith("gw") else None
+
+
+def _own_redis_url(url: str) -> str:
+    """``TEST_REDIS_URL`` for this worker: worker n flushes database (given - n), so two never flush each other's."""
+    worker = xdist_worker()
+    if not worker:
+        return url
+    parts = urlsplit(url)
+    given = int(parts.path.strip("/") or 0)
+    if given - worker < 0:
+        raise pytest.UsageError(f"TEST_REDIS_URL's database {given} leaves none for xdist worker {worker}")
+    return parts._replace(path=f"/{given - worker}").geturl()
+
+
+def _own_database(url: str) -> str:
+    """``TEST_DATABASE_URL`` for this worker: worker n > 0 gets a database of its own beside it, made when missing."""
+    worker = xdist_worker()
+    if not worker:
+        return url
+    server = create_engine(url, isolation_level="AUTOCOMMIT")
+    name = f"{server.url.database}_gw{worker}"
+    with server.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    server.dispose()
+    return server.url.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = os.environ.get("TEST_REDIS_URL")
     if url:
-        yield url
+        yield _own_redis_url(url)
         return
     directory = tmp_path_factory.mktemp("redis")
     yield queues.embedded_redis_url(directory)
@@ -52,7 +84,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     if url:
         from advocacy.config import parse_database_url
 
-        url = parse_database_url(url)
+        url = _own_database(parse_database_url(url))
         engine = create_engine(url)
         with engine.begin() as conn:  # start from nothing: the migrations must build the whole schema
             conn.execute(text("DROP SCHEMA public CASCADE"))

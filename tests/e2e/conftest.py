@@ -56,7 +56,7 @@ def live(app: Any, settings: dict[str, Any]) -> Iterator[str]:
     web_log = open(logs / "web.log", "ab")
     worker_log = open(logs / "worker.log", "ab")
     web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                            "--graceful-timeout", "5", "wsgi:app"], cwd=ROOT, env=env, stdout=web_log,
+                            "--graceful-timeout", "5", "--no-control-socket", "wsgi:app"], cwd=ROOT, env=env, stdout=web_log,
                            stderr=subprocess.STDOUT)
     worker = subprocess.Popen([sys.executable, "-m", "advocacy.cli", "worker"], cwd=ROOT, env=env, stdout=worker_log,
                               stderr=subprocess.STDOUT)
