@@ -26,6 +26,8 @@ NETWORKS: Mapping[str, str] = {
     "mastodon": "sandbox.mastodon",
     "bluesky": "sandbox.bluesky",
     "threads": "sandbox.threads",
+    "teams": "sandbox.teams",  # not a network: Teams Workflows webhooks that receive announcement cards
+    "webpush": "sandbox.webpush",  # not a network: a Web Push service and the browsers subscribed to it
     "slack": "sandbox.slack",  # not a network: the Slack workspace people get DMs in, with one-tap buttons
     "oidc": "sandbox.oidc",  # not a network: the company's identity provider, for single sign-on
 }
