@@ -33,6 +33,8 @@ _events = Namespace()
 
 talking_point_approved: Signal = _events.signal(
     "talking-point-approved", doc="sender: the TalkingPoint (already approved and committed)")
+talking_point_submitted: Signal = _events.signal(
+    "talking-point-submitted", doc="sender: the TalkingPoint (already in review and committed): reviewers are asked")
 talking_point_withdrawn: Signal = _events.signal(
     "talking-point-withdrawn", doc="sender: the TalkingPoint (already withdrawn and committed); reason: str")
 person_opted_out: Signal = _events.signal(
@@ -45,6 +47,9 @@ share_published: Signal = _events.signal(
     "share-published", doc="sender: the id of the Share now published (committed); sent on publishing's hot path")
 share_failed: Signal = _events.signal(
     "share-failed", doc="sender: the id of the Share that failed for good (committed)")
+notification_recorded: Signal = _events.signal(
+    "notification-recorded", doc="sender: the user id a notice is for (recorded once and committed by "
+    "notifications.services.notify_once); kind, key, subject, body: str")
 result_recorded: Signal = _events.signal(
     "result-recorded", doc="sender: the Result an employee recorded (committed)")
 policy_published: Signal = _events.signal(

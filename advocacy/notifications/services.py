@@ -18,6 +18,7 @@ from flask import current_app, render_template
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from advocacy import events
 from advocacy.delivery.models import Share, ShareStatus
 from advocacy.extensions import db
 from advocacy.models_base import utcnow
@@ -50,6 +51,7 @@ def notify_once(user_id: int, kind: str, key: str, subject: str, body: str) -> b
         db.session.rollback()
         return False
     log.info("event=notified user_id=%s kind=%s", user_id, kind)
+    events.notification_recorded.send(user_id, kind=kind, key=key, subject=subject, body=body)  # push, for one
     return True
 
 
