@@ -37,7 +37,11 @@ PARITY = {
     "scim_admin.revoke_token": ("DELETE", "/api/admin/scim-tokens/{token_id}"),
     "screening.update": ("PUT", "/api/screening/rules/{key}"),
     "delivery.preferences": ("PUT", "/api/me/preferences"),
+    "notifications.preferences": ("PUT", "/api/me/notifications"),
+    "notifications.admin_defaults": ("PUT", "/api/admin/notification-defaults"),
     "delivery.renew_linkedin_consent": ("PUT", "/api/me/linkedin-consent"),
+    "notify_setup.my_teams_webhook": ("PUT", "/api/me/teams-webhook"),
+    "notify_setup.team_webhooks": ("PUT", "/api/admin/teams/{team_id}/teams-webhook"),
     "delivery.share": ("POST", "/api/shares"),
     "delivery.share_all": ("POST", "/api/shares/all"),
     "delivery.share_dialog": ("POST", "/api/shares/dialog"),
@@ -70,6 +74,12 @@ BROWSER_ONLY = {
     "people.end_my_sessions": "ends browser sessions; a token is revoked instead",
     "accounts.connect": "connecting is the person's consent on the network's own page, in a browser",
 }
+# Pages that read, and the API operation that gives the same (with the same filters).
+PAGE_READS = {
+    "content.studio": "/api/talking-points",  # the library: q, status, topic, author
+    "content.calendar_page": "/api/calendar",  # from, to (and tz)
+    "content.calendar_day": "/api/calendar",  # one day: from = to
+}
 # Every report page and the CSV the API gives of it.
 REPORT_CSV = {
     "reach.report": "/api/reach/talking-points",  # JSON; its CSV is /reach/export.csv
@@ -92,6 +102,8 @@ def test_every_page_action_has_an_api_operation(app, client):
     assert {p for p in REPORT_CSV.values()} <= {p for _m, p in operations}
     for path in ("/api/reach/results.csv", "/api/reach/me/results.csv", "/api/archive/export"):
         assert ("GET", path) in operations
+    missing_reads = sorted(f"{e}: GET {p}" for e, p in PAGE_READS.items() if ("GET", p) not in operations)
+    assert missing_reads == [], f"pages whose JSON is not in the OpenAPI document: {missing_reads}"
 
 
 # ------------------------------------------------------------------------------------------------------- helpers
