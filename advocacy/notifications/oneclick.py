@@ -106,14 +106,18 @@ def refuse_link(user: User, talking_point: TalkingPoint, channel: str) -> str:
     return _url(_token(user, talking_point, "", channel, REFUSE))
 
 
-def verify(token: str) -> Link:
+def verify(token: str, *, check_age: bool = True) -> Link:
     """The link a token names, if its signature holds and it has not expired. Raises ``LinkRefused``.
 
     Whether it was used already, and whether the person may still share, is checked by the page.
+
+    Args:
+        token: the last part of the link's URL.
+        check_age: refuse an expired link (False: only the signature counts, for the status of a share it made).
     """
     max_age = current_app.config["NOTIFY_LINK_MAX_AGE_SECONDS"]
     try:
-        payload, issued = _serializer().loads(token, max_age=max_age, return_timestamp=True)
+        payload, issued = _serializer().loads(token, max_age=max_age if check_age else None, return_timestamp=True)
     except SignatureExpired:
         days = max_age / 86400
         ago = f"{days:g} days" if days >= 1 else f"{max_age // 3600 or 1} hours"
