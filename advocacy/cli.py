@@ -12,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from flask import Flask, current_app
@@ -268,7 +269,16 @@ def sandbox_env(urls: dict[str, str]) -> dict[str, str]:
         # the sandboxes listen on loopback, which URLs people choose may not reach unless allowed
         "ADVOCACY_OUTBOUND_ALLOW": ",".join(filter(None, (os.environ.get("ADVOCACY_OUTBOUND_ALLOW"), "127.0.0.1"))),
     } | linkedin_sandbox_env(urls["linkedin"]) | oidc_sandbox_env(urls) | fediverse_sandbox_env(urls) | (
-        threads_sandbox_env(urls["threads"]) if "threads" in urls else {})
+        threads_sandbox_env(urls["threads"]) if "threads" in urls else {}) | smtp_sandbox_env(urls)
+
+
+def smtp_sandbox_env(urls: dict[str, str]) -> dict[str, str]:
+    """Send the e-mail (announcements, digests) to the SMTP sandbox, which keeps it in its inbox page."""
+    if "smtp_server" not in urls or os.environ.get("ADVOCACY_NOTIFY_SMTP_HOST"):
+        return {}
+    server = urlsplit(urls["smtp_server"])
+    return {"ADVOCACY_NOTIFY_SMTP_HOST": server.hostname or "127.0.0.1", "ADVOCACY_NOTIFY_SMTP_PORT": str(server.port),
+            "ADVOCACY_NOTIFY_SMTP_STARTTLS": "false", "ADVOCACY_NOTIFY_MAIL_FROM": "advocacy@demo.test"}
 
 
 def threads_sandbox_env(url: str) -> dict[str, str]:
@@ -365,6 +375,8 @@ def demo(port: int, web_workers: int) -> None:
                 click.echo(f"  sandbox {label:<9}{urls[network]}  (posts: {urls[network]}/_sandbox/posts)")
         click.echo("                   Bluesky: OAuth with any handle such as you.bsky.social, or an app password "
                    "such as abcd-efgh-ijkl-mnop")
+        if "smtp" in urls:
+            click.echo(f"  mail inbox      {urls['smtp']}  (every e-mail the demo sends, by recipient)")
         click.echo(f"  health          {public_url}/healthz")
         click.echo(f"  logs            {log_dir}/ (web-access.log, web.log, worker.log, sandbox.log)")
         click.echo(f"  sandbox state   {Path(app.instance_path) / 'sandbox'} (kept across restarts; delete it to "

@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     servers = start_all(networks, args.host, {networks[0]: args.port} if args.port else None, args.state_dir)
     try:
-        ready = json.dumps({name: server.url for name, server in servers.items()})
+        ready = json.dumps({name: url for server in servers.values() for name, url in server.urls.items()})
         if args.ready_file:
             tmp = args.ready_file.with_name(args.ready_file.name + ".tmp")
             tmp.write_text(ready + "\n")

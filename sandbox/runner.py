@@ -1,6 +1,8 @@
 """Start sandbox networks on loopback ports in background threads (threaded werkzeug servers).
 
 Each network is a module with ``create_app() -> Flask``; add a line to ``NETWORKS`` and ``start_all`` serves it too.
+A sandbox that also speaks another protocol (the SMTP sandbox) gives its state object a ``listen(host)`` method: it
+is started beside the web app, its addresses join ``SandboxServer.urls``, and the state's ``stop()`` ends it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ NETWORKS: Mapping[str, str] = {
     "webpush": "sandbox.webpush",  # not a network: a Web Push service and the browsers subscribed to it
     "slack": "sandbox.slack",  # not a network: the Slack workspace people get DMs in, with one-tap buttons
     "oidc": "sandbox.oidc",  # not a network: the company's identity provider, for single sign-on
+    "smtp": "sandbox.smtp",  # not a network: a mail server that keeps the mails; its web app is the inbox
 }
 
 
@@ -52,11 +55,20 @@ class SandboxServer:
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{self.port}"
         self._thread = threading.Thread(target=self._serve, name=f"sandbox-{network}", daemon=True)
+        self.listeners: dict[str, str] = {}  # other protocols' addresses by name (``smtp_server``)
 
     def _serve(self) -> None:
         self._server.serve_forever(poll_interval=0.05)  # a short poll makes stop() quick
 
+    @property
+    def urls(self) -> dict[str, str]:
+        """The web app's URL under the network's name, and any other listener's address under its own."""
+        return {self.network: self.url, **self.listeners}
+
     def start(self) -> SandboxServer:
+        listen = getattr(self.app.extensions.get(f"{self.network}_sandbox"), "listen", None)
+        if listen is not None:
+            self.listeners = listen(self.host)
         self._thread.start()
         log.info("sandbox started network=%s url=%s", self.network, self.url)
         return self

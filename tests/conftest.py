@@ -100,7 +100,7 @@ def sandbox() -> Iterator[dict[str, str]]:
     from sandbox import runner
 
     servers = runner.start_all()
-    yield {name: server.url for name, server in servers.items()}
+    yield {name: url for server in servers.values() for name, url in server.urls.items()}  # + smtp_server
     for server in servers.values():
         server.stop()
 
