@@ -174,6 +174,10 @@ class ImageAltIn(Schema):
 class LibraryQuery(Schema):
     q = fields.String(load_default="", validate=validate.Length(max=200))
     status = fields.String(load_default="", validate=validate.OneOf(["", *Status.ALL, Status.EXPIRED]))
+    topic = fields.String(load_default="", validate=validate.Length(max=100),
+                          metadata={"description": "only talking points tagged with this topic"})
+    author = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1),
+                            metadata={"description": "only talking points written by this person (id)"})
 
 
 class ReasonIn(Schema):
@@ -255,8 +259,9 @@ class TalkingPoints(MethodView):
     @blp.arguments(LibraryQuery, location="query")
     @blp.response(200, TalkingPointOut(many=True))
     def get(self, query: dict[str, Any]) -> Any:
-        """The library of talking points, newest first; ``q`` searches titles, copy, hashtags, topics and links."""
-        return library.library(query["q"], query["status"])
+        """The library of talking points, newest first; ``q`` searches titles, copy, hashtags, topics and links;
+        ``status``, ``topic`` and ``author`` narrow it as the studio's filter bar does."""
+        return library.library(query["q"], query["status"], topic=query["topic"], author=query["author"])
 
     @roles_required(*EDITORS)
     @blp.arguments(TalkingPointIn)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import exists, false, or_, select
+from sqlalchemy import and_, case, exists, false, func, or_, select
 
 from advocacy.content.checks import EDITORS
 from advocacy.content.models import Status, TalkingPoint, Target, Variant
@@ -51,27 +52,78 @@ def _like(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def library(q: str = "", status: str = "", limit: int = 500) -> list[TalkingPoint]:
-    """Past and present talking points, newest first; ``q`` finds every word in title, copy, hashtags, topics or link.
+def _topic(topic: str) -> Any:
+    """Talking points tagged ``topic`` (one of the space-separated words in ``topics``, case-insensitive)."""
+    padded = func.lower(" " + func.coalesce(TalkingPoint.topics, "") + " ")
+    return padded.like(_like(f" {topic.lower()} "), escape="\\")
 
-    Args:
-        q: words to search for (all must match, anywhere, case-insensitive).
-        status: only this status (``expired`` means approved and past its window).
-        limit: at most this many.
-    """
-    query = select(TalkingPoint).order_by(TalkingPoint.created_at.desc(), TalkingPoint.id.desc()).limit(limit)
+
+def _filters(q: str, status: str, topic: str, author: int | None, skip: str = "") -> list[Any]:
+    """The WHERE clauses of the library's filters, leaving out ``skip`` (a facet counts with the others only)."""
+    where: list[Any] = []
     for term in (q or "").split()[:10]:
         pattern = _like(term)
-        query = query.where(or_(
+        where.append(or_(
             TalkingPoint.title.ilike(pattern, escape="\\"), TalkingPoint.hashtags.ilike(pattern, escape="\\"),
             TalkingPoint.topics.ilike(pattern, escape="\\"), TalkingPoint.link.ilike(pattern, escape="\\"),
             exists().where(Variant.talking_point_id == TalkingPoint.id, Variant.text.ilike(pattern, escape="\\"))))
     now = utcnow()
+    if status and skip != "status":
+        where.append(_status(status, now))
+    if topic and skip != "topic":
+        where.append(_topic(topic.split()[0] if topic.split() else topic))
+    if author and skip != "author":
+        where.append(TalkingPoint.author_id == author)
+    return where
+
+
+def _status(status: str, now: dt.datetime) -> Any:
+    ended = TalkingPoint.available_until <= now
     if status == Status.EXPIRED:
-        query = query.where(TalkingPoint.status == Status.APPROVED, TalkingPoint.available_until <= now)
-    elif status:
-        query = query.where(TalkingPoint.status == status)
+        return and_(TalkingPoint.status == Status.APPROVED, ended)
+    if status == Status.APPROVED:  # approved and still in (or before) its window; past it, it shows as expired
+        return and_(TalkingPoint.status == Status.APPROVED, or_(TalkingPoint.available_until.is_(None), ~ended))
+    return TalkingPoint.status == status
+
+
+def library(q: str = "", status: str = "", limit: int = 500, topic: str = "", author: int | None = None
+            ) -> list[TalkingPoint]:
+    """Past and present talking points, newest first; ``q`` finds every word in title, copy, hashtags, topics or link.
+
+    Args:
+        q: words to search for (all must match, anywhere, case-insensitive).
+        status: only this status as people see it (``expired``: approved and past its window; ``approved``: not).
+        limit: at most this many.
+        topic: only those tagged with this topic.
+        author: only those written by this person (id).
+    """
+    query = select(TalkingPoint).where(*_filters(q, status, topic, author)).order_by(
+        TalkingPoint.created_at.desc(), TalkingPoint.id.desc()).limit(limit)
     return list(db.session.scalars(query))
+
+
+def library_facets(q: str = "", status: str = "", topic: str = "", author: int | None = None) -> dict[str, Any]:
+    """How many talking points each filter value would show, the other filters applied (status, topic, author).
+
+    Returns:
+        ``{"status": {status: n}, "topics": [(topic, n)], "authors": [(id, name, n)]}``; statuses, topics and authors
+        counted in SQL except topics, split from the matching rows' ``topics`` column (one short column per row).
+    """
+    now = utcnow()
+    expired = and_(TalkingPoint.status == Status.APPROVED, TalkingPoint.available_until <= now)
+    state = case((expired, Status.EXPIRED), else_=TalkingPoint.status)
+    by_status = {s: int(n) for s, n in db.session.execute(
+        select(state, func.count()).where(*_filters(q, status, topic, author, "status")).group_by(state))}
+    topics: dict[str, int] = {}
+    for value in db.session.scalars(select(TalkingPoint.topics).where(*_filters(q, status, topic, author, "topic"))):
+        for word in {w.lower() for w in (value or "").split()}:
+            topics[word] = topics.get(word, 0) + 1
+    authors = db.session.execute(
+        select(User.id, User.name, func.count(TalkingPoint.id)).join(User, User.id == TalkingPoint.author_id)
+        .where(*_filters(q, status, topic, author, "author")).group_by(User.id, User.name).order_by(User.name))
+    return {"status": by_status, "total": sum(by_status.values()),
+            "topics": sorted(topics.items(), key=lambda item: (-item[1], item[0])),
+            "authors": [(int(i), name, int(n)) for i, name, n in authors]}
 
 
 def teams() -> list[Team]:

@@ -131,9 +131,21 @@ def _picked(form: dict[str, Any]) -> list[Any]:
 
 
 def _studio(form: dict[str, Any], errors: dict[str, str], status: int = 200) -> Any:
-    q, state = request.args.get("q", ""), request.args.get("status", "")
-    return render_template("content/studio.html", talking_points=library.library(q[:200], state), form=form,
-                           errors=errors, q=q, state=state, teams=library.teams(),
+    q, state, topic = request.args.get("q", "")[:200], request.args.get("status", ""), request.args.get("topic", "")
+    author = request.args.get("author", "")
+    author_id = int(author) if author.isdigit() and len(author) < 10 else None
+    state = state if state in (*Status.ALL, Status.EXPIRED) else ""
+    filters = {"q": q, "status": state, "topic": topic[:100], "author": author_id}
+
+    def lib_url(**change: Any) -> str:
+        """The studio with these filters changed (the others kept), at its library."""
+        args = {**filters, **change}
+        return url_for("content.studio", **{k: v for k, v in args.items() if v}) + "#library"
+
+    return render_template("content/studio.html", talking_points=library.library(**filters), form=form,
+                           errors=errors, q=q, state=state, filters=filters, facets=library.library_facets(**filters),
+                           lib_url=lib_url,
+                           teams=library.teams(),
                            labels=LABELS, copy_fields=COPY_FIELDS, statuses=(*Status.ALL, Status.EXPIRED),
                            queue=library.review_queue(current_user), **_composing(form)), status
 
