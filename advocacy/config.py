@@ -380,6 +380,12 @@ SETTINGS: tuple[Setting, ...] = (
             "instance folder (vapid_private_key.pem, mode 0600) on first use"),
     Setting("NOTIFY_SLACK_WEBHOOK_URL", parse_optional_http_url, "",
             "Slack incoming-webhook URL for the comms channel's daily summary; empty: none"),
+    Setting("SLACK_CLIENT_ID", parse_str, "", "Slack app's client id (OAuth v2); empty: no Slack app"),
+    Setting("SLACK_CLIENT_SECRET", parse_str, "", "Slack app's client secret"),
+    Setting("SLACK_SIGNING_SECRET", parse_str, "", "Slack app's signing secret: checks interactivity requests"),
+    Setting("SLACK_API_BASE_URL", parse_http_url, "https://slack.com/api", "Slack Web API base URL"),
+    Setting("SLACK_AUTHORIZE_URL", parse_http_url, "https://slack.com/oauth/v2/authorize",
+            "Slack's OAuth v2 consent page (installing the app into a workspace)"),
     Setting("PROXY_COUNT", parse_count, 0,
             "reverse proxies in front of the web app whose X-Forwarded-For, -Proto and -Host are trusted (0: none, "
             "the connecting address is the visitor's; set 1 behind one nginx/Caddy/load balancer)"),

@@ -18,6 +18,7 @@ from advocacy.delivery.models import FanOut, Share, ShareStatus
 from advocacy.integrations.models import FeedItem, FeedSource, WebhookDelivery, WebhookEndpoint
 from advocacy.notifications.models import DigestState, Notification
 from advocacy.notifications.oneclick import OneClickUse
+from advocacy.notifications.slack.models import SlackInstallation, SlackMessage, SlackPerson
 from advocacy.people.models import ApiToken, PolicyVersion, Role, Team, User
 from advocacy.reach.models import (
     ActivityTotals,
@@ -39,6 +40,7 @@ __all__ = [
     "ClickDaily", "ClickEvent", "ClickVisitor", "MetricSnapshot", "RateCard", "ReachPreference", "Result",
     "ShareStats", "VisitorSalt", "ActivityTotals", "DayTotals", "MonthTotals", "FanOut", "DigestState", "Notification",
     "OneClickUse",
+    "SlackInstallation", "SlackMessage", "SlackPerson",
     "AccountStatus", "ApiToken", "ConnectedAccount", "MastodonApp", "PolicyVersion", "Role", "Share", "ShareStatus",
     "Status",
     "TalkingPoint", "Team", "User", "Variant", "LinkPreview",

@@ -149,6 +149,9 @@ def submit(tp: TalkingPoint, user: User) -> None:
     record(user, "submit", "talking_point", tp.id, version=tp.version)
     db.session.commit()
     log.info("event=talking_point_submitted talking_point_id=%s user_id=%s", tp.id, user.id)
+    from advocacy import events
+
+    events.talking_point_submitted.send(tp)  # reviewers are asked (in Slack, when it is installed)
 
 
 def approve(tp: TalkingPoint, approver: User) -> None:

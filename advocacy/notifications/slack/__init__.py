@@ -1,0 +1,28 @@
+"""The Slack app: installed into a workspace with OAuth v2 (``install``, ``views``), people matched by e-mail, new
+talking points as DMs with one-tap share buttons (``channel``, ``messages``), the clicks (``interactivity``), and the
+DMs kept up to date as shares publish or fail and talking points are approved (``reactions``)."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+SIGNED_PATH = "/slack/interactivity"
+
+
+def init_app(app: Flask) -> None:
+    """Register the Slack channel, its pages and its event subscribers."""
+    from advocacy.notifications.slack import channel  # noqa: F401  (registers "slack")
+    from advocacy.notifications.slack.interactivity import bp as interactivity_bp
+    from advocacy.notifications.slack.reactions import subscribe
+    from advocacy.notifications.slack.views import bp as admin_bp
+
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(interactivity_bp)
+    subscribe()
+
+    def keep_raw_body() -> None:
+        """Slack signs the raw body: read it before any hook parses the form (the form is then parsed from it)."""
+        if request.path == SIGNED_PATH and request.method == "POST":
+            request.get_data(cache=True, parse_form_data=False)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, keep_raw_body)  # first of all the hooks
