@@ -16,6 +16,7 @@ from advocacy.content.models import (
 )
 from advocacy.delivery.models import FanOut, Share, ShareStatus
 from advocacy.integrations.models import FeedItem, FeedSource, WebhookDelivery, WebhookEndpoint
+from advocacy.notifications.destinations import PushSubscription, TeamsPost, TeamsWebhook
 from advocacy.notifications.models import DigestState, Notification
 from advocacy.notifications.oneclick import OneClickUse
 from advocacy.notifications.slack.models import SlackInstallation, SlackMessage, SlackPerson
@@ -39,7 +40,7 @@ __all__ = [
     "AuditEvent", "Comment", "TalkingPointImage", "PostDeletion", "Revision", "ScreeningRule", "Target",
     "ClickDaily", "ClickEvent", "ClickVisitor", "MetricSnapshot", "RateCard", "ReachPreference", "Result",
     "ShareStats", "VisitorSalt", "ActivityTotals", "DayTotals", "MonthTotals", "FanOut", "DigestState", "Notification",
-    "OneClickUse",
+    "OneClickUse", "PushSubscription", "TeamsPost", "TeamsWebhook",
     "SlackInstallation", "SlackMessage", "SlackPerson",
     "AccountStatus", "ApiToken", "ConnectedAccount", "MastodonApp", "PolicyVersion", "Role", "Share", "ShareStatus",
     "Status",
