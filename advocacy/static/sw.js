@@ -5,10 +5,12 @@
  *   share page), focusing a tab already open on it. */
 const CACHE = "advocacy-offline-v1";
 const OFFLINE = "/offline";
+// what the offline page itself loads (the shared layout's styles and scripts), so it shows styled without a network
+const KEPT = [OFFLINE, "/static/app.css", "/static/js/nav.js", "/static/js/app.js", "/static/js/push.js",
+  "/static/favicon.svg", "/static/icons/app/icon-192.png"];
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll([OFFLINE, "/static/icons/app/icon-192.png"]))
-    .then(() => self.skipWaiting()));
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(KEPT)).then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {
@@ -17,8 +19,15 @@ self.addEventListener("activate", (event) => {
 });
 
 self.addEventListener("fetch", (event) => {
-  if (event.request.mode !== "navigate") return;  // only page loads fall back; the rest goes to the network as is
-  event.respondWith(fetch(event.request).catch(() => caches.match(OFFLINE)));
+  const request = event.request;
+  if (request.mode === "navigate") {  // a page load: the network, else the offline page
+    event.respondWith(fetch(request).catch(() => caches.match(OFFLINE)));
+    return;
+  }
+  const url = new URL(request.url);
+  if (request.method === "GET" && url.origin === self.location.origin && KEPT.includes(url.pathname)) {
+    event.respondWith(fetch(request).catch(() => caches.match(url.pathname)));  // always fresh when online
+  }
 });
 
 self.addEventListener("push", (event) => {
