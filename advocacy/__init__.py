@@ -118,6 +118,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(scim_bp)  # /scim/v2: identity providers provision people and teams
     app.register_blueprint(scim_admin_bp)  # /admin/scim and `advocacy scim …`: their tokens
+    from advocacy.notifications.oneclick_views import init_app as init_oneclick
+
+    init_oneclick(app)  # /go/<token>: the one-tap share links in e-mail, Teams and push; the e-mail channel
     from advocacy.notifications.setup_views import init_app as init_notify_setup
 
     init_notify_setup(app)  # Teams and push channels, their setup pages, the web app manifest and service worker

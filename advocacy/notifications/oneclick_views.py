@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, make_response, redirect, render_template, url_for
+from flask import Blueprint, Flask, Response, abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from advocacy.accounts.networks import INTENT_LABELS, LABELS
+from advocacy.auth import public
 from advocacy.content import composing
 from advocacy.content.link_previews import link_preview
 from advocacy.content.models import TalkingPoint
@@ -33,6 +34,15 @@ from advocacy.people.models import User
 bp = Blueprint("oneclick", __name__)
 NAMES = INTENT_LABELS | LABELS
 USED = "This link was already used: each link in a message works once."
+
+
+def init_app(app: Flask) -> None:
+    """The one-tap pages, and the e-mail channel whose buttons open them (``channels.register``)."""
+    from advocacy.extensions import csrf
+    from advocacy.notifications import email  # noqa: F401  (registers the "email" channel)
+
+    app.register_blueprint(bp)
+    csrf.exempt(unsubscribe_post)  # RFC 8058: the mail provider POSTs it; the signed token is the authority
 
 
 def _load(token: str, *, check_age: bool = True) -> tuple[Link, User, TalkingPoint]:
@@ -83,6 +93,7 @@ def _check(link: Link, user: User, tp: TalkingPoint) -> Response | None:
 
 
 @bp.get("/go/<token>")
+@public
 def confirm(token: str) -> Any:
     """One screen: the card, the copy as it will post, one Share button (a POST). Opening it shares nothing."""
     try:
@@ -122,6 +133,7 @@ def _release(use: OneClickUse) -> None:
 
 
 @bp.post("/go/<token>")
+@public
 def share(token: str) -> Any:
     """Share through the domain service with the link's channel, then show its live status."""
     try:
@@ -153,6 +165,7 @@ def share(token: str) -> Any:
 
 
 @bp.get("/go/<token>/status")
+@public
 def status(token: str) -> Any:
     """The live status of the share a link made ("Shared on X · posted · view post"); it refreshes itself."""
     try:
@@ -166,6 +179,7 @@ def status(token: str) -> Any:
 
 
 @bp.post("/go/<token>/not-for-me")
+@public
 def not_for_me(token: str) -> Any:
     """The person says this talking point is not for them: the link is used up, nothing is shared."""
     try:
@@ -178,6 +192,7 @@ def not_for_me(token: str) -> Any:
 
 
 @bp.get("/go/<token>/image")
+@public
 def image(token: str) -> Any:
     """The talking point's approved image, for the link's person (the page has no login for the API's image)."""
     try:
@@ -189,3 +204,39 @@ def image(token: str) -> Any:
         abort(404)
     return Response(picture.data, mimetype=picture.content_type,
                     headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
+
+
+# ------------------------------------------------------------------------------------------------ unsubscribe
+def _unsubscribe_target(token: str) -> tuple[User, str]:
+    from advocacy.notifications.email import unsubscribe_target
+
+    found = unsubscribe_target(token)
+    user = db.session.get(User, found[0]) if found else None
+    if found is None or user is None:
+        abort(404)
+    return user, found[1]
+
+
+@bp.get("/go/unsubscribe/<token>")
+@public
+def unsubscribe(token: str) -> Any:
+    """A page to confirm stopping these e-mails (a GET changes nothing: scanners follow links)."""
+    _user, kind = _unsubscribe_target(token)
+    return _page(unsubscribe=kind, token=token)
+
+
+@bp.post("/go/unsubscribe/<token>")
+@public
+def unsubscribe_post(token: str) -> Any:
+    """Stop these e-mails: announcements take e-mail off the person's channels; the digest is turned off."""
+    user, kind = _unsubscribe_target(token)
+    if kind == "digest":
+        user.digest = "off"
+        db.session.commit()
+    else:
+        from advocacy.notifications import preferences as prefs
+
+        prefs.update(user, {"channels": [c for c in prefs.of(user)["channels"] if c != "email"]})
+    if request.form.get("List-Unsubscribe") == "One-Click":  # the mail provider, not a person: no page
+        return Response(status=204)
+    return _page(unsubscribed=kind)
