@@ -113,7 +113,7 @@ def test_a_signed_click_shares_through_the_worker_and_the_dm_shows_the_post(
     assert "Queued on X" in shown_text(dm) and "Share on X" not in buttons(dm)
 
     run_jobs(app)  # the worker posts to the X sandbox, then updates the DM
-    db.session.refresh(share)
+    share = db.session.scalars(select(Share)).one()
     assert share.status == "published" and share.post_url
     [dm] = messages(slack, "emma@acme.test")
     assert dm["edited"] and f"<{share.post_url}|view the post>" in shown_text(dm)
