@@ -49,7 +49,7 @@ def _cache(app: Flask) -> _Cache:
     cache = app.extensions.get("advocacy.reach.links")
     if cache is None:
         cache = app.extensions["advocacy.reach.links"] = _Cache()
-    return cache  # type: ignore[no-any-return]
+    return cache
 
 
 def destination(share_id: int, network: str, tp_id: int, link: str) -> str:
