@@ -358,6 +358,9 @@ def demo(port: int, web_workers: int) -> None:
         sandbox, urls = start_sandbox(env, log_dir, Path(app.instance_path) / "sandbox")
         children.append(sandbox)
         env.update(sandbox_env(urls))
+        from advocacy.notifications.demo_wiring import wire
+
+        where = wire(urls, env["ADVOCACY_OUTBOUND_ALLOW"])  # the demo employee's Teams chat and subscribed browser
         # request logs and the worker's log go to instance/logs/, the terminal keeps the URLs and users
         children.append(subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(web_workers),
@@ -377,6 +380,8 @@ def demo(port: int, web_workers: int) -> None:
                    "such as abcd-efgh-ijkl-mnop")
         if "smtp" in urls:
             click.echo(f"  mail inbox      {urls['smtp']}  (every e-mail the demo sends, by recipient)")
+        for line in where:
+            click.echo(line)
         click.echo(f"  health          {public_url}/healthz")
         click.echo(f"  logs            {log_dir}/ (web-access.log, web.log, worker.log, sandbox.log)")
         click.echo(f"  sandbox state   {Path(app.instance_path) / 'sandbox'} (kept across restarts; delete it to "

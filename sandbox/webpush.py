@@ -250,6 +250,13 @@ def install_control_routes(app: Flask, state: PushState, origin: Any) -> None:
             "endpoint": f"{origin()}/push/{sub.id}", "expirationTime": None,
             "keys": {"p256dh": sub.p256dh, "auth": sub.auth}}}, 201)
 
+    @app.get("/_sandbox/subscriptions")
+    def list_subscriptions() -> Response:
+        with state.lock:
+            return json_response({"subscriptions": [
+                {"id": s.id, "name": s.name, "endpoint": f"{origin()}/push/{s.id}", "deleted": s.deleted}
+                for s in state.subscriptions.values()]})
+
     @app.delete("/_sandbox/subscriptions/<sub_id>")
     def unsubscribe(sub_id: str) -> Response:
         with state.lock:
