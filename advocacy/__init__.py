@@ -85,6 +85,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     content_reactions()  # a deactivated person leaves named-person targeting
     reach_reactions()  # … and the leaderboard
+    from advocacy.notifications.preference_views import init_app as init_announcing
+
+    init_announcing(app)  # approvals announced where each person chose; their Notifications preferences
     from advocacy.notifications.slack import init_app as init_slack
 
     init_slack(app)  # the Slack app: its channel, admin page, interactivity endpoint and DM updates
