@@ -164,3 +164,16 @@ def test_the_push_service_checks_vapid_and_ttl(app, service, browser_factory):
     assert answer.status_code == 403  # not the key the browser subscribed with
     ok = push.vapid().sign({"aud": origin, "sub": "mailto:a@b.example", "exp": int(time.time()) + 3600})
     assert requests.post(endpoint, data=b"", headers={"TTL": "60", **ok}, timeout=5).status_code == 201
+
+
+def test_a_share_that_failed_for_good_is_pushed_with_a_link_to_it(app, sandbox, service, browser_factory):
+    from advocacy.delivery import services
+
+    emma = employee("emma@acme.test", "emma_acme")
+    phone = subscribe(browser_factory("emma@acme.test"), service, "phone")
+    Sandbox(sandbox["x"]).fault(status=400, count=1, path_prefix="/2/tweets", method="POST")
+    share_id = services.create_share(emma, approved(), "x").id
+    run_jobs(app)  # the share fails, then the push job runs
+    [message] = service.messages(phone)
+    assert message["data"]["title"] == "Your share on X failed"
+    assert message["data"]["url"] == f"http://advocacy.test/shares/{share_id}"
