@@ -127,4 +127,4 @@ def check_message(payload: Any) -> dict[str, Any]:
         raise CardError("attachments[0].contentUrl: must be null (the card is inline)")
     card = attachment.get("content")
     _card(card, "attachments[0].content", 0)
-    return card  # type: ignore[no-any-return]
+    return dict(card)
