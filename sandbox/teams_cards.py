@@ -125,6 +125,6 @@ def check_message(payload: Any) -> dict[str, Any]:
         raise CardError(f"attachments[0].contentType: must be {CARD_TYPE!r}")
     if attachment.get("contentUrl") is not None:
         raise CardError("attachments[0].contentUrl: must be null (the card is inline)")
-    card = attachment.get("content")
+    card: dict[str, Any] = attachment.get("content") or {}
     _card(card, "attachments[0].content", 0)
-    return dict(card)
+    return card
