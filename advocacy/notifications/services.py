@@ -22,7 +22,7 @@ from advocacy import events
 from advocacy.delivery.models import Share, ShareStatus
 from advocacy.extensions import db
 from advocacy.models_base import utcnow
-from advocacy.notifications.models import DigestState, Notification
+from advocacy.notifications.models import Announcement, AnnouncementStatus, DigestState, Notification
 from advocacy.people.models import User
 from connectors.base import http_session
 
@@ -61,19 +61,34 @@ def pending(user: User) -> list[Notification]:
 
 
 def digest_for(user: User, since: dt.datetime) -> dict[str, Any]:
-    """What a digest would say to ``user`` about the time since ``since``."""
-    from advocacy.content.library import approved_for
+    """What a digest would say to ``user`` about the time since ``since``.
 
-    new_points = [tp for tp in approved_for(user) if tp.approved_at and tp.approved_at > since]
+    Talking points an announcement already brought them (on any channel) are left out: nobody hears of the same
+    talking point twice. Each talking point comes with its one-tap share buttons (``email.points_for``).
+    """
+    from advocacy.content.library import approved_for
+    from advocacy.notifications.email import points_for
+
+    announced = set(db.session.scalars(select(Announcement.talking_point_id).where(
+        Announcement.user_id == user.id, Announcement.status == AnnouncementStatus.SENT)))
+    new_points = [tp for tp in approved_for(user)
+                  if tp.approved_at and tp.approved_at > since and tp.id not in announced]
     attention = list(db.session.scalars(select(Share).where(
         Share.user_id == user.id, Share.status.in_((ShareStatus.FAILED, ShareStatus.PAUSED)),
         Share.updated_at > since).order_by(Share.id)))
     return {"user": user, "talking_points": new_points, "attention": attention, "notifications": pending(user),
-            "public_url": current_app.config["PUBLIC_URL"]}
+            "public_url": current_app.config["PUBLIC_URL"], "points": points_for(user, new_points)}
 
 
 def send_due_digests(now: dt.datetime | None = None) -> int:
-    """Send each person whose period has passed one digest, if it has something to say. Returns how many went."""
+    """Send each person whose period has passed one digest, if it has something to say. Returns how many went.
+
+    A recipient the mail server refuses for good is skipped until their next period; a temporary failure (4xx, the
+    server unreachable) ends the run, and the next poll tries again.
+    """
+    from advocacy.notifications.channels import RetryLater, Unreachable
+    from advocacy.notifications.email import send, smtp_connection
+
     now = now or utcnow()
     config = current_app.config
     if not config["NOTIFY_SMTP_HOST"]:
@@ -82,7 +97,12 @@ def send_due_digests(now: dt.datetime | None = None) -> int:
     people = db.session.scalars(select(User).where(User.active.is_(True), User.digest.in_(tuple(PERIODS)),
                                                    User.opted_in_at.is_not(None)).order_by(User.id)).all()
     sent = 0
-    with _smtp() as smtp:
+    try:
+        smtp = smtp_connection()
+    except (OSError, smtplib.SMTPException) as exc:
+        log.warning("event=digests_postponed reason=%r", str(exc))
+        return 0
+    with smtp:
         for user in people:
             period = PERIODS[user.digest]
             since = last.get(user.id) or (now - period)
@@ -90,10 +110,17 @@ def send_due_digests(now: dt.datetime | None = None) -> int:
                 continue
             content = digest_for(user, since)
             if content["talking_points"] or content["attention"] or content["notifications"]:
-                smtp.send_message(_message(user, content))
-                sent += 1
-                for item in content["notifications"]:
-                    item.sent_at = now
+                try:
+                    send(_message(user, content), smtp)
+                except Unreachable as exc:
+                    log.info("event=digest_refused user_id=%s reason=%r", user.id, str(exc))
+                except RetryLater as exc:
+                    log.warning("event=digests_postponed user_id=%s reason=%r", user.id, str(exc))
+                    break
+                else:
+                    sent += 1
+                    for item in content["notifications"]:
+                        item.sent_at = now
             state = db.session.get(DigestState, user.id) or DigestState(user_id=user.id, last_sent_at=now)
             state.last_sent_at = now
             db.session.add(state)
@@ -104,24 +131,14 @@ def send_due_digests(now: dt.datetime | None = None) -> int:
     return sent
 
 
-def _smtp() -> smtplib.SMTP:
-    c = current_app.config
-    smtp = smtplib.SMTP(c["NOTIFY_SMTP_HOST"], c["NOTIFY_SMTP_PORT"], timeout=c["HTTP_TIMEOUT"])
-    if c["NOTIFY_SMTP_STARTTLS"]:
-        smtp.starttls()
-    if c["NOTIFY_SMTP_USERNAME"]:
-        smtp.login(c["NOTIFY_SMTP_USERNAME"], c["NOTIFY_SMTP_PASSWORD"])
-    return smtp
-
-
 def _message(user: User, content: dict[str, Any]) -> EmailMessage:
-    message = EmailMessage()
+    from advocacy.notifications.email import mail_context, message
+
     count = len(content["talking_points"]) + len(content["attention"]) + len(content["notifications"])
-    message["Subject"] = f"advocacy: {count} thing{'s' if count != 1 else ''} for you"
-    message["From"] = current_app.config["NOTIFY_MAIL_FROM"]
-    message["To"] = user.email
-    message.set_content(render_template("notifications/digest.txt", **content))
-    return message
+    subject = f"advocacy: {count} thing{'s' if count != 1 else ''} for you"
+    context = mail_context(user, content["points"], kind="digest") | content | {"subject": subject}
+    return message(user, subject, render_template("notifications/digest.html", **context),
+                   render_template("notifications/digest.txt", **context), kind="digest")
 
 
 def comms_summary(since: dt.datetime) -> dict[str, int]:

@@ -165,3 +165,34 @@ def test_one_click_unsubscribe_takes_email_off_the_channels(app, x, mailbox, cli
     db.session.expire_all()
     assert "email" not in prefs.of(emma)["channels"]
     assert client.post("/go/unsubscribe/forged-token", data={"List-Unsubscribe": "One-Click"}).status_code == 404
+
+
+def test_the_digest_carries_buttons_and_leaves_out_what_an_announcement_brought(app, x, mailbox, client):
+    import datetime as dt
+
+    from advocacy.models_base import utcnow
+    from advocacy.notifications import services as notify
+    from advocacy.notifications.models import Announcement, AnnouncementStatus
+
+    emma = employee("emma@acme.test", "emma_acme", digest="daily")
+    announced = approved(title="Already announced")
+    approved(title="Fresh talking point")
+    db.session.add(Announcement(user_id=emma.id, talking_point_id=announced.id, channel="slack",
+                                status=AnnouncementStatus.SENT, due_at=utcnow(), sent_at=utcnow()))
+    db.session.commit()
+    assert notify.send_due_digests(utcnow() + dt.timedelta(minutes=1)) == 1
+    mail = mailbox.messages("emma@acme.test")[0]
+    assert "Fresh talking point" in mail["html"] and "Already announced" not in mail["html"]
+    assert "Already announced" not in mail["text"]
+    assert mail["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    link = urlsplit(buttons(mail["html"])["x"]).path
+    page = client.get(link)
+    assert page.status_code == 200 and "Fresh talking point" in page.get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page.get_data(as_text=True)).group(1)  # type: ignore
+    assert client.post(link, data={"csrf_token": token}).status_code == 303
+    assert db.session.scalars(select(Share)).one().channel == "email"
+
+    stop = urlsplit(mail["headers"]["List-Unsubscribe"].strip("<>")).path
+    assert client.post(stop, data={"List-Unsubscribe": "One-Click"}).status_code == 204
+    db.session.expire_all()
+    assert db.session.get(type(emma), emma.id).digest == "off"
