@@ -129,6 +129,18 @@ def lookup(state: SlackState, args: dict[str, Any], token: BotToken) -> dict[str
         raise ApiError("users_not_found")
     return {"user": state.member_view(member)}
 
+@method("users.info")
+def users_info(state: SlackState, args: dict[str, Any], token: BotToken) -> dict[str, Any]:
+    with state.lock:
+        member = state.members.get(str(args.get("user") or ""))
+    if member is None:
+        raise ApiError("user_not_found")
+    view = state.member_view(member)
+    if "users:read.email" not in token.scopes:  # the e-mail is shown only with users:read.email
+        view["profile"].pop("email", None)
+    return {"user": view}
+
+
 @method("conversations.open")
 def open_dm(state: SlackState, args: dict[str, Any], token: BotToken) -> dict[str, Any]:
     users = args.get("users")

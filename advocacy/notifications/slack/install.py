@@ -8,7 +8,7 @@ import secrets
 from urllib.parse import urlencode
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from advocacy.accounts.crypto import encrypt
 from advocacy.audit.services import record
@@ -117,7 +117,25 @@ def forget(user_id: int) -> None:
 
 
 def person_for(team_id: str, slack_id: str) -> User | None:
-    """Who a Slack member is here (someone this app matched by e-mail)."""
+    """Who a Slack member is here: someone matched by e-mail before, or now (``users.info``: their e-mail, which
+    Slack shows only once the member confirmed it)."""
     row = db.session.scalars(select(SlackPerson).where(SlackPerson.team_id == team_id,
                                                        SlackPerson.slack_user_id == slack_id)).first()
-    return db.session.get(User, row.user_id) if row is not None else None
+    if row is not None:
+        return db.session.get(User, row.user_id)
+    installation, client = current_installation(), bot_client()
+    if installation is None or client is None or installation.team_id != team_id or not slack_id:
+        return None
+    try:
+        member = call(client, "users_info", user=slack_id)["user"]
+    except (RetryLater, Unreachable, SlackError):
+        return None
+    email = str((member.get("profile") or {}).get("email") or "")
+    user = db.session.scalars(select(User).where(func.lower(User.email) == email.lower())).first() if email else None
+    if user is None or member.get("deleted"):
+        return None
+    known = db.session.get(SlackPerson, user.id) or SlackPerson(user_id=user.id)
+    known.team_id, known.slack_user_id, known.checked_at = team_id, slack_id, utcnow()
+    db.session.add(known)
+    db.session.commit()
+    return user
