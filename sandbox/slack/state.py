@@ -32,8 +32,8 @@ KNOWN_SCOPES = frozenset({"users:read", "users:read.email", "im:write", "chat:wr
 # Slack's rate tiers per method and workspace (calls per minute); chat.postMessage ≈ 1 per second per channel,
 # with bursts allowed: 60 a minute per channel here
 DEFAULT_RATE_LIMITS = {"tier2": (20, 60), "tier3": (50, 60), "tier4": (100, 60), "post": (60, 60)}
-METHOD_TIERS = {"users.lookupByEmail": "tier3", "users.info": "tier4", "conversations.open": "tier3", "chat.update": "tier3",
-                "views.open": "tier4", "auth.test": "tier4", "chat.postMessage": "post"}
+METHOD_TIERS = {"users.lookupByEmail": "tier3", "users.info": "tier4", "conversations.open": "tier3",
+                "chat.update": "tier3", "views.open": "tier4", "auth.test": "tier4", "chat.postMessage": "post"}
 # the workspace the demo starts with: the demo people (tests reset it and add their own)
 DEMO_MEMBERS = (("admin@example.com", "Ada Admin"), ("comms@example.com", "Cam Comms"),
                 ("comms2@example.com", "Cleo Comms"), ("employee@example.com", "Emma Employee"),
