@@ -261,6 +261,8 @@ def start_sandbox(env: dict[str, str], log_dir: Path,
 
 
 def sandbox_env(urls: dict[str, str]) -> dict[str, str]:
+    from advocacy.notifications.slack import demo as slack_demo
+
     x = urls["x"]
     return {
         "ADVOCACY_X_API_BASE_URL": x, "ADVOCACY_X_AUTHORIZE_URL": f"{x}/i/oauth2/authorize",
@@ -269,7 +271,8 @@ def sandbox_env(urls: dict[str, str]) -> dict[str, str]:
         # the sandboxes listen on loopback, which URLs people choose may not reach unless allowed
         "ADVOCACY_OUTBOUND_ALLOW": ",".join(filter(None, (os.environ.get("ADVOCACY_OUTBOUND_ALLOW"), "127.0.0.1"))),
     } | linkedin_sandbox_env(urls["linkedin"]) | oidc_sandbox_env(urls) | fediverse_sandbox_env(urls) | (
-        threads_sandbox_env(urls["threads"]) if "threads" in urls else {}) | smtp_sandbox_env(urls)
+        threads_sandbox_env(urls["threads"]) if "threads" in urls else {}) | smtp_sandbox_env(urls) | (
+        slack_demo.sandbox_env(urls))
 
 
 def smtp_sandbox_env(urls: dict[str, str]) -> dict[str, str]:
@@ -359,8 +362,10 @@ def demo(port: int, web_workers: int) -> None:
         children.append(sandbox)
         env.update(sandbox_env(urls))
         from advocacy.notifications.demo_wiring import wire
+        from advocacy.notifications.slack import demo as slack_demo
 
         where = wire(urls, env["ADVOCACY_OUTBOUND_ALLOW"])  # the demo employee's Teams chat and subscribed browser
+        where += slack_demo.wire(urls, public_url)  # the Slack sandbox clicks back to this app
         # request logs and the worker's log go to instance/logs/, the terminal keeps the URLs and users
         children.append(subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(web_workers),
