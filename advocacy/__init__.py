@@ -88,6 +88,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from advocacy.notifications.preference_views import init_app as init_announcing
 
     init_announcing(app)  # approvals announced where each person chose; their Notifications preferences
+    from advocacy.reach.participation_views import init_app as init_participation
+
+    init_participation(app)  # Reach: participation by channel (table, CSV, JSON)
     from advocacy.notifications.slack import init_app as init_slack
 
     init_slack(app)  # the Slack app: its channel, admin page, interactivity endpoint and DM updates
