@@ -43,6 +43,10 @@ class Row:
     rate: float | None  # shared / notified (None: nobody notified there)
     median_seconds: float | None  # None: no share followed an announcement
 
+    @property
+    def median_text(self) -> str:
+        return duration(self.median_seconds)
+
     def as_dict(self) -> dict[str, Any]:
         return {"channel": self.channel, "label": self.label, "people_notified": self.notified,
                 "people_shared": self.shared, "share_rate": self.rate,

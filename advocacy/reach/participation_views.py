@@ -25,7 +25,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     api.register_blueprint(blp)
     app.jinja_env.globals["participation_table"] = table
-    app.jinja_env.filters["duration"] = participation.duration
 
 
 def table() -> list[participation.Row] | None:
