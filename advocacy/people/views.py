@@ -241,6 +241,7 @@ ADMIN_LINKS = (  # (endpoint, label, what it is for); links whose page is not in
     ("audit.index", "Audit log and archive", "every action, and every post as it went out"),
     ("ops.operations_page", "Operations", "queues, workers, posting budgets and failed shares"),
     ("people.api_tokens", "API tokens", "personal tokens for the JSON API"),
+    ("slack_admin.page", "Slack", "connect the Slack workspace: new talking points as DMs, review requests"),
     ("notifications.admin_defaults", "Notification defaults",
      "where people hear about new talking points until they choose: channels, how often, quiet hours"),
 )

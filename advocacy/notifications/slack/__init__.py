@@ -15,10 +15,12 @@ def init_app(app: Flask) -> None:
     from advocacy.notifications.slack.interactivity import bp as interactivity_bp
     from advocacy.notifications.slack.reactions import subscribe
     from advocacy.notifications.slack.views import bp as admin_bp
+    from advocacy.notifications.slack.views import setup
 
     app.register_blueprint(admin_bp)
     app.register_blueprint(interactivity_bp)
     subscribe()
+    app.context_processor(lambda: {"slack_setup": setup})  # the preferences page's Slack section
 
     def keep_raw_body() -> None:
         """Slack signs the raw body: read it before any hook parses the form (the form is then parsed from it)."""

@@ -66,6 +66,38 @@ def callback() -> Any:
     return redirect(url_for("slack_admin.page"))
 
 
+def setup() -> dict[str, Any]:
+    """What the preferences page says about Slack for the signed-in person (no call to Slack: what is known)."""
+    from advocacy.extensions import db
+    from advocacy.notifications.slack.models import SlackPerson
+
+    installation = install.current_installation()
+    known = db.session.get(SlackPerson, current_user.id) if installation is not None else None
+    return {"installed": installation is not None, "team": installation.team_name if installation else "",
+            "checked": known is not None and known.team_id == (installation.team_id if installation else None),
+            "matched": bool(known and known.slack_user_id), "email": current_user.email}
+
+
+@bp.post("/slack/me/check")
+@roles_required()
+def check_me() -> Any:
+    """Look the signed-in person up in the workspace again (after they joined Slack or confirmed their e-mail)."""
+    from advocacy.notifications import preferences
+    from advocacy.notifications.channels import RetryLater
+
+    try:
+        found = install.slack_user_id(current_user, refresh=True)
+    except RetryLater:
+        flash("Slack is busy: try again in a minute.", "error")
+        return redirect(url_for("delivery.preferences") + "#slack")
+    if found:
+        preferences.channel_set_up(current_user.id, "slack")
+        flash("Found you in Slack: new talking points can reach you there.", "success")
+    else:
+        flash(f"No Slack member has the e-mail {current_user.email} (or it is not confirmed in Slack).", "error")
+    return redirect(url_for("delivery.preferences") + "#slack")
+
+
 @bp.post("/admin/slack/disconnect")
 @roles_required(Role.ADMIN)
 def disconnect() -> Any:
