@@ -71,6 +71,7 @@ def my_teams_webhook() -> Any:
 def team_webhooks() -> Any:
     """Each team's Teams channel: the Workflows webhook its announcement cards are posted to."""
     errors: dict[int, str] = {}
+    typed: dict[int, str] = {}  # what was typed, shown again beside its error
     status = 200
     if request.method == "POST":
         raw = request.form.get("team_id", "")
@@ -82,14 +83,15 @@ def team_webhooks() -> Any:
             set_teams_webhook(url, team_id=team.id)
         except DomainError as exc:
             db.session.rollback()
-            errors[team.id], status = exc.message, exc.status
+            errors[team.id], typed[team.id], status = exc.message, url, exc.status
         else:
             flash(f"Teams channel of {team.name} saved." if url else f"{team.name} has no Teams channel now.",
                   "success")
             return redirect(url_for("notify_setup.team_webhooks") + f"#team-{team.id}")
     teams = list(db.session.scalars(db.select(Team).order_by(Team.name)))
     hooks = {h.team_id: h for h in db.session.scalars(db.select(TeamsWebhook).where(TeamsWebhook.team_id.is_not(None)))}
-    return render_template("notifications/teams_channels.html", teams=teams, hooks=hooks, errors=errors), status
+    return render_template("notifications/teams_channels.html", teams=teams, hooks=hooks, errors=errors,
+                           typed=typed), status
 
 
 def notification_setup() -> dict[str, Any]:
