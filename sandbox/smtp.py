@@ -192,6 +192,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _pages(app: Flask, state: SmtpState) -> None:
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        return Response(status=204)  # no icon; a browser showing a mail asks for one
+
     @app.get("/")
     def inbox() -> Response:
         by_person: dict[str, list[dict[str, Any]]] = {}
