@@ -121,6 +121,27 @@ def scheduled_per_day(start: dt.datetime, end: dt.datetime, zone: ZoneInfo) -> d
     return {_as_date(d): int(n) for d, n in rows if d is not None}
 
 
+def scheduled_by_point(first: dt.date, last: dt.date, zone: ZoneInfo) -> dict[dt.date, list[tuple[TalkingPoint, int]]]:
+    """Per local date, the shares waiting to go out per talking point (most first), counted in SQL (the week view
+    lists them in each day)."""
+    from advocacy.delivery.models import Share
+
+    start, end = _utc(first, zone), _utc(last + dt.timedelta(days=1), zone)
+    offset = (start + (end - start) / 2).astimezone(zone).utcoffset() or dt.timedelta()
+    day = _local_date(Share.scheduled_at, zone, offset).label("day")
+    rows = db.session.execute(
+        select(day, Share.talking_point_id, func.count()).where(
+            Share.status.in_(WAITING), Share.scheduled_at >= start, Share.scheduled_at < end)
+        .group_by(day, Share.talking_point_id).order_by(func.count().desc()))
+    found = [(_as_date(d), tp_id, int(n)) for d, tp_id, n in rows if d is not None]
+    points = {tp.id: tp for tp in db.session.scalars(
+        select(TalkingPoint).where(TalkingPoint.id.in_({r[1] for r in found} or {0})))}
+    out: dict[dt.date, list[tuple[TalkingPoint, int]]] = {}
+    for d, tp_id, n in found:
+        out.setdefault(d, []).append((points[tp_id], n))
+    return out
+
+
 @dataclass
 class Day:
     day: dt.date

@@ -62,9 +62,10 @@ def calendar_page() -> Any:
              "cont_after": w.end > week[-1] or (w.open_end and w.end == week[-1])} for w in bars]})
     title = anchor.strftime("%B %Y") if view == "month" else (
         f"Week of {first.strftime('%-d %b')} – {last.strftime('%-d %b %Y')}")
-    return render_template("content/calendar.html", view=view, anchor=anchor, today=today, rows=rows, rng=rng,
-                           first=first, last=last, previous=previous, following=following, title=title,
-                           month=anchor.month, statuses=calendar.STATUS_ORDER)
+    per_point = calendar.scheduled_by_point(first, last, zone) if view == "week" else {}
+    return render_template("content/calendar.html", view=view, per_point=per_point, anchor=anchor, today=today,
+                           rows=rows, rng=rng, first=first, last=last, previous=previous, following=following,
+                           title=title, month=anchor.month, statuses=calendar.STATUS_ORDER)
 
 
 @bp.get("/calendar/<day>")
@@ -79,4 +80,5 @@ def calendar_day(day: str) -> Any:
         abort(404)
     detail = calendar.day_detail(date, zone)
     return render_template("content/calendar_day.html", d=detail, labels=LABELS, zone=zone,
-                           tz=current_user.timezone, view=request.args.get("view", "month"))
+                           tz=current_user.timezone, view=request.args.get("view", "month"),
+                           timedelta=dt.timedelta)
