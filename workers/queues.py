@@ -95,7 +95,10 @@ def publish_job_id(share_id: int, key: str | None = None) -> str:
 
 
 def _publish_kwargs(share_id: int, job_id: str, timeout: int | None) -> dict[str, Any]:
-    return {"job_id": job_id, "result_ttl": 600, "failure_ttl": 7 * 86400, "description": f"publish share {share_id}",
+    """A publish job keeps no result (``result_ttl=0``: RQ deletes it once it ran, saving the result's writes): the
+    share's row holds the outcome, and the sweeper treats a job Redis no longer holds as it treated a finished one. A
+    failed job is kept a week for the operator."""
+    return {"job_id": job_id, "result_ttl": 0, "failure_ttl": 7 * 86400, "description": f"publish share {share_id}",
             "job_timeout": timeout or JOB_TIMEOUT}
 
 

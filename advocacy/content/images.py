@@ -5,6 +5,7 @@ review), while shares keep carrying the image the last approval covered.
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
@@ -149,6 +150,27 @@ def shared_image(talking_point_id: int) -> TalkingPointImage | None:
     return db.session.scalar(
         select(TalkingPointImage).options(undefer(TalkingPointImage.data))
         .where(TalkingPointImage.talking_point_id == talking_point_id, TalkingPointImage.approved.is_(True)))
+
+
+@lru_cache(maxsize=4)  # a few images' bytes per process at most (each under ADVOCACY_MEDIA_MAX_BYTES)
+def shared_media(image_id: int, key: str) -> tuple[bytes, str, str, str] | None:
+    """The bytes, content type, alt text and file name of image ``image_id``, read once per process: a row's bytes and
+    alt text never change (a new upload or new words are a new row), and ``key`` (its hash and alt text, as the
+    share's claim read them) tells it from a later row that got the same id back. None: no such row any more.
+
+    Args:
+        image_id: the approved image's id, from the share's claim (``services.claim_for_publishing``).
+        key: its ``sha256`` and ``alt_text``, joined by a space.
+    """
+    from sqlalchemy.orm import undefer
+
+    image = db.session.scalar(select(TalkingPointImage).options(undefer(TalkingPointImage.data))
+                              .where(TalkingPointImage.id == image_id))
+    if image is None or f"{image.sha256} {image.alt_text}" != key:  # changed since the claim read it
+        return None
+    found = (image.data, image.content_type, image.alt_text, image.filename)
+    db.session.expunge(image)  # the bytes stay here, not in the session's identity map as well
+    return found
 
 
 def viewable_image(tp: TalkingPoint, user: User) -> TalkingPointImage | None:

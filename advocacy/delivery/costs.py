@@ -116,7 +116,8 @@ def hold_over_cap(share: Share) -> str | None:
 
     Called by the worker right after the claim (the share is ``publishing``). Returns ``"scheduled"`` when the share
     was held (moved to the first moment of the next month, the reason on it), None when it may go out: then its price
-    is reserved against the month's spend until ``release`` (the attempt did not publish) or for good (it did). A
+    is reserved against the month's spend until ``release`` (the attempt did not publish) or for good (it did).
+    Without a cap nothing is written here: the price is recorded in the same UPDATE that marks the share published. A
     network that charges nothing costs nothing here. A share in doubt is not held: its last attempt may be on X
     already, and holding it would put off finding that out by a month.
 
@@ -129,8 +130,7 @@ def hold_over_cap(share: Share) -> str | None:
         return None
     micros = int(amount * MICROS)
     cap = current_app.config["X_MONTHLY_SPEND_CAP"]
-    if cap is None:
-        _record(share.id, micros)
+    if cap is None:  # nothing to reserve: the price is recorded with the outcome (``services.mark_published``)
         return None
     now = utcnow()
     limit = -1 if share.in_doubt else int(Decimal(cap) * MICROS)  # in doubt: counted, never held
@@ -147,6 +147,12 @@ def hold_over_cap(share: Share) -> str | None:
     services.reschedule(share.id, at, CAP_HELD.format(cap=money(Decimal(cap))), refund=True)
     log.info("event=share_held_spend_cap share_id=%s until=%s", share.id, at.isoformat())
     return "scheduled"
+
+
+def micros(network: str) -> int | None:
+    """What one post on ``network`` costs now in millionths of a dollar (None: nothing), as a share records it."""
+    amount = price(network)
+    return None if amount is None else int(amount * MICROS)
 
 
 def release(share_id: int, network: str) -> None:

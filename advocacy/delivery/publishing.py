@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from advocacy.accounts.models import AccountStatus
 from advocacy.accounts.networks import connector_for
-from advocacy.content.images import shared_image
+from advocacy.content.images import shared_image, shared_media
 from advocacy.content.link_previews import shared_link_title
 from advocacy.delivery import budgets, costs, rules, services, tokens
 from advocacy.delivery.models import Share
@@ -70,11 +70,12 @@ def publish(share_id: int) -> str:
     Args:
         share_id: primary key of the share.
     """
-    share = services.claim_share(share_id)
-    if share is None:
+    claimed = services.claim_for_publishing(share_id)  # committed: no other worker can take it now
+    if claimed is None:
         status = db.session.scalar(select(Share.status).where(Share.id == share_id)) or "missing"
         log.info("event=skip share_id=%s status=%s", share_id, status)
         return str(status)
+    share, image = claimed
     stopped = None if share.in_doubt else _stopped(share)  # in doubt: look on the network first (``_attempt``)
     if stopped is not None:
         return stopped
@@ -94,14 +95,14 @@ def publish(share_id: int) -> str:
             log.info("event=budget_wait share_id=%s until=%s", share_id, wait.isoformat())
             outcome = "scheduled"
             return outcome
-        outcome = _attempt(share)
+        outcome = _attempt(share, image)
         return outcome
     finally:
         if outcome != "published":  # the cap's room it took goes back (posted after all: found, and kept, later)
             costs.release(share_id, network)
 
 
-def _attempt(share: Share) -> str:
+def _attempt(share: Share, image: services.ImageRef | None = None) -> str:
     share_id = share.id
     account = share.account
     assert account is not None
@@ -113,7 +114,7 @@ def _attempt(share: Share) -> str:
         stopped = _stopped(share) if share.in_doubt else None  # not out yet: may it still go?
         if stopped is not None:
             return stopped
-        post = _post(connector, share)
+        post = _post(connector, share, image)
     except Duplicate as exc:
         if exc.existing is not None:  # the refusal names the post it holds (LinkedIn): ours, with its id and URL
             return _published(share, exc.existing, f"the network already held this post ({exc.message})")
@@ -121,7 +122,8 @@ def _attempt(share: Share) -> str:
         if found is not None:
             return _published(share, found, "the network already held this post")
         if not isinstance(connector, FindsPosts):
-            services.mark_published(share_id, None, None, f"the network says this is already posted ({exc.message})")
+            services.mark_published(share_id, None, None, f"the network says this is already posted ({exc.message})",
+                                    price_micros=costs.micros(share.network))
             return "published"
         services.mark_failed(share_id, _describe(exc))
         return "failed"
@@ -175,7 +177,7 @@ def _stopped(share: Share) -> str | None:
 
 
 def _published(share: Share, post: PublishedPost, note: str | None) -> str:
-    services.mark_published(share.id, post.id, post.url, note)
+    services.mark_published(share.id, post.id, post.url, note, price_micros=costs.micros(share.network))
     log.info("event=published share_id=%s network=%s post_id=%s attempts=%s", share.id, share.network, post.id,
              share.attempts)
     return "published"
@@ -211,16 +213,31 @@ def _with_refresh(share: Share, call: Any) -> Any:
         return call(tokens.refresh_locked(share.account, token))  # AuthRevoked propagates
 
 
-def _post(connector: Any, share: Share) -> PublishedPost:
+def _post(connector: Any, share: Share, image: services.ImageRef | None) -> PublishedPost:
     link = tracked_url(share)
-    kwargs = {"idempotency_key": idempotency_key(share)} if _takes_idempotency_key(type(connector)) else {}
-    image = shared_image(share.talking_point_id)  # one query; the bytes come only when there is an image
-    if image is not None:
-        kwargs["media"] = [Media(image.data, image.content_type, image.alt_text, image.filename)]
+    kwargs: dict[str, Any] = {}
+    if _takes_idempotency_key(connector.__class__):
+        kwargs["idempotency_key"] = idempotency_key(share)
+    media = _media(share, image)
+    if media is not None:
+        kwargs["media"] = [media]
     if getattr(connector, "uses_link_title", False):  # one query, only where a card shows it (LinkedIn)
         kwargs["link_title"] = shared_link_title(share.talking_point_id, share.link)  # the approved card's title
     post: PublishedPost = _with_refresh(share, lambda token: connector.publish(token, share.text, link, **kwargs))
     return post
+
+
+def _media(share: Share, image: services.ImageRef | None) -> Media | None:
+    """The image the share carries, as its claim named it: no query when it has none, and the bytes read once per
+    process and image (``shared_media``); the talking point's approved image looked up afresh if that row changed
+    since the claim."""
+    if image is None:
+        return None
+    found = shared_media(image.id, image.key)
+    if found is not None:
+        return Media(*found)
+    row = shared_image(share.talking_point_id)
+    return Media(row.data, row.content_type, row.alt_text, row.filename) if row is not None else None
 
 
 def _reconcile(connector: Any, share: Share, quiet: bool = False) -> PublishedPost | None:

@@ -19,9 +19,10 @@ import os
 import secrets
 import socket
 from functools import cache, lru_cache
+from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import Select, Update, bindparam, or_, select, update
+from sqlalchemy import Update, bindparam, column, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ClauseElement
 
@@ -29,7 +30,7 @@ from advocacy import events
 from advocacy.accounts.models import AccountStatus, ConnectedAccount
 from advocacy.accounts.services import account_for
 from advocacy.content.composing import compose
-from advocacy.content.models import TalkingPoint
+from advocacy.content.models import TalkingPoint, TalkingPointImage
 from advocacy.delivery import rules
 from advocacy.delivery.models import SHARE_CHANNELS, Share, ShareStatus
 from advocacy.errors import DomainError
@@ -42,6 +43,14 @@ log = logging.getLogger(__name__)
 EARLY = dt.timedelta(seconds=2)  # a job may start this much before its share's time (clock skew between hosts)
 RECONNECT = "reconnect your account to share"
 LOST_WORKER = "the worker publishing this share stopped; checking the network before trying again"
+
+
+class ImageRef(NamedTuple):
+    """The image a share carries, as its claim names it: the row's id, and its bytes' hash and alt text (a row's
+    never change; the key tells a row from a later one that got the same id back on SQLite)."""
+
+    id: int
+    key: str
 
 
 def new_code() -> str:
@@ -174,10 +183,30 @@ def claim_share(share_id: int) -> Share | None:
     return share
 
 
+def claim_for_publishing(share_id: int) -> tuple[Share, ImageRef | None] | None:
+    """``claim_share`` for the publish job: the same claim, committed before it returns, whose ``RETURNING`` also
+    names the image the share carries (its talking point's approved image: id, and its bytes' hash and alt text), so
+    the job needs no query for it and reads the bytes only when this process has not read that image before (a row's
+    bytes and alt text never change; ``images.shared_media``).
+
+    Args:
+        share_id: primary key of the share.
+    """
+    now = utcnow()
+    row = db.session.execute(_claim_statement(with_image=True), {"share_id": share_id, "due": now + EARLY,
+                                                                 "now": now, "by": worker_name()}).one_or_none()
+    db.session.commit()
+    if row is None:
+        return None
+    share, image_id, image_key = row
+    return share, (ImageRef(int(image_id), str(image_key)) if image_id is not None else None)
+
+
 @cache
-def _claim_statement() -> Select[tuple[Share]]:
+def _claim_statement(with_image: bool = False) -> Any:
     """The claim of ``claim_share``, built once (its values bound at each run): a Core ``UPDATE … RETURNING`` whose row
-    the ORM loads as the share (``from_statement``), which skips the ORM's bulk-update machinery."""
+    the ORM loads as the share (``from_statement``), which skips the ORM's bulk-update machinery. ``with_image`` adds
+    the approved image's id and key (two correlated subqueries on the images' index by talking point)."""
     table = Share.__table__
     when = table.c.claimed_at.type
     claim = (update(table)
@@ -188,12 +217,24 @@ def _claim_statement() -> Select[tuple[Share]]:
                      attempts=table.c.attempts + 1, claimed_at=bindparam("now", type_=when),
                      claimed_by=bindparam("by", type_=table.c.claimed_by.type))
              .returning(*table.c))
-    return select(Share).from_statement(claim).execution_options(populate_existing=True)
+    if not with_image:
+        return select(Share).from_statement(claim).execution_options(populate_existing=True)
+    image = TalkingPointImage.__table__
+    approved = (image.c.talking_point_id == table.c.talking_point_id, image.c.approved.is_(True))
+    image_id = select(image.c.id).where(*approved).scalar_subquery().label("image_id")
+    image_key = select(image.c.sha256 + " " + image.c.alt_text).where(*approved).scalar_subquery().label("image_key")
+    claim = claim.returning(image_id, image_key)
+    return (select(Share, column("image_id"), column("image_key")).from_statement(claim)
+            .execution_options(populate_existing=True))
 
 
-def mark_published(share_id: int, post_id: str | None, post_url: str | None, note: str | None = None) -> bool:
+def mark_published(share_id: int, post_id: str | None, post_url: str | None, note: str | None = None, *,
+                   price_micros: int | None = None) -> bool:
+    """publishing → published, recording the post and, where the network charges, the price it was sent at (the
+    worker's ``costs.micros``; under a spend cap it was recorded already, when the cap reserved it)."""
+    priced = {"price_micros": price_micros} if price_micros is not None else {}
     done = _transition(share_id, (ShareStatus.PUBLISHING,), ShareStatus.PUBLISHED, post_id=post_id,
-                       post_url=post_url, published_at=utcnow(), last_error=note, in_doubt=False)
+                       post_url=post_url, published_at=utcnow(), last_error=note, in_doubt=False, **priced)
     if done:  # committed; a subscriber only writes to the outbox (advocacy.integrations.webhooks)
         events.share_published.send(share_id)
     return done
@@ -342,7 +383,8 @@ def requeue_future(now: dt.datetime | None = None, limit: int = 20000) -> int:
         return 0
     conn = redis_client()
     states = queues.job_states(conn, [queues.publish_job_id(i, job_key(at)) for i, at in rows])
-    lost = [(i, at, job_key(at)) for (i, at), state in zip(rows, states, strict=True) if state not in queues.HELD]
+    lost: list[tuple[int, dt.datetime | None, str | None]] = [
+        (i, at, job_key(at)) for (i, at), state in zip(rows, states, strict=True) if state not in queues.HELD]
     if lost:
         queues.enqueue_publish_many(conn, lost, publish_timeout())
         log.warning("event=scheduled_requeued count=%s", len(lost))

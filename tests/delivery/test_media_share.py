@@ -107,3 +107,31 @@ def test_an_image_the_network_refuses_fails_the_share_with_the_connectors_reason
     assert share.status == "failed" and share.last_error.startswith("Rejected")
     assert f"{x_connector.IMAGE_MAX_BYTES:,} bytes" in share.last_error
     assert [p for p in x.posts() if share.code in p["text"]] == []  # never posted without its image
+
+
+def test_after_a_new_image_is_approved_the_next_share_carries_it_though_the_worker_read_the_old_one(app, x):
+    """A worker reads an image's bytes once and keeps them; a newly approved image (or new alt text) is a new row
+    that the next share's claim names, so it goes out with the new one, never the old."""
+    from sqlalchemy import select
+
+    from advocacy.content.models import TalkingPoint
+    from advocacy.people.models import User
+
+    tp = with_image(PNG)
+    tp_id = tp.id
+    first = services.create_share(employee("emma@acme.test", "emma_acme"), tp, "x")
+    run_jobs(app)
+    assert post_of(x, fresh(first))["media"][0]["alt_text"] == ALT
+    tp = db.session.get(TalkingPoint, tp_id)
+    images.set_image(tp, tp.author, OTHER_PNG, "The new picture")
+    workflow.approve(tp, db.session.scalar(select(User).where(User.email == "reviewer@acme.test")))
+    second = services.create_share(employee("noah@acme.test", "noah_acme"), tp, "x")
+    run_jobs(app)  # the same process: the first image is still in its memory
+    [media] = post_of(x, fresh(second))["media"]
+    assert media["alt_text"] == "The new picture" and media["size"] == len(OTHER_PNG)
+    tp = db.session.get(TalkingPoint, tp_id)
+    images.set_image(tp, tp.author, OTHER_PNG, "The new picture, described")  # the same bytes, new words
+    workflow.approve(tp, db.session.scalar(select(User).where(User.email == "reviewer@acme.test")))
+    third = services.create_share(employee("mia@acme.test", "mia_acme"), tp, "x")
+    run_jobs(app)
+    assert post_of(x, fresh(third))["media"][0]["alt_text"] == "The new picture, described"
