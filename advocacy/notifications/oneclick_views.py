@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from advocacy.accounts.networks import INTENT_LABELS, LABELS
-from advocacy.auth import public
+from advocacy.auth import public, roles_required
 from advocacy.content import composing
 from advocacy.content.link_previews import link_preview
 from advocacy.content.models import TalkingPoint
@@ -240,3 +240,14 @@ def unsubscribe_post(token: str) -> Any:
     if request.form.get("List-Unsubscribe") == "One-Click":  # the mail provider, not a person: no page
         return Response(status=204)
     return _page(unsubscribed=kind)
+
+
+@bp.post("/preferences/email/again")
+@roles_required()
+def email_again() -> Any:
+    """After the mail server refused my address (and e-mail stopped), try it again (the preferences page's button)."""
+    from advocacy.notifications import preferences as prefs
+
+    prefs.channel_set_up(current_user.id, "email")
+    flash(f"E-mail goes to {current_user.email} again.", "success")
+    return redirect(url_for("delivery.preferences") + "#email")

@@ -196,3 +196,19 @@ def test_the_digest_carries_buttons_and_leaves_out_what_an_announcement_brought(
     assert client.post(stop, data={"List-Unsubscribe": "One-Click"}).status_code == 204
     db.session.expire_all()
     assert db.session.get(type(emma), emma.id).digest == "off"
+
+
+def test_after_a_refusal_the_preferences_page_offers_the_address_again(app, x, mailbox, browser):
+    from advocacy.notifications import preferences as prefs
+
+    emma = employee("emma@acme.test", "emma_acme")
+    prefs.mark_unreachable(emma.id, "email")
+    db.session.commit()
+    browser.login("emma@acme.test")
+    page = browser.get("/preferences").get_data(as_text=True)
+    assert 'id="email-heading"' in page and "The mail server refused" in page
+    assert browser.post("/preferences/email/again").status_code == 302
+    db.session.expire_all()
+    assert "email" not in prefs.of(emma)["unreachable"]
+    page = browser.get("/preferences").get_data(as_text=True)
+    assert "Mail goes to <strong>emma@acme.test</strong>" in page
