@@ -171,3 +171,28 @@ def test_the_url_is_checked_and_kept_encrypted(app, sandbox_teams, browser_facto
     assert page.status_code == 302
     db.session.expire_all()
     assert db.session.scalars(select(TeamsWebhook)).all() == []
+
+
+def test_an_approval_reaches_the_chosen_teams_chat_and_push_through_the_announce_jobs(app, sandbox, sandbox_teams,
+                                                                                     browser_factory):
+    from advocacy.notifications import preferences
+
+    requests.post(f"{sandbox['webpush']}/_sandbox/reset", timeout=5).raise_for_status()
+    hook = sandbox_teams.webhook()
+    emma, noah = employee("emma@acme.test", "emma_acme"), employee("noah@acme.test", "noah_acme")
+    set_teams_webhook(hook["url"], user_id=emma.id)
+    preferences.update(emma, {"channels": ["teams", "email"]})
+    noah_browser = browser_factory("noah@acme.test")
+    key = noah_browser.api("GET", "/api/me/push-subscriptions").get_json()["public_key"]
+    made = requests.post(f"{sandbox['webpush']}/_sandbox/subscriptions",
+                         json={"name": "Noah's phone", "application_server_key": key}, timeout=5).json()
+    assert noah_browser.api("POST", "/api/me/push-subscriptions", made["subscription"]).status_code == 201
+    preferences.update(noah, {"channels": ["push", "email"]})
+
+    approved("Announced everywhere")
+    run_jobs(app)  # the announcement run, then the deliveries
+
+    [card] = sandbox_teams.cards(hook)
+    assert "Announced everywhere" in texts(card["card"])
+    messages = requests.get(f"{sandbox['webpush']}/_sandbox/messages", timeout=5).json()["messages"]
+    assert [m["data"]["title"] for m in messages] == ["New to share: Announced everywhere"]
