@@ -40,6 +40,7 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("delivery-sweep", "workers.sweeper.sweep_shares", 30, setting="DELIVERY_SWEEP_SECONDS"),
     Periodic("delivery-refresh-tokens", "workers.tokens.refresh_tokens", 300, setting="DELIVERY_TOKEN_CHECK_SECONDS"),
     Periodic("notify-digests", "workers.digest.send_digests", 3600, setting="NOTIFY_DIGEST_POLL_SECONDS"),
+    Periodic("notify-announcements-sweep", "workers.announce.sweep_announcements", 300),
     Periodic("sources-fetch-feeds", "workers.sources.fetch_due_sources", 60, setting="SOURCES_POLL_SECONDS"),
     Periodic("webhooks-deliver", "workers.webhooks.deliver_due_webhooks", 30, setting="WEBHOOKS_POLL_SECONDS"),
 )

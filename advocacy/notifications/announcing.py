@@ -319,14 +319,27 @@ def _later(user_id: int, ids: list[int], at: dt.datetime, why: str) -> None:
 
 
 def sweep(now: dt.datetime | None = None, grace: dt.timedelta = dt.timedelta(minutes=10)) -> int:
-    """The safety net: people with announcements due more than ``grace`` ago and still queued (Redis lost their
-    job) get a delivery job again. Returns how many people."""
-    from workers.announce import enqueue_deliveries
+    """The safety net (a periodic job): what Redis lost is queued again. Returns how many jobs it queued.
+
+    People with announcements due more than ``grace`` ago and still queued get a delivery job again; a talking point
+    approved in the last week (more than ``grace`` ago) that no run ever announced (Redis was down at approval) is
+    announced now. Either is harmless when the first job was only late: claims and the unique key keep it to once.
+    """
+    from workers.announce import enqueue_announce, enqueue_deliveries
 
     now = now or utcnow()
+    conn = redis_client()
     people = list(db.session.scalars(select(Announcement.user_id).where(
         Announcement.status == S.QUEUED, Announcement.due_at < now - grace).distinct().limit(10_000)))
     jobs = [(f"notify-sweep-{int(now.timestamp())}-{i}", people[i : i + BATCH], None)
             for i in range(0, len(people), BATCH)]
-    enqueue_deliveries(redis_client(), jobs)
-    return len(people)
+    enqueue_deliveries(conn, jobs)
+    missed = list(db.session.scalars(select(TalkingPoint.id).where(
+        TalkingPoint.status == Status.APPROVED, TalkingPoint.approved_at >= now - dt.timedelta(days=7),
+        TalkingPoint.approved_at < now - grace,
+        ~select(AnnouncementRun.id).where(AnnouncementRun.talking_point_id == TalkingPoint.id).exists())))
+    for tp_id in missed:
+        enqueue_announce(conn, tp_id)
+    if jobs or missed:
+        log.warning("event=announce_swept people=%s talking_points=%s", len(people), len(missed))
+    return len(jobs) + len(missed)

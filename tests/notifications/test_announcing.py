@@ -272,3 +272,29 @@ def test_due_at_keeps_to_frequency_and_quiet_hours():
     assert announcing.due_at(now, "weekly", zone, None, None, last) == last + dt.timedelta(days=7)
     waiting = now + dt.timedelta(hours=5)
     assert announcing.due_at(now, "daily", zone, None, None, last, waiting) == waiting  # joins the batch
+
+
+def test_the_sweep_queues_again_what_redis_lost(app, fake):
+    sam = person("sam@acme.test", fake, ["email"], ("email",))
+    tp = approve()
+    redis_client().flushdb()  # Redis lost the announce job
+    run_jobs(app)
+    assert fake["email"].sent == [] and statuses(tp) == {}
+    later = utcnow() + dt.timedelta(minutes=11)
+    assert announcing.sweep(later) == 1  # the talking point nobody announced
+    run_jobs(app)
+    assert fake["email"].sent == [(sam, [tp])]
+
+    other = approve("Other")
+    from advocacy.notifications.models import NotificationPreference
+
+    db.session.execute(update(NotificationPreference).values(frequency="daily"))
+    db.session.commit()
+    run_jobs(app)  # recorded for a day later; then Redis loses the scheduled delivery
+    redis_client().flushdb()
+    db.session.execute(update(Announcement).where(Announcement.talking_point_id == other)
+                       .values(due_at=utcnow() - dt.timedelta(hours=1)))
+    db.session.commit()
+    assert announcing.sweep() == 1
+    run_jobs(app)
+    assert fake["email"].sent[-1] == (sam, [other]) and announcing.sweep() == 0
