@@ -14,6 +14,7 @@ from workers.context import app
 log = logging.getLogger(__name__)
 REFRESH_JOB = "workers.slack.refresh"
 REVIEW_JOB = "workers.slack.request_reviews"
+REFRESH_ALL_JOB = "workers.slack.refresh_all"
 RETRY = Retry(max=5, interval=[5, 30, 60, 120, 300])
 
 
@@ -33,6 +34,22 @@ def refresh(user_id: int, talking_point_id: int) -> bool:
         return messages.refresh_announcement(user_id, talking_point_id)
     except Unreachable:
         return False  # they left the workspace: nothing to update
+    finally:
+        db.session.remove()
+
+
+def refresh_all(talking_point_id: int) -> int:
+    """Update every announcement DM showing ``talking_point_id`` (after a withdrawal); returns how many.
+
+    Args:
+        talking_point_id: the talking point.
+    """
+    app()
+    from advocacy.extensions import db
+    from advocacy.notifications.slack import messages
+
+    try:
+        return messages.refresh_all(talking_point_id)
     finally:
         db.session.remove()
 
@@ -58,6 +75,14 @@ def enqueue_refresh(connection: Redis, user_id: int, talking_point_id: int) -> s
     queues.queue(queues.DEFAULT, connection).enqueue(
         REFRESH_JOB, user_id, talking_point_id, job_id=job_id, retry=RETRY, result_ttl=60, failure_ttl=86400,
         description=f"update the Slack DM of talking point {talking_point_id} to user {user_id}")
+    return job_id
+
+
+def enqueue_refresh_all(connection: Redis, talking_point_id: int) -> str:
+    job_id = f"slack-refresh-all-{talking_point_id}"
+    queues.queue(queues.DEFAULT, connection).enqueue(
+        REFRESH_ALL_JOB, talking_point_id, job_id=job_id, job_timeout=3600, retry=RETRY, result_ttl=60,
+        failure_ttl=86400, description=f"update the Slack DMs of talking point {talking_point_id}")
     return job_id
 
 

@@ -35,9 +35,9 @@ DEFAULT_RATE_LIMITS = {"tier2": (20, 60), "tier3": (50, 60), "tier4": (100, 60),
 METHOD_TIERS = {"users.lookupByEmail": "tier3", "users.info": "tier4", "conversations.open": "tier3",
                 "chat.update": "tier3", "views.open": "tier4", "auth.test": "tier4", "chat.postMessage": "post"}
 # the workspace the demo starts with: the demo people (tests reset it and add their own)
-DEMO_MEMBERS = (("admin@example.com", "Ada Admin"), ("comms@example.com", "Cam Comms"),
-                ("comms2@example.com", "Cleo Comms"), ("employee@example.com", "Emma Employee"),
-                ("analyst@example.com", "Ana Analyst"))
+DEMO_MEMBERS = (("admin@example.com", "Ada Admin"), ("comms@example.com", "Chris Comms"),
+                ("comms2@example.com", "Casey Comms"), ("employee@example.com", "Emma Employee"),
+                ("analyst@example.com", "Andy Analyst"))
 
 
 @dataclass

@@ -171,10 +171,12 @@ def test_a_click_by_someone_not_aimed_at_or_after_withdrawal_is_refused_with_a_m
     assert told[0]["ephemeral_for"] == bob_id
 
     workflow.withdraw(tp, author, "wrong date")
+    # a click that arrives before the DM's update (queued on withdrawal) has run: refused, told, nothing posted
     late = control(slack, "click", {"channel": dm["channel"], "ts": dm["ts"], "action_id": f"share:{tp.id}:x"})
     assert late["status"] == 200 and shares() == 0
     told = [m for m in messages(slack) if m["ephemeral_for"]]
-    assert len(told) == 2 and "Nothing was shared" in told[1]["text"]
+    assert len(told) == 2 and "Nothing was shared" in told[1]["text"] and "withdrawn" in told[1]["text"]
+    run_jobs(app)  # then every DM of the withdrawn talking point loses its buttons
     [dm] = [m for m in messages(slack, "emma@acme.test") if not m["ephemeral_for"]]
     assert "withdrawn" in shown_text(dm) and "Share on X" not in buttons(dm)
 

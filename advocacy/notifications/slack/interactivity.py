@@ -100,7 +100,7 @@ def _act(payload: dict[str, Any], user: User, action_id: str) -> None:
             db.session.rollback()
             _tell(payload, f"Not approved: {exc.message}")
             return
-        _close_reviews(tp, f"✅ Approved by {user.name} in Slack")
+        _close_reviews(tp, f"Approved by {user.name} in Slack")
     elif verb == "reject":
         _reject_dialog(payload, tp)
 
@@ -185,5 +185,5 @@ def _submitted(payload: dict[str, Any], user: User | None) -> Any:
     except DomainError as exc:
         db.session.rollback()
         return jsonify(response_action="errors", errors={REASON_BLOCK: exc.message})
-    _close_reviews(tp, f"↩️ Rejected by {user.name} in Slack: {reason}")
+    _close_reviews(tp, f"Rejected by {user.name} in Slack: {reason}")
     return Response("", 200)

@@ -55,9 +55,9 @@ def networks_of(user: User) -> list[str]:
 def _status_line(share: Share) -> str:
     net = LABELS.get(share.network, share.network)
     if share.status == ShareStatus.PUBLISHED:
-        return f"✅ Posted on {net}" + (f": <{share.post_url}|view the post>" if share.post_url else "")
+        return f"Posted on {net}" + (f": <{share.post_url}|view the post>" if share.post_url else "")
     if share.status == ShareStatus.FAILED:
-        return f"⚠️ Not posted on {net}: {escape((share.last_error or 'failed')[:300])}"
+        return f"Not posted on {net}: {escape((share.last_error or 'failed')[:300])}"
     return STATUS_TEXT.get(share.status, "{net}: " + share.status).format(net=net)
 
 
@@ -88,7 +88,8 @@ def _point_blocks(user: User, tp: TalkingPoint, networks: list[str], dismissed: 
     if not networks:
         buttons.append({"type": "button", "text": _plain("Connect an account", 75), "action_id": f"connect:{tp.id}",
                         "url": f"{public}/accounts"})
-    buttons.append({"type": "button", "text": _plain("Edit first", 75), "action_id": f"edit:{tp.id}",
+    label = "Edit first" if buttons and networks else "Open in advocacy"  # nothing left to share: just look
+    buttons.append({"type": "button", "text": _plain(label, 75), "action_id": f"edit:{tp.id}",
                     "url": f"{public}/feed?show=all#card-{tp.id}"})
     if not done:
         buttons.append({"type": "button", "text": _plain("Not for me", 75), "action_id": f"dismiss:{tp.id}",
@@ -171,6 +172,19 @@ def refresh_announcement(user_id: int, tp_id: int) -> bool:
     text, blocks = announcement(user, tps, {r.talking_point_id for r in batch if r.dismissed_at})
     call(client, "chat_update", channel=row.channel_id, ts=row.ts, text=text, blocks=blocks)
     return True
+
+
+def refresh_all(tp_id: int) -> int:
+    """Update every announcement DM showing ``tp_id``; people gone from Slack are skipped. Returns how many."""
+    user_ids = list(db.session.scalars(select(SlackMessage.user_id).where(
+        SlackMessage.talking_point_id == tp_id, SlackMessage.kind == ANNOUNCE).order_by(SlackMessage.id)))
+    done = 0
+    for user_id in user_ids:
+        try:
+            done += refresh_announcement(user_id, tp_id)
+        except Unreachable:
+            continue
+    return done
 
 
 def dismiss(user_id: int, tp_id: int) -> None:

@@ -61,9 +61,23 @@ def on_approved(tp: TalkingPoint, **_: Any) -> int:
         return 0
     approver = tp.approved_by.name if tp.approved_by is not None else "a reviewer"
     try:
-        messages.close_reviews(tp, f"✅ Approved by {approver}")
+        messages.close_reviews(tp, f"Approved by {approver}")
     except Exception:  # the approval stands; a stale review DM only offers buttons that refuse politely
         log.exception("event=slack_reviews_not_closed talking_point_id=%s", tp.id)
+    return 0
+
+
+def on_withdrawn(tp: TalkingPoint, **_: Any) -> int:
+    """Queue the update of every announcement DM of a withdrawn talking point (they lose their buttons)."""
+    if db.session.scalar(select(SlackMessage.id).where(SlackMessage.talking_point_id == tp.id,
+                                                       SlackMessage.kind == "announce").limit(1)) is None:
+        return 0
+    from workers.slack import enqueue_refresh_all
+
+    try:
+        enqueue_refresh_all(redis_client(), tp.id)
+    except RedisError:  # the withdrawal stands: a click on a stale DM is refused with a message
+        log.warning("event=slack_refresh_not_queued talking_point_id=%s", tp.id)
     return 0
 
 
@@ -72,3 +86,4 @@ def subscribe() -> None:
     events.share_failed.connect(on_share_changed, weak=False)
     events.talking_point_submitted.connect(on_submitted, weak=False)
     events.talking_point_approved.connect(on_approved, weak=False)
+    events.talking_point_withdrawn.connect(on_withdrawn, weak=False)
