@@ -66,6 +66,10 @@ PARITY = {
     "integrations.add_webhook": ("POST", "/api/webhooks/endpoints"),
     "integrations.edit_webhook": ("PATCH", "/api/webhooks/endpoints/{endpoint_id}"),
     "integrations.replay": ("POST", "/api/webhooks/deliveries/{delivery_id}/replay"),
+    "slack_admin.disconnect": ("DELETE", "/api/admin/slack"),
+    "slack_admin.check_me": ("POST", "/api/me/slack/lookup"),
+    "oneclick.share": ("POST", "/api/shares"),  # a one-tap link's Share: a token shares directly
+    "oneclick.email_again": ("POST", "/api/me/email/again"),
 }
 # Page actions that are about the browser itself, with nothing for a token to do.
 BROWSER_ONLY = {
@@ -73,6 +77,10 @@ BROWSER_ONLY = {
     "people.logout": "a token has no session to end: revoke it (DELETE /api/tokens/{token_id})",
     "people.end_my_sessions": "ends browser sessions; a token is revoked instead",
     "accounts.connect": "connecting is the person's consent on the network's own page, in a browser",
+    "slack_admin.start": "installing the Slack app is an admin's consent on Slack's own page, in a browser",
+    "slack_interactivity.interactivity": "Slack's own signed request (a click in a DM), not a page action",
+    "oneclick.not_for_me": "the answer to a one-tap link in a message; a token has no message to answer",
+    "oneclick.unsubscribe_post": "a mail's List-Unsubscribe link; a token uses PUT /api/me/notifications",
 }
 # Pages that read, and the API operation that gives the same (with the same filters).
 PAGE_READS = {

@@ -38,10 +38,12 @@ USED = "This link was already used: each link in a message works once."
 
 def init_app(app: Flask) -> None:
     """The one-tap pages, and the e-mail channel whose buttons open them (``channels.register``)."""
-    from advocacy.extensions import csrf
+    from advocacy.extensions import api, csrf
     from advocacy.notifications import email  # noqa: F401  (registers the "email" channel)
+    from advocacy.notifications.email_api import blp
 
     app.register_blueprint(bp)
+    api.register_blueprint(blp)
     csrf.exempt(unsubscribe_post)  # RFC 8058: the mail provider POSTs it; the signed token is the authority
 
 

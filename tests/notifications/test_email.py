@@ -212,3 +212,15 @@ def test_after_a_refusal_the_preferences_page_offers_the_address_again(app, x, m
     assert "email" not in prefs.of(emma)["unreachable"]
     page = browser.get("/preferences").get_data(as_text=True)
     assert "Mail goes to <strong>emma@acme.test</strong>" in page
+
+
+def test_the_api_sends_to_my_address_again(app, x, browser):
+    from advocacy.notifications import preferences as prefs
+
+    emma = employee("emma@acme.test", "emma_acme")
+    prefs.mark_unreachable(emma.id, "email")
+    db.session.commit()
+    browser.login("emma@acme.test")
+    answer = browser.api("POST", "/api/me/email/again")
+    assert answer.status_code == 200
+    assert answer.get_json() == {"address": "emma@acme.test", "unreachable": False}
