@@ -6,7 +6,9 @@ STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 PORT   ?= 8000
 
-.PHONY: install browser demo test test-fast lint bench clean
+AXE    := tests/e2e/axe
+
+.PHONY: install browser axe demo test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,12 +27,19 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing and apt-get unavailable: the browser tests will skip"; fi; }
 
+## axe: axe-core from the npm registry for the accessibility checks (tests/e2e/axe/node_modules, never committed)
+axe: $(AXE)/node_modules/.package-lock.json
+
+$(AXE)/node_modules/.package-lock.json: $(AXE)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix $(AXE) --no-audit --no-fund --loglevel=error; \
+	else echo "npm missing: the accessibility tests (axe-core) will skip"; fi
+
 ## demo: the whole product on this machine (embedded SQLite + Redis, sandbox networks, demo users); PORT=8080 to move it
 demo: install
 	$(BIN)/advocacy demo --port $(PORT)
 
 ## test: the whole suite, fault tests included
-test: install browser
+test: install browser axe
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## test-fast: the inner loop; never a replacement for `make test`
