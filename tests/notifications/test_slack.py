@@ -85,6 +85,13 @@ def test_an_admin_installs_the_app_through_slacks_consent_page(app, slack, make_
     assert "state does not match" in admin.get("/admin/slack").get_data(as_text=True)
     assert db.session.scalar(select(func.count(SlackInstallation.id))) == 1
 
+    # the same over JSON: read it, then disconnect (installing stays a consent in the browser)
+    status = admin.api("GET", "/api/admin/slack")
+    assert status.status_code == 200 and status.get_json()["team_name"] == "Acme (sandbox)"
+    assert admin.api("DELETE", "/api/admin/slack").status_code == 204
+    assert admin.api("GET", "/api/admin/slack").get_json() == {"installed": False}
+    assert "Connect Slack workspace" in admin.get("/admin/slack").get_data(as_text=True)
+
 
 def test_a_signed_click_shares_through_the_worker_and_the_dm_shows_the_post(
         app, slack, sandbox, make_user, browser_factory, policy):
@@ -95,6 +102,12 @@ def test_a_signed_click_shares_through_the_worker_and_the_dm_shows_the_post(
     assert channel is not None and channel.available_for(emma)
     stranger = make_user("ghost@acme.test")  # not in the workspace
     assert not channel.available_for(stranger)
+    ghost = browser_factory("ghost@acme.test")
+    assert "No Slack member has your e-mail address" in ghost.get("/preferences").get_data(as_text=True)
+    control(slack, "users", {"email": "ghost@acme.test"})  # they join Slack and look themselves up again
+    found = ghost.api("POST", "/api/me/slack/lookup")
+    assert found.status_code == 200 and found.get_json()["matched"] is True
+    assert channel.available_for(stranger)
 
     tp = db.session.get(TalkingPoint, tp_id)
     delivered = channel.announce(emma, [tp])

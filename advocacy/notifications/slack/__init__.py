@@ -19,6 +19,10 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(admin_bp)
     app.register_blueprint(interactivity_bp)
+    from advocacy.extensions import api
+    from advocacy.notifications.slack.api import blp as api_blp
+
+    api.register_blueprint(api_blp)  # /api/admin/slack, /api/me/slack: the pages' actions over JSON
     subscribe()
     app.context_processor(lambda: {"slack_setup": setup})  # the preferences page's Slack section
 

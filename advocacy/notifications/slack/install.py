@@ -108,6 +108,17 @@ def slack_user_id(user: User, *, refresh: bool = False) -> str | None:
     return found
 
 
+def look_up_again(user: User) -> bool:
+    """Look ``user`` up in the workspace now (they joined Slack or confirmed their e-mail); True when found, and
+    then the Slack channel is tried for them again. Raises ``RetryLater`` when Slack is rate limiting."""
+    from advocacy.notifications import preferences
+
+    found = slack_user_id(user, refresh=True) is not None
+    if found:
+        preferences.channel_set_up(user.id, "slack")
+    return found
+
+
 def forget(user_id: int) -> None:
     """The person left the workspace: not reachable there until they are found again."""
     known = db.session.get(SlackPerson, user_id)

@@ -82,16 +82,14 @@ def setup() -> dict[str, Any]:
 @roles_required()
 def check_me() -> Any:
     """Look the signed-in person up in the workspace again (after they joined Slack or confirmed their e-mail)."""
-    from advocacy.notifications import preferences
     from advocacy.notifications.channels import RetryLater
 
     try:
-        found = install.slack_user_id(current_user, refresh=True)
+        found = install.look_up_again(current_user)
     except RetryLater:
         flash("Slack is busy: try again in a minute.", "error")
         return redirect(url_for("delivery.preferences") + "#slack")
     if found:
-        preferences.channel_set_up(current_user.id, "slack")
         flash("Found you in Slack: new talking points can reach you there.", "success")
     else:
         flash(f"No Slack member has the e-mail {current_user.email} (or it is not confirmed in Slack).", "error")
