@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import click
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -28,11 +30,60 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 login = LoginManager()
 csrf = CSRFProtect()
 api = Api()
 limiter = Limiter(get_remote_address, headers_enabled=True)
+
+
+class DeferredMigrate:
+    """Flask-Migrate, bound on first use. Alembic (with Mako and Pygments) is some 12 MiB in every process that
+    imports it, and a web worker never migrates: ``create_app`` leaves a stand-in in ``app.extensions["migrate"]``
+    and a ``db`` command group that bind the real thing when ``flask_migrate.upgrade`` (or ``flask db …``) first
+    reaches for them."""
+
+    def init_app(self, app: Any, db: Any, directory: str) -> None:
+        app.extensions["migrate"] = _PendingMigrate(app, db, directory)
+        app.cli.add_command(_DeferredGroup("db", help="Perform database migrations (Flask-Migrate)."))
+
+
+class _PendingMigrate:
+    def __init__(self, app: Any, db: Any, directory: str) -> None:
+        self._args = (app, db, directory)
+
+    def bind(self) -> Any:
+        app, db, directory = self._args
+        if isinstance(app.extensions.get("migrate"), _PendingMigrate):
+            from flask_migrate import Migrate
+
+            Migrate(app, db, directory=directory)  # replaces this stand-in and the ``db`` group with the real ones
+        return app.extensions["migrate"]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.bind(), name)
+
+
+class _DeferredGroup(click.Group):
+    """``flask db …``: Flask-Migrate's commands, imported when the group is used."""
+
+    def _real(self) -> click.Group:
+        from flask import current_app
+
+        pending = current_app.extensions.get("migrate")
+        if isinstance(pending, _PendingMigrate):
+            pending.bind()
+        from flask_migrate.cli import db as group
+
+        return group
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return self._real().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._real().get_command(ctx, cmd_name)
+
+
+migrate = DeferredMigrate()
 
 
 def redis_client() -> Redis:

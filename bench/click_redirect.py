@@ -68,13 +68,13 @@ def load() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def prepare(instance: Path, database_url: str) -> tuple[dict[str, str], str]:
-    """Migrate a fresh database and create one published share; returns (env, its code)."""
+def prepare(instance: Path, database_url: str, seed: str = SEED) -> tuple[dict[str, str], str]:
+    """Migrate a fresh database and run ``seed`` (one published share); returns (env, its code)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADVOCACY_") and k != "DATABASE_URL"}
     env.update(ADVOCACY_INSTANCE_PATH=str(instance), ADVOCACY_LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT))
     if database_url:
         env["DATABASE_URL"] = database_url
-    subprocess.run([sys.executable, "-c", SEED], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-c", seed], env=env, cwd=ROOT, check=True, capture_output=True)
     return env, "benchcode"
 
 

@@ -22,7 +22,6 @@ from typing import Any
 import phonenumbers
 import regex
 from stdnum import iban, luhn
-from twitter_text import parse_tweet
 
 from advocacy.errors import DomainError
 from connectors.bluesky import MAX_BYTES as BLUESKY_MAX_BYTES
@@ -178,6 +177,13 @@ def _clean_param(name: str, value: Any) -> Any:
 
 
 # ------------------------------------------------------------------------------------------------------ measuring
+def _parse_tweet(text: str) -> Any:
+    """X's own counting (twitter-text), imported on first use: it loads ``pkg_resources``, ~12 MiB in a process."""
+    from twitter_text import parse_tweet
+
+    return parse_tweet(text)
+
+
 def measure(text: str, network: str) -> int:
     """The length of ``text`` as ``network`` counts it.
 
@@ -186,7 +192,7 @@ def measure(text: str, network: str) -> int:
         network: x, bluesky, mastodon or linkedin.
     """
     if network == "x":
-        return int(parse_tweet(text).weightedLength)
+        return int(_parse_tweet(text).weightedLength)
     if network == "bluesky":
         return len(regex.findall(r"\X", text))
     if network == "mastodon":
@@ -222,7 +228,7 @@ def _overflow_start(text: str, network: str, limit: int) -> int:
         graphemes = regex.findall(r"\X", text)
         return len("".join(graphemes[:limit]))
     if network == "x":
-        end = int(parse_tweet(text).validRangeEnd)
+        end = int(_parse_tweet(text).validRangeEnd)
         return min(end + 1, len(text))
     low, high = 0, len(text)  # the longest prefix within the limit
     while low < high:

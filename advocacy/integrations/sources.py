@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import feedparser
 import requests
 from flask import current_app
 from sqlalchemy import select, update
@@ -238,6 +237,8 @@ class Entry:
 def parse(answer: Answer) -> list[Entry]:
     """The entries of an RSS or Atom document, oldest first; raises ``FeedError`` when it is not one."""
     kind = answer.content_type.split(";")[0].strip().lower()
+    import feedparser  # imported when a feed is first read, not when the app starts (a web worker rarely needs it)
+
     parsed = feedparser.parse(answer.body, response_headers={"content-type": answer.content_type or "text/xml",
                                                              "content-location": answer.url})
     if not parsed.get("version"):

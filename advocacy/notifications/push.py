@@ -29,7 +29,6 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from flask import current_app
 from py_vapid import Vapid02
-from pywebpush import WebPusher
 from redis.exceptions import RedisError
 from sqlalchemy import delete
 
@@ -119,6 +118,8 @@ def _send_one(sub: PushSubscription, data: bytes) -> requests.Response:
                                     "exp": int(time.time()) + VAPID_LIFETIME}
     headers = vapid().sign(claims)
     timeout = float(current_app.config["HTTP_TIMEOUT"])
+    from pywebpush import WebPusher  # with aiohttp: ~9 MiB a web worker needs only when it sends a push
+
     answer = WebPusher(info, requests_session=_session()).send(data, headers, ttl=TTL, timeout=timeout)
     assert isinstance(answer, requests.Response)
     return answer
