@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web import SlackResponse
@@ -34,11 +34,19 @@ class SlackError(Exception):
         self.error = error
 
 
+def timeout() -> int:
+    """Seconds a call to Slack may take: ``HTTP_TIMEOUT``, and less while answering Slack itself (``g.slack_timeout``:
+    Slack gives the app 3 seconds to answer a click)."""
+    seconds = max(1, int(current_app.config["HTTP_TIMEOUT"]))
+    if has_request_context() and g.get("slack_timeout"):
+        seconds = min(seconds, int(g.slack_timeout))
+    return seconds
+
+
 def web_client(token: str | None = None) -> WebClient:
     """A client of the configured Slack API; no retries of its own (a retried post could post twice)."""
-    config = current_app.config
-    return WebClient(token=token, base_url=config["SLACK_API_BASE_URL"].rstrip("/") + "/",
-                     timeout=max(1, int(config["HTTP_TIMEOUT"])), retry_handlers=[])
+    return WebClient(token=token, base_url=current_app.config["SLACK_API_BASE_URL"].rstrip("/") + "/",
+                     timeout=timeout(), retry_handlers=[])
 
 
 def bot_client() -> WebClient | None:

@@ -15,7 +15,7 @@ import json
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
@@ -25,13 +25,14 @@ from advocacy.errors import DomainError
 from advocacy.extensions import csrf, db, limiter, redis_client
 from advocacy.notifications.channels import RetryLater, Unreachable
 from advocacy.notifications.slack import install, messages
-from advocacy.notifications.slack.client import SlackError, bot_client, call
+from advocacy.notifications.slack.client import SlackError, bot_client, call, timeout
 from advocacy.people.models import User
 
 log = logging.getLogger(__name__)
 bp = Blueprint("slack_interactivity", __name__)
 REPLAY_WINDOW = 600  # seconds a signature is remembered: longer than the 5 minutes a timestamp is accepted
 REASON_BLOCK = "reason"
+IN_REQUEST_TIMEOUT = 2  # seconds for each call back to Slack while Slack waits (3 s) for the answer
 
 
 def _verified_body() -> bytes | None:
@@ -62,6 +63,7 @@ def interactivity() -> Any:
     """Slack's Request URL for interactivity: button clicks and modal submissions, signed by Slack."""
     if _verified_body() is None:
         return Response("invalid request signature, or a replay", 401, mimetype="text/plain")
+    g.slack_timeout = IN_REQUEST_TIMEOUT
     try:
         payload = json.loads(request.form.get("payload", ""))
     except ValueError:
@@ -141,7 +143,7 @@ def _tell(payload: dict[str, Any], text: str) -> None:
     if not url:
         return
     try:
-        WebhookClient(url, timeout=max(1, int(current_app.config["HTTP_TIMEOUT"]))).send(
+        WebhookClient(url, timeout=timeout()).send(
             text=text, response_type="ephemeral", replace_original=False)
     except OSError as exc:
         log.warning("event=slack_response_failed error=%s", type(exc).__name__)
