@@ -52,11 +52,21 @@ class SmtpState:
 
     # ------------------------------------------------------------------------------------------ the listener
     def listen(self, host: str = "127.0.0.1", port: int = 0) -> dict[str, str]:
-        """Start the SMTP server on ``host`` (a free port unless ``port``); returns its address by name."""
-        handler = _Handler(self)
-        self.controller = Controller(handler, hostname=host, port=port or _free_port(host),
-                                     data_size_limit=self.max_size, ready_timeout=10)
-        self.controller.start()
+        """Start the SMTP server on ``host``: on ``port``, else the port of its saved state (a demo restart keeps
+        it), else a free one. Returns its address by name."""
+        ports = [port] if port else [*([self.port] if self.port else []), 0]
+        for i, candidate in enumerate(ports):
+            controller = Controller(_Handler(self), hostname=host, port=candidate or _free_port(host),
+                                    data_size_limit=self.max_size, ready_timeout=10)
+            try:
+                controller.start()
+            except (OSError, RuntimeError):  # the saved port is taken: another one
+                if i == len(ports) - 1:
+                    raise
+                continue
+            self.controller = controller
+            break
+        assert self.controller is not None
         self.host, self.port = host, int(self.controller.port)
         log.info("smtp sandbox listening host=%s port=%s", host, self.port)
         return {"smtp_server": f"smtp://{host}:{self.port}"}
