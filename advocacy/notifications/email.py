@@ -152,7 +152,7 @@ def unsubscribe_target(token: str) -> tuple[int, str] | None:
 def message(user: User, subject: str, html: str, text: str, kind: str = "announce") -> EmailMessage:
     """A message to ``user`` with a plain-text body, an HTML alternative and the unsubscribe headers for ``kind``."""
     mail = EmailMessage()
-    mail["Subject"] = subject
+    mail["Subject"] = " ".join(subject.split())[:200]  # one line, whatever a title holds
     mail["From"] = current_app.config["NOTIFY_MAIL_FROM"]
     mail["To"] = user.email
     mail["Message-ID"] = make_msgid(domain=current_app.config["NOTIFY_MAIL_FROM"].rpartition("@")[2] or None)
