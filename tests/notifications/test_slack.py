@@ -239,3 +239,29 @@ def test_someone_who_left_slack_is_unreachable(app, slack, make_user, browser_fa
         channel.announce(emma, [db.session.get(TalkingPoint, tp_id)])
     assert not channel.available_for(emma)
     assert messages(slack, "emma@acme.test") == []
+
+
+def test_not_for_me_and_a_failed_share_show_in_the_dm(app, slack, sandbox, make_user, browser_factory, policy):
+    installed(slack, make_user, browser_factory)
+    tp_id = write_and_approve(browser_factory, make_user)
+    other = write_and_approve_second(browser_factory)
+    emma = employee(slack, make_user, browser_factory)
+    channels.get("slack").announce(emma, [db.session.get(TalkingPoint, tp_id), other])
+    [dm] = messages(slack, "emma@acme.test")
+    assert dm["text"] == "2 new talking points to share"
+    assert len([b for b in dm["blocks"] if b["type"] == "actions"]) == 2
+
+    passed = control(slack, "click", {"channel": dm["channel"], "ts": dm["ts"], "action_id": f"dismiss:{tp_id}"})
+    assert passed["status"] == 200
+    [dm] = messages(slack, "emma@acme.test")
+    assert "You passed on this one" in shown_text(dm) and len([b for b in dm["blocks"] if b["type"] == "actions"]) == 1
+
+    requests.post(f"{sandbox['x']}/_sandbox/faults", json={"status": 500, "count": 10, "path_prefix": "/2/tweets"},
+                  timeout=5).raise_for_status()
+    control(slack, "click", {"channel": dm["channel"], "ts": dm["ts"], "action_id": f"share:{other.id}:x"})
+    run_jobs(app)  # three attempts, then failed for good: the DM says so with the network's answer
+    share = db.session.scalars(select(Share)).one()
+    assert share.status == "failed" and share.channel == "slack"
+    [dm] = messages(slack, "emma@acme.test")
+    assert "Not posted on X" in shown_text(dm) and "500" in shown_text(dm)
+    assert "Share on X" in buttons(dm)  # a failed share can be tried again

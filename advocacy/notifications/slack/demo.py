@@ -30,5 +30,5 @@ def wire(urls: dict[str, str], public_url: str) -> list[str]:
         return []
     requests.post(f"{url}/_sandbox/config", json={"interactivity_url": f"{public_url}/slack/interactivity"},
                   timeout=10).raise_for_status()
-    return [f"  slack           {url}/messages  (each person's DMs, with working buttons; connect it as admin: "
+    return [f"  Slack DMs       {url}/messages  (each person's DMs, with working buttons; connect it as admin: "
             f"{public_url}/admin/slack)"]
