@@ -64,17 +64,21 @@ class _PendingMigrate:
 
 
 class _DeferredGroup(click.Group):
-    """``flask db …``: Flask-Migrate's commands, imported when the group is used."""
+    """``advocacy db …``: Flask-Migrate's command group (its options, its callback, its commands), imported when
+    the group is used."""
 
-    def _real(self) -> click.Group:
-        from flask import current_app
-
-        pending = current_app.extensions.get("migrate")
-        if isinstance(pending, _PendingMigrate):
-            pending.bind()
+    @staticmethod
+    def _real() -> click.Group:
         from flask_migrate.cli import db as group
 
         return group
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        return self._real().get_params(ctx)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        self.callback = self._real().callback
+        return super().invoke(ctx)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return self._real().list_commands(ctx)
