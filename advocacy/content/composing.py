@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -137,19 +139,56 @@ def check_employee_copy(tp: TalkingPoint, network: str, text: str, user_id: int 
     return composed
 
 
-def preview(tp: TalkingPoint, network: str, text: str | None = None, user_id: int | None = None) -> dict[str, Any]:
+def preview(tp: TalkingPoint, network: str, text: str | None = None, user_id: int | None = None,
+            rules: list[screening.Rule] | None = None) -> dict[str, Any]:
     """What a share would say on ``network`` (for ``user_id``: their variant) and what screening finds in it
-    (nothing is refused here)."""
+    (nothing is refused here). ``rules``: ``screening_rules()`` read once by a page that previews many."""
     copy = copy_for_person(tp, network, user_id)
     composed = _compose(tp, text if text is not None else copy)
     media = tp.approved_image is not None  # what a share carries
-    link = tracked_link_placeholder()
+    findings, blocked, length = _screened(composed, network, tracked_link_placeholder(), tp.disclosure, media,
+                                          screening_rules() if rules is None else rules)
+    return {"network": network, "text": composed, "copy": copy, "length": length,
+            "findings": [dict(f) for f in findings], "blocked": blocked}
+
+
+# Screening a preview is a pure function of the text, the network, the link, the disclosure line, the image flag and
+# the rules as configured; the feed previews every card on every network, mostly the same copy for everyone, so the
+# answers are kept (least recently used first out), keyed by all of those.
+_SCREENED: OrderedDict[tuple[Any, ...], tuple[list[dict[str, Any]], bool, int]] = OrderedDict()
+_SCREENED_MAX = 4096
+_SCREENED_LOCK = threading.Lock()
+_rules_key: tuple[Any, Any] = (None, None)  # (the last rules list seen, its key): a page passes one list many times
+
+
+def _rules_fingerprint(rules: list[screening.Rule]) -> Any:
+    global _rules_key
+    seen, key = _rules_key
+    if seen is not rules:
+        key = tuple((r.key, r.enabled, r.action, json.dumps(dict(r.params), sort_keys=True, default=str))
+                    for r in rules)
+        _rules_key = (rules, key)
+    return key
+
+
+def _screened(composed: str, network: str, link: str, disclosure: str, media: bool,
+              rules: list[screening.Rule]) -> tuple[list[dict[str, Any]], bool, int]:
+    key = (composed, network, link, disclosure, media, _rules_fingerprint(rules))
+    with _SCREENED_LOCK:
+        hit = _SCREENED.get(key)
+        if hit is not None:
+            _SCREENED.move_to_end(key)
+            return hit
     findings = screening.screen(composed, networks=[network] if network in screening.LENGTH_NETWORKS else [],
-                                link=link, disclosure=tp.disclosure, rules=screening_rules(), media=media)
+                                link=link, disclosure=disclosure, rules=rules, media=media)
     length = (screening.sent_length(composed, network, link, media) if network in screening.LENGTH_NETWORKS
               else len(f"{composed} {link}"))
-    return {"network": network, "text": composed, "copy": copy, "length": length,
-            "findings": [f.as_dict() for f in findings], "blocked": bool(screening.blocking(findings))}
+    answer = ([f.as_dict() for f in findings], bool(screening.blocking(findings)), length)
+    with _SCREENED_LOCK:
+        _SCREENED[key] = answer
+        if len(_SCREENED) > _SCREENED_MAX:
+            _SCREENED.popitem(last=False)
+    return answer
 
 
 def _compose(tp: TalkingPoint, body: str) -> str:

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import and_, case, exists, false, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from advocacy.content.checks import EDITORS
 from advocacy.content.models import Status, TalkingPoint, Target, Variant
@@ -37,6 +38,8 @@ def approved_for(user: User) -> list[TalkingPoint]:
             or_(TalkingPoint.available_until.is_(None), TalkingPoint.available_until > now),
             or_(TalkingPoint.target_everyone, exists().where(Target.talking_point_id == TalkingPoint.id, aimed)),
         ).order_by(TalkingPoint.approved_at.desc(), TalkingPoint.id.desc())
+        # the feed reads every card's copy and image: two queries for all of them, not two per card
+        .options(selectinload(TalkingPoint.variants), selectinload(TalkingPoint.approved_image))
     ))
 
 

@@ -59,15 +59,18 @@ def _feed(typed: dict[tuple[int, str], str] | None = None, errors: dict[tuple[in
         points = [tp for tp in points if tp.id not in done_ids]
     elif tab == "shared":
         points = [tp for tp in points if tp.id in done_ids]
+    page, pages = _page(points, typed)
+    points = points[(page - 1) * FEED_PAGE:page * FEED_PAGE]
     cards = _link_cards([tp.id for tp in points])
     images = {i: c.image_url for i, c in cards.items() if c.image_url and _origin(c.image_url)}  # what CSP lets in
     items = []
+    screening_rules = composing.screening_rules()  # read once for every card's previews
     for tp in points:
         previews = {}
         for network in accounts:
             own = typed.get((tp.id, network))
             if (tp.id, network) not in shared:  # where it is out already, the card shows that share instead
-                previews[network] = composing.preview(tp, network, own, current_user.id)
+                previews[network] = composing.preview(tp, network, own, current_user.id, screening_rules)
         done = {n: shared[(tp.id, n)] for n in LABELS if (tp.id, n) in shared}
         items.append((tp, previews, done))
     dialogs = [n for n in INTENT_LABELS if n not in accounts]  # share dialogs for what is not connected
@@ -76,13 +79,27 @@ def _feed(typed: dict[tuple[int, str], str] | None = None, errors: dict[tuple[in
                            dialogs=dialogs, limits=composing.length_limits(), typed=typed, errors=errors,
                            acknowledged=has_acknowledged_current(current_user), shared=shared,
                            live=any(s.status in LIVE for s in shared.values()), linkedin_consent=linkedin, tab=tab,
-                           tabs=TABS, counts=counts, cards=cards, images=images)
+                           tabs=TABS, counts=counts, cards=cards, images=images, page=page, pages=pages)
     response = make_response(page, status)
     origins = sorted({o for o in (_origin(url) for url in images.values()) if o})
     if origins:  # the cards' images load from their own sites, and only those (as on the studio's page)
         response.headers["Content-Security-Policy"] = CSP.replace(
             "img-src 'self' data:", "img-src 'self' data: " + " ".join(origins))
     return response
+
+
+FEED_PAGE = 20  # cards a page: a hundred talking points for someone stay a light, quick page
+
+
+def _page(points: list[TalkingPoint], typed: dict[tuple[int, str], str]) -> tuple[int, int]:
+    """(the page to show, how many): ``?page=``, or the page of the card whose wording was refused."""
+    pages = max(1, -(-len(points) // FEED_PAGE))
+    page = request.args.get("page", 1, type=int) or 1
+    if typed:
+        ids = [tp.id for tp in points]
+        tp_id = next(iter(typed))[0]
+        page = ids.index(tp_id) // FEED_PAGE + 1 if tp_id in ids else page
+    return min(max(page, 1), pages), pages
 
 
 def _link_cards(tp_ids: list[int]) -> dict[int, LinkPreview]:
@@ -176,7 +193,9 @@ def share_all() -> Any:
     tp = db.session.get(TalkingPoint, request.form.get("talking_point_id", type=int) or 0)
     if tp is None:
         abort(404)
-    back = url_for("delivery.feed", show=request.form.get("show") or None) + f"#tp-{tp.id}"
+    page = request.form.get("page", type=int)
+    back = url_for("delivery.feed", show=request.form.get("show") or None,
+                   page=page if page and page > 1 else None) + f"#tp-{tp.id}"
     networks = list(_accounts())
     if "chips" in request.form:  # the card's chips were on the form: only the ticked ones
         chosen = request.form.getlist("networks")
