@@ -52,6 +52,8 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/click_redirect.py
+	$(BIN)/python bench/click_redirect.py --backend postgresql --pg postgresql://postgres@127.0.0.1:5432/postgres
+	$(BIN)/python bench/web_memory.py
 	$(BIN)/python bench/report_pages.py --backend sqlite
 	$(BIN)/python bench/report_pages.py --backend postgresql --pg postgresql://postgres@127.0.0.1:5432/postgres
 
