@@ -14,6 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
 
 from flask import current_app
 from redis import Redis
@@ -44,6 +46,12 @@ for i = 1, n do
 end
 return 0
 """
+
+
+@lru_cache(maxsize=8)
+def _take_script(conn: Redis) -> Any:
+    """The budget script registered with this client: each call sends its SHA (``EVALSHA``), not its text."""
+    return conn.register_script(_TAKE)
 
 
 def rules() -> Sequence[tuple[str, str, int, int]]:
@@ -81,7 +89,7 @@ def take(conn: Redis, network: str, account_id: int, now: float | None = None) -
     args[1] = len(keys)
     keys.append(f"{PREFIX}:{network}:wait:user:{account_id}")
     keys.append(f"{PREFIX}:{network}:wait:app")
-    until = int(conn.eval(_TAKE, len(keys), *keys, *args))  # type: ignore[no-untyped-call]
+    until = int(_take_script(conn)(keys=keys, args=args))
     return None if until == 0 else dt.datetime.fromtimestamp(until / 1000, dt.UTC)
 
 

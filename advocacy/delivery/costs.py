@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
@@ -107,6 +108,12 @@ return 0
 COUNTER_SECONDS = 3600  # the counter is counted again from the shares at least this often
 
 
+@lru_cache(maxsize=8)
+def _script(conn: Any, text: str) -> Any:
+    """``text`` registered with this client once (each call then sends its SHA, not its text)."""
+    return conn.register_script(text)
+
+
 def _counter(network: str, now: dt.datetime) -> str:
     return f"advocacy:spend:{network}:{now:%Y-%m}"
 
@@ -135,7 +142,7 @@ def hold_over_cap(share: Share) -> str | None:
     now = utcnow()
     limit = -1 if share.in_doubt else int(Decimal(cap) * MICROS)  # in doubt: counted, never held
     conn, key = redis_client(), _counter(share.network, now)
-    reserve = conn.register_script(_RESERVE)
+    reserve = _script(conn, _RESERVE)
     answer = reserve(keys=[key], args=[micros, limit if limit >= 0 else 2**62])
     if answer == -1:  # no counter for this month yet (or it expired): count the month from the shares
         conn.set(key, _spent_micros(share.network, now, but=share.id), nx=True, ex=COUNTER_SECONDS)
@@ -166,7 +173,7 @@ def release(share_id: int, network: str) -> None:
     db.session.commit()
     if current_app.config["X_MONTHLY_SPEND_CAP"] is not None:
         conn = redis_client()
-        conn.register_script(_RELEASE)(keys=[_counter(network, utcnow())], args=[int(amount * MICROS)])
+        _script(conn, _RELEASE)(keys=[_counter(network, utcnow())], args=[int(amount * MICROS)])
 
 
 def _record(share_id: int, micros: int) -> None:
