@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 REFRESH_JOB = "workers.slack.refresh"
 REVIEW_JOB = "workers.slack.request_reviews"
 REFRESH_ALL_JOB = "workers.slack.refresh_all"
+CLOSE_REVIEWS_JOB = "workers.slack.close_reviews"
 RETRY = Retry(max=5, interval=[5, 30, 60, 120, 300])
 
 
@@ -54,6 +55,25 @@ def refresh_all(talking_point_id: int) -> int:
         db.session.remove()
 
 
+def close_reviews(talking_point_id: int, note: str) -> int:
+    """Every open review DM of ``talking_point_id`` shows ``note`` (the decision) and loses its buttons.
+
+    Args:
+        talking_point_id: the talking point decided on.
+        note: what was decided, by whom.
+    """
+    app()
+    from advocacy.content.models import TalkingPoint
+    from advocacy.extensions import db
+    from advocacy.notifications.slack import messages
+
+    try:
+        tp = db.session.get(TalkingPoint, talking_point_id)
+        return messages.close_reviews(tp, note) if tp is not None else 0
+    finally:
+        db.session.remove()
+
+
 def request_reviews(talking_point_id: int) -> int:
     """DM each reviewer who may approve ``talking_point_id`` (comms staff and admins, never its author).
 
@@ -83,6 +103,14 @@ def enqueue_refresh_all(connection: Redis, talking_point_id: int) -> str:
     queues.queue(queues.DEFAULT, connection).enqueue(
         REFRESH_ALL_JOB, talking_point_id, job_id=job_id, job_timeout=3600, retry=RETRY, result_ttl=60,
         failure_ttl=86400, description=f"update the Slack DMs of talking point {talking_point_id}")
+    return job_id
+
+
+def enqueue_close_reviews(connection: Redis, talking_point_id: int, note: str) -> str:
+    job_id = f"slack-close-reviews-{talking_point_id}"
+    queues.queue(queues.DEFAULT, connection).enqueue(
+        CLOSE_REVIEWS_JOB, talking_point_id, note, job_id=job_id, retry=RETRY, result_ttl=60, failure_ttl=86400,
+        description=f"close the Slack review DMs of talking point {talking_point_id}")
     return job_id
 
 

@@ -94,3 +94,13 @@ def control_get(url: str, path: str) -> list:
     import requests
 
     return requests.get(f"{url}/_sandbox/{path}", timeout=5).json()[path]
+
+
+def test_an_approval_in_the_studio_closes_the_review_dms(app, slack, make_user, browser_factory):
+    tp_id = submitted(app, browser_factory, make_user)
+    approved = browser_factory("reviewer@acme.test").post(f"/studio/{tp_id}/approve")
+    assert approved.status_code == 302 and status(tp_id) == "approved"
+    run_jobs(app)  # the Slack updates run in a job: the approving request does not wait for Slack
+    for email in ("reviewer@acme.test", "root@acme.test"):
+        [dm] = messages(slack, email)
+        assert "Approved by Reviewer" in shown_text(dm) and buttons(dm) == {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
@@ -19,8 +20,15 @@ from advocacy.notifications.slack.models import SlackMessage
 log = logging.getLogger(__name__)
 
 
+def _slack_app() -> bool:
+    """A Slack app is configured (no query: an install without Slack pays nothing on publishing's hot path)."""
+    return bool(current_app.config["SLACK_CLIENT_ID"])
+
+
 def on_share_changed(share_id: int, **_: Any) -> int:
     """Queue the update of the DM showing this share, if a DM shows it (one indexed lookup)."""
+    if not _slack_app():
+        return 0
     share = db.session.get(Share, share_id)
     if share is None:
         return 0
@@ -42,7 +50,7 @@ def on_submitted(tp: TalkingPoint, **_: Any) -> int:
     from advocacy.notifications.slack.install import current_installation
     from workers.slack import enqueue_review_requests
 
-    if current_installation() is None:
+    if not _slack_app() or current_installation() is None:
         return 0
     try:
         enqueue_review_requests(redis_client(), tp.id)
@@ -52,24 +60,25 @@ def on_submitted(tp: TalkingPoint, **_: Any) -> int:
 
 
 def on_approved(tp: TalkingPoint, **_: Any) -> int:
-    from advocacy.notifications.slack import messages
+    """Queue closing the talking point's open review DMs (in a job: the approving request does not wait for Slack)."""
     from advocacy.notifications.slack.install import current_installation
+    from workers.slack import enqueue_close_reviews
 
-    if current_installation() is None or db.session.scalar(select(SlackMessage.id).where(
+    if not _slack_app() or current_installation() is None or db.session.scalar(select(SlackMessage.id).where(
             SlackMessage.talking_point_id == tp.id, SlackMessage.kind == "review",
             SlackMessage.note.is_(None)).limit(1)) is None:
         return 0
     approver = tp.approved_by.name if tp.approved_by is not None else "a reviewer"
     try:
-        messages.close_reviews(tp, f"Approved by {approver}")
-    except Exception:  # the approval stands; a stale review DM only offers buttons that refuse politely
-        log.exception("event=slack_reviews_not_closed talking_point_id=%s", tp.id)
+        enqueue_close_reviews(redis_client(), tp.id, f"Approved by {approver}")
+    except RedisError:  # the approval stands; a stale review DM only offers buttons that refuse politely
+        log.warning("event=slack_reviews_not_closed talking_point_id=%s", tp.id)
     return 0
 
 
 def on_withdrawn(tp: TalkingPoint, **_: Any) -> int:
     """Queue the update of every announcement DM of a withdrawn talking point (they lose their buttons)."""
-    if db.session.scalar(select(SlackMessage.id).where(SlackMessage.talking_point_id == tp.id,
+    if not _slack_app() or db.session.scalar(select(SlackMessage.id).where(SlackMessage.talking_point_id == tp.id,
                                                        SlackMessage.kind == "announce").limit(1)) is None:
         return 0
     from workers.slack import enqueue_refresh_all
