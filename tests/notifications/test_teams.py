@@ -196,3 +196,24 @@ def test_an_approval_reaches_the_chosen_teams_chat_and_push_through_the_announce
     assert "Announced everywhere" in texts(card["card"])
     messages = requests.get(f"{sandbox['webpush']}/_sandbox/messages", timeout=5).json()["messages"]
     assert [m["data"]["title"] for m in messages] == ["New to share: Announced everywhere"]
+
+
+def test_the_card_shows_the_links_preview_and_a_short_form_when_too_large(app, sandbox_teams):
+    from advocacy.content.link_previews import LinkPreview, link_preview
+    from advocacy.models_base import utcnow
+
+    emma = employee("emma@acme.test", "emma_acme")
+    tp = approved()
+    preview = link_preview(tp.id) or LinkPreview(talking_point_id=tp.id, url=tp.link)
+    preview.title, preview.description = "Platform jobs at Acme", "Remote-friendly roles"
+    preview.image_url, preview.fetched_at = "https://acme.test/card.png", utcnow()  # as the preview job stores it
+    db.session.add(preview)
+    db.session.commit()
+    card = teams.build_card(emma, tp, personal=True)
+    images = [b for b in card["body"] if b["type"] == "Image"]
+    assert images == [{"type": "Image", "url": "https://acme.test/card.png", "altText": "Platform jobs at Acme",
+                       "size": "Stretch"}]
+    assert "Platform jobs at Acme · Remote-friendly roles" in texts(card)
+    short = teams.build_card(emma, tp, personal=True, short=True)
+    assert not [b for b in short["body"] if b["type"] == "Image"]
+    assert [a["title"] for a in short["actions"]] == ["Share on X", "Open in advocacy"]
