@@ -56,8 +56,8 @@ def live(app: Any, settings: dict[str, Any]) -> Iterator[str]:
     web_log = open(logs / "web.log", "ab")
     worker_log = open(logs / "worker.log", "ab")
     web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                            "--graceful-timeout", "5", "--no-control-socket", "wsgi:app"], cwd=ROOT, env=env, stdout=web_log,
-                           stderr=subprocess.STDOUT)
+                            "--graceful-timeout", "5", "--no-control-socket", "wsgi:app"], cwd=ROOT, env=env,
+                           stdout=web_log, stderr=subprocess.STDOUT)
     worker = subprocess.Popen([sys.executable, "-m", "advocacy.cli", "worker"], cwd=ROOT, env=env, stdout=worker_log,
                               stderr=subprocess.STDOUT)
     try:
@@ -117,15 +117,19 @@ class Page:
         self.page.set_viewport_size(size)
 
     def readme(self, name: str, phone: bool = False) -> Path:
-        """A small screenshot of what is on screen (not the whole page) for the README: docs/screenshots/ keeps a
-        copy of the last good one."""
+        """Screenshots of what is on screen (not the whole page) for the README, at 375 and at 1280 px:
+        test-artifacts/readme-<name>-375.png and -1280.png (``phone``: the phone one is the one README shows first).
+        docs/screenshots/ keeps a copy of the last good ones (`cp test-artifacts/readme-*.png docs/screenshots/`,
+        dropping the prefix)."""
         size = self.page.viewport_size
-        self.page.set_viewport_size(PHONE if phone else {"width": 1024, "height": 760})
         ARTIFACTS.mkdir(exist_ok=True)
-        path = ARTIFACTS / f"readme-{name}.png"
-        self.page.screenshot(path=str(path))
+        paths = {}
+        for width, viewport in (("375", PHONE), ("1280", {"width": 1280, "height": 800})):
+            self.page.set_viewport_size(viewport)
+            paths[width] = ARTIFACTS / f"readme-{name}-{width}.png"
+            self.page.screenshot(path=str(paths[width]))
         self.page.set_viewport_size(size)
-        return path
+        return paths["375" if phone else "1280"]
 
     def check_accessible(self, where: str = "") -> None:
         """Every visible form control has a label (an accessible name), every tap target is at least 44 px high,
