@@ -17,7 +17,7 @@ from typing import Any
 
 from crawlerdetect import CrawlerDetect
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from advocacy.delivery.models import Share, ShareStatus
@@ -100,26 +100,36 @@ def _one_batch(batch: int) -> int:
         else:
             hits[key] += 1
             visitors[key].add(visitor)
-    uniques = {key: _count_new_visitors(key, seen) for key, seen in visitors.items()}
+    uniques = _count_new_visitors(visitors)
     per_share: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     stats = _dimensions({share_id for share_id, _day in set(hits) | set(bots)})
     changes = totals.Changes()
+    daily = []
     for key in set(hits) | set(bots):
         h, u, b = hits.get(key, 0), uniques.get(key, 0), bots.get(key, 0)
-        stmt = upsert(ClickDaily).values(share_id=key[0], day=key[1], hits=h, unique_clicks=u, bot_hits=b)
-        db.session.execute(stmt.on_conflict_do_update(
-            index_elements=["share_id", "day"],
-            set_={"hits": ClickDaily.hits + h, "unique_clicks": ClickDaily.unique_clicks + u,
-                  "bot_hits": ClickDaily.bot_hits + b}))
+        daily.append({"share_id": key[0], "day": key[1], "hits": h, "unique_clicks": u, "bot_hits": b})
         counts = per_share[key[0]]
         counts[0] += h
         counts[1] += u
         counts[2] += b
         if key[0] in stats:
             changes.activity_on(stats[key[0]], key[1], hits=h, unique_clicks=u)
+    # One statement per kind for the whole batch (executemany), not one compiled statement per (share, day)
+    connection = db.session.connection()
+    stmt = upsert(ClickDaily)
+    connection.execute(stmt.on_conflict_do_update(
+        index_elements=["share_id", "day"],
+        set_={"hits": ClickDaily.hits + stmt.excluded.hits,
+              "unique_clicks": ClickDaily.unique_clicks + stmt.excluded.unique_clicks,
+              "bot_hits": ClickDaily.bot_hits + stmt.excluded.bot_hits}), daily)
+    connection.execute(
+        update(ShareStats).where(ShareStats.share_id == bindparam("b_share"))
+        .values(hits=ShareStats.hits + bindparam("b_hits"),
+                unique_clicks=ShareStats.unique_clicks + bindparam("b_unique"),
+                bot_hits=ShareStats.bot_hits + bindparam("b_bots")),
+        [{"b_share": share_id, "b_hits": h, "b_unique": u, "b_bots": b}
+         for share_id, (h, u, b) in per_share.items()])
     for share_id, (h, u, b) in per_share.items():
-        db.session.execute(update(ShareStats).where(ShareStats.share_id == share_id).values(
-            hits=ShareStats.hits + h, unique_clicks=ShareStats.unique_clicks + u, bot_hits=ShareStats.bot_hits + b))
         if share_id in stats:
             changes.add(stats[share_id], [0, 0, h, u, b] + [0] * (len(totals.VALUES) - 5))
     changes.apply()
@@ -140,15 +150,17 @@ def _dimensions(share_ids: set[int]) -> dict[int, Any]:
     return out
 
 
-def _count_new_visitors(key: tuple[int, dt.date], seen: set[str]) -> int:
-    share_id, day = key
-    known = set(db.session.scalars(select(ClickVisitor.visitor).where(
-        ClickVisitor.share_id == share_id, ClickVisitor.day == day, ClickVisitor.visitor.in_(seen))))
-    new = seen - known
-    if new:
-        db.session.execute(upsert(ClickVisitor).values(
-            [{"share_id": share_id, "day": day, "visitor": v} for v in new]).on_conflict_do_nothing())
-    return len(new)
+def _count_new_visitors(visitors: dict[tuple[int, dt.date], set[str]]) -> dict[tuple[int, dt.date], int]:
+    """Remember the batch's visitor hashes; per (share, day), how many were not seen before (the rows inserted)."""
+    rows = [{"share_id": share_id, "day": day, "visitor": v} for (share_id, day), seen in visitors.items()
+            for v in seen]
+    new: dict[tuple[int, dt.date], int] = defaultdict(int)
+    for start in range(0, len(rows), 1000):
+        inserted = db.session.execute(upsert(ClickVisitor).values(rows[start:start + 1000]).on_conflict_do_nothing()
+                                      .returning(ClickVisitor.share_id, ClickVisitor.day))
+        for share_id, day in inserted:
+            new[(share_id, day)] += 1
+    return new
 
 
 def purge_old_visitors(today: dt.date | None = None) -> None:
