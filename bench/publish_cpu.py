@@ -88,9 +88,10 @@ class Fleet:
         self.popen = [subprocess.Popen(c, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                       for c in cmds]
         self.procs = [psutil.Process(p.pid) for p in self.popen]
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # a loaded machine takes minutes to start them
         while not ready():
             if time.monotonic() > deadline or any(p.poll() is not None for p in self.popen):
+                self.stop()
                 raise SystemExit(f"the {name} workers did not start")
             time.sleep(0.1)
         time.sleep(2)  # RQ's scheduler forked, the first heartbeats sent
@@ -155,6 +156,12 @@ def sample_ours(args: argparse.Namespace, fleet: Fleet, conn: Any, publish_q: An
     requests.post(f"{x_url}/_sandbox/config", json={"latency_ms": 0}, timeout=5)
     ids, enqueue = pt.prepare(f"s{n}", args.shares, x_url)
     requests.post(f"{x_url}/_sandbox/config", json={"latency_ms": args.latency_ms}, timeout=5)
+    from workers import queues
+
+    default_q = queues.queue(queues.DEFAULT, conn)
+    deadline = time.monotonic() + 120
+    while (default_q.count or StartedJobRegistry(queue=default_q).count) and time.monotonic() < deadline:
+        time.sleep(0.5)  # what preparing queued (announcements of the new talking points) is done before measuring
     started = StartedJobRegistry(queue=publish_q)
     s0 = pt._cpu(sandbox_ps, children=True)
     sample = measure(fleet, conn, enqueue, lambda: publish_q.count == 0 and started.count == 0
