@@ -237,11 +237,16 @@ def deliver(user_ids: list[int]) -> int:
     return sum(deliver_to(user_id) for user_id in user_ids)
 
 
+# a delivery holds what it claimed this long at most (its channels time out well before); after that the sweep
+# takes it to belong to a worker that died and queues it again
+LEASE = dt.timedelta(minutes=15)
+
+
 def _claim(user_id: int, now: dt.datetime) -> list[tuple[int, int]]:
     claimed = db.session.execute(
         update(Announcement).where(Announcement.user_id == user_id, Announcement.status == S.QUEUED,
                                    Announcement.due_at <= now + dt.timedelta(seconds=1))
-        .values(status=S.SENDING, attempts=Announcement.attempts + 1)
+        .values(status=S.SENDING, attempts=Announcement.attempts + 1, due_at=now)  # due_at: the lease's start
         .returning(Announcement.id, Announcement.talking_point_id)
         .execution_options(synchronize_session=False)).all()
     db.session.commit()
@@ -318,17 +323,28 @@ def _later(user_id: int, ids: list[int], at: dt.datetime, why: str) -> None:
     log.info("event=announce_retry user_id=%s at=%s", user_id, at.isoformat())
 
 
-def sweep(now: dt.datetime | None = None, grace: dt.timedelta = dt.timedelta(minutes=10)) -> int:
+def sweep(now: dt.datetime | None = None, grace: dt.timedelta = dt.timedelta(minutes=10),
+          lease: dt.timedelta = LEASE) -> int:
     """The safety net (a periodic job): what Redis lost is queued again. Returns how many jobs it queued.
 
     People with announcements due more than ``grace`` ago and still queued get a delivery job again; a talking point
     approved in the last week (more than ``grace`` ago) that no run ever announced (Redis was down at approval) is
     announced now. Either is harmless when the first job was only late: claims and the unique key keep it to once.
+    Announcements a delivery claimed more than ``lease`` ago and never finished (its worker was killed mid-send) are
+    queued again: a message is never lost; one that reached the person just before the crash may come a second time
+    (Slack, Teams and push remember what they delivered and skip it; an e-mail may repeat).
     """
     from workers.announce import enqueue_announce, enqueue_deliveries
 
     now = now or utcnow()
     conn = redis_client()
+    abandoned = db.session.execute(update(Announcement).where(
+        Announcement.status == S.SENDING, Announcement.due_at < now - lease)
+        .values(status=S.QUEUED, error="its delivery was interrupted")  # due since its claim: queued just below
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    if abandoned:
+        log.warning("event=announce_lease_expired count=%s", abandoned)
     people = list(db.session.scalars(select(Announcement.user_id).where(
         Announcement.status == S.QUEUED, Announcement.due_at < now - grace).distinct().limit(10_000)))
     jobs = [(f"notify-sweep-{int(now.timestamp())}-{i}", people[i : i + BATCH], None)

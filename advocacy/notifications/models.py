@@ -91,6 +91,7 @@ class Announcement(db.Model):
     talking_point_id: Mapped[int] = mapped_column(ForeignKey("talking_points.id"))
     channel: Mapped[str | None] = mapped_column(String(16))  # where it went (set when sent)
     status: Mapped[str] = mapped_column(String(16), default=AnnouncementStatus.QUEUED)
+    # when it is due; while ``sending``, when the delivery claimed it (the lease the sweep checks)
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     reference: Mapped[str | None] = mapped_column(String(200))

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
+from advocacy.content.models import TalkingPoint
 from advocacy.extensions import db, redis_client
 from advocacy.models_base import utcnow
 from advocacy.notifications import announcing, channels
@@ -298,3 +299,22 @@ def test_the_sweep_queues_again_what_redis_lost(app, fake):
     assert announcing.sweep() == 1
     run_jobs(app)
     assert fake["email"].sent[-1] == (sam, [other]) and announcing.sweep() == 0
+
+
+def test_announcements_a_killed_worker_held_are_sent_after_the_lease(app, fake):
+    sam = person("sam@acme.test", fake, ["email"], ("email",))
+    tp = approve()
+    redis_client().flushdb()
+    # what a delivery killed in the middle of sending leaves: its claim, and no message
+    run = AnnouncementRun(talking_point_id=tp, total=0, done=0, queued=0)
+    db.session.add(run)
+    announcing._walk(db.session.get(TalkingPoint, tp), run)
+    assert announcing._claim(sam, utcnow()) != []
+    assert statuses(tp) == {sam: "sending"} and fake["email"].sent == []
+    assert announcing.sweep(utcnow() + dt.timedelta(minutes=5)) == 0  # inside the lease: still its worker's
+    assert statuses(tp) == {sam: "sending"}
+    redis_client().flushdb()  # what the dead worker left in Redis is gone too
+    assert announcing.sweep(utcnow() + announcing.LEASE + dt.timedelta(seconds=1)) == 1
+    run_jobs(app)
+    assert fake["email"].sent == [(sam, [tp])] and statuses(tp) == {sam: "sent"}
+    assert announcing.sweep(utcnow() + announcing.LEASE * 2) == 0
