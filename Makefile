@@ -4,6 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
+# make test runs the suite in two processes (pytest-xdist; each has its own database, Redis and sandboxes)
+PYTEST_JOBS ?= 2
 PORT   ?= 8000
 
 AXE    := tests/e2e/axe
@@ -40,7 +42,7 @@ demo: install
 
 ## test: the whole suite, fault tests included
 test: install browser axe
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_JOBS) --dist worksteal $(PYTEST_ARGS)
 
 ## test-fast: the inner loop; never a replacement for `make test`
 test-fast: install
