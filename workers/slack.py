@@ -90,33 +90,30 @@ def request_reviews(talking_point_id: int) -> int:
         db.session.remove()
 
 
-def enqueue_refresh(connection: Redis, user_id: int, talking_point_id: int) -> str:
-    job_id = f"slack-refresh-{user_id}-{talking_point_id}"
+def _enqueue(connection: Redis, func: str, *args: object, job_id: str, description: str, **options: object) -> str:
+    """Queue one Slack job on the default queue under ``job_id`` (retried per ``RETRY``; kept a day when it fails)."""
     queues.queue(queues.DEFAULT, connection).enqueue(
-        REFRESH_JOB, user_id, talking_point_id, job_id=job_id, retry=RETRY, result_ttl=60, failure_ttl=86400,
-        description=f"update the Slack DM of talking point {talking_point_id} to user {user_id}")
+        func, *args, job_id=job_id, retry=RETRY, result_ttl=60, failure_ttl=86400, description=description, **options)
     return job_id
+
+
+def enqueue_refresh(connection: Redis, user_id: int, talking_point_id: int) -> str:
+    return _enqueue(connection, REFRESH_JOB, user_id, talking_point_id,
+                    job_id=f"slack-refresh-{user_id}-{talking_point_id}",
+                    description=f"update the Slack DM of talking point {talking_point_id} to user {user_id}")
 
 
 def enqueue_refresh_all(connection: Redis, talking_point_id: int) -> str:
-    job_id = f"slack-refresh-all-{talking_point_id}"
-    queues.queue(queues.DEFAULT, connection).enqueue(
-        REFRESH_ALL_JOB, talking_point_id, job_id=job_id, job_timeout=3600, retry=RETRY, result_ttl=60,
-        failure_ttl=86400, description=f"update the Slack DMs of talking point {talking_point_id}")
-    return job_id
+    return _enqueue(connection, REFRESH_ALL_JOB, talking_point_id, job_id=f"slack-refresh-all-{talking_point_id}",
+                    description=f"update the Slack DMs of talking point {talking_point_id}", job_timeout=3600)
 
 
 def enqueue_close_reviews(connection: Redis, talking_point_id: int, note: str) -> str:
-    job_id = f"slack-close-reviews-{talking_point_id}"
-    queues.queue(queues.DEFAULT, connection).enqueue(
-        CLOSE_REVIEWS_JOB, talking_point_id, note, job_id=job_id, retry=RETRY, result_ttl=60, failure_ttl=86400,
-        description=f"close the Slack review DMs of talking point {talking_point_id}")
-    return job_id
+    return _enqueue(connection, CLOSE_REVIEWS_JOB, talking_point_id, note,
+                    job_id=f"slack-close-reviews-{talking_point_id}",
+                    description=f"close the Slack review DMs of talking point {talking_point_id}")
 
 
 def enqueue_review_requests(connection: Redis, talking_point_id: int) -> str:
-    job_id = f"slack-reviews-{talking_point_id}"
-    queues.queue(queues.DEFAULT, connection).enqueue(
-        REVIEW_JOB, talking_point_id, job_id=job_id, retry=RETRY, result_ttl=60, failure_ttl=86400,
-        description=f"DM the reviewers of talking point {talking_point_id}")
-    return job_id
+    return _enqueue(connection, REVIEW_JOB, talking_point_id, job_id=f"slack-reviews-{talking_point_id}",
+                    description=f"DM the reviewers of talking point {talking_point_id}")
