@@ -38,12 +38,13 @@ def _enqueue(user_id: int, key: str, title: str, body: str, path: str) -> None:
 
 
 def on_share_failed(share_id: Any, **_: Any) -> None:
+    from advocacy.accounts.networks import LABELS
     from advocacy.delivery.models import Share
 
     share = db.session.get(Share, share_id)
     if share is None or not _has_devices(share.user_id):
         return
-    network = share.network.capitalize() if share.network != "x" else "X"
+    network = LABELS.get(share.network, share.network)  # "LinkedIn", not "Linkedin"
     _enqueue(share.user_id, f"share-failed:{share.id}", f"Your share on {network} failed",
              (share.last_error or "Open it to see why and try again.")[:200], f"/shares/{share.id}")
 
