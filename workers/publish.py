@@ -1,30 +1,51 @@
-"""The publish job: one share, by id. The domain decides; this only opens the context and logs."""
+"""The publish job: the due shares of one block of share ids (``queues.publish_job_id``). The domain decides; this
+only opens the context and logs."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from workers.context import app
 
 log = logging.getLogger(__name__)
 
 
+def publish_block(block: int) -> dict[str, int]:
+    """Publish every due share of block ``block`` (share ids ``block * queues.BLOCK`` onwards); returns how many
+    ended in each state. Raises on unexpected errors so RQ records them.
+
+    Args:
+        block: the block's number (``queues.block_of``).
+    """
+    from advocacy.delivery.publishing import publish_block as publish
+
+    return _in_session(lambda: publish(block))
+
+
 def publish_share(share_id: int) -> str:
-    """Publish share ``share_id``; returns the state it ended in. Raises on unexpected errors so RQ records them.
+    """Publish share ``share_id`` alone (a job queued before publishing went by blocks); returns the state it ended
+    in.
 
     Args:
         share_id: primary key of the share to publish.
     """
-    app()
     from advocacy.delivery.publishing import publish
+
+    return _in_session(lambda: publish(share_id))
+
+
+def _in_session(run: Callable[[], Any]) -> Any:
+    app()
     from advocacy.extensions import db
 
     session = db.session()
     session.expire_all()  # nothing read before this job is trusted (a worker's session is empty anyway)
-    # Every transition is a conditional UPDATE in the database, so the share and account the claim loaded stay
+    # Every transition is a conditional UPDATE in the database, so the shares and accounts the claim loaded stay
     # readable across the job's commits instead of being loaded again after each one; the session ends with the job.
     session.expire_on_commit = False
     try:
-        return publish(share_id)
+        return run()
     finally:
         db.session.remove()

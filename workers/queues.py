@@ -2,14 +2,19 @@
 
 This module imports nothing from ``advocacy`` so the web side can enqueue without an import cycle. Jobs are
 referenced by dotted name, serialized as JSON (pickle is not safe on a shared Redis), and carry stable ids so the
-same share is never queued under two ids.
+same run of a share is never queued under two ids.
+
+Publishing goes by blocks of ``BLOCK`` consecutive share ids: one RQ job, ``shares-<share id // BLOCK>-<key>``, claims
+every due share of its block at once (``publishing.publish_block``), so RQ's bookkeeping and the claim's round trip
+are paid once per block, not once per share. A share's job id is still worked out from its row alone (its id and its
+``scheduled_at``, see ``publish_job_id``), which is what the sweeper needs.
 
 Which worker serves which queue (also in the README):
 
 =========== ====================================================== ===========================
 queue       what runs there                                        served by
 =========== ====================================================== ===========================
-publish     posting a share to its network                         ``advocacy worker`` (all)
+publish     posting due shares, a block of share ids per job        ``advocacy worker`` (all)
 default     everything else (sweeps, rollups, metrics)              ``advocacy worker`` (all)
 =========== ====================================================== ===========================
 
@@ -36,7 +41,8 @@ PUBLISH = "publish"
 DEFAULT = "default"
 ALL_QUEUES: tuple[str, ...] = (PUBLISH, DEFAULT)
 
-PUBLISH_JOB = "workers.publish.publish_share"
+PUBLISH_JOB = "workers.publish.publish_block"
+BLOCK = 20  # consecutive share ids one publish job claims and posts (a fan-out's shares have consecutive ids)
 FANOUT_JOB = "workers.fanout.fan_out"
 JOB_TIMEOUT = 120  # seconds; a connector call has its own, much shorter, HTTP timeout
 HELD = frozenset({"queued", "scheduled", "started", "deferred"})  # job states in which the queue still holds work
@@ -88,24 +94,34 @@ def queue(name: str, connection: Redis) -> Queue:
     return Queue(name, connection=connection, serializer=JSONSerializer, default_timeout=JOB_TIMEOUT)
 
 
+def block_of(share_id: int) -> int:
+    """The block of ``BLOCK`` consecutive share ids ``share_id`` belongs to (shares ``block * BLOCK`` onwards)."""
+    return share_id // BLOCK
+
+
 def publish_job_id(share_id: int, key: str | None = None) -> str:
-    """``share-<id>-<key>``: the delivery engine passes the share's scheduled time as ``key``, so each run of a share
-    has its own id, which the sweeper can work out from the database alone."""
-    return f"share-{share_id}-{key}" if key else f"share-{share_id}"
+    """``shares-<block>-<key>``: the job that posts share ``share_id`` (and every other due share of its block). The
+    delivery engine passes the share's scheduled time as ``key``, so each run of a share has its own id, which the
+    sweeper can work out from the database alone; shares of one block due at the same time share one job."""
+    block = block_of(share_id)
+    return f"shares-{block}-{key}" if key else f"shares-{block}"
 
 
-def _publish_kwargs(share_id: int, job_id: str, timeout: int | None) -> dict[str, Any]:
+def _publish_kwargs(block: int, job_id: str, timeout: int | None) -> dict[str, Any]:
     """A publish job keeps no result (``result_ttl=0``: RQ deletes it once it ran, saving the result's writes): the
-    share's row holds the outcome, and the sweeper treats a job Redis no longer holds as it treated a finished one. A
+    shares' rows hold the outcome, and the sweeper treats a job Redis no longer holds as it treated a finished one. A
     failed job is kept a week for the operator."""
-    return {"job_id": job_id, "result_ttl": 0, "failure_ttl": 7 * 86400, "description": f"publish share {share_id}",
-            "job_timeout": timeout or JOB_TIMEOUT}
+    first = block * BLOCK
+    return {"job_id": job_id, "result_ttl": 0, "failure_ttl": 7 * 86400,
+            "description": f"publish the due shares {first}-{first + BLOCK - 1}", "job_timeout": timeout or JOB_TIMEOUT}
 
 
 def enqueue_publish(connection: Redis, share_id: int, at: dt.datetime | None = None, *, key: str | None = None,
                     timeout: int | None = None) -> str:
     """Queue the publishing of one share now, or at ``at`` (aware UTC). Returns the job id.
 
+    The job posts every share of the block that is due when it runs (``block_of``); one already queued under the same
+    id is queued again (it claims by due-ness, so a second run finds nothing left: no share is dropped).
     The share row must already be committed: a worker that picks the job up before the commit would find nothing.
 
     Args:
@@ -117,38 +133,48 @@ def enqueue_publish(connection: Redis, share_id: int, at: dt.datetime | None = N
     """
     job_id = publish_job_id(share_id, key)
     q = queue(PUBLISH, connection)
-    kwargs = _publish_kwargs(share_id, job_id, timeout)
+    block = block_of(share_id)
+    kwargs = _publish_kwargs(block, job_id, timeout)
     if at is not None and at > dt.datetime.now(dt.UTC):
-        q.enqueue_at(at, PUBLISH_JOB, share_id, **kwargs)
+        q.enqueue_at(at, PUBLISH_JOB, block, **kwargs)
     else:
-        q.enqueue(PUBLISH_JOB, share_id, **kwargs)
+        q.enqueue(PUBLISH_JOB, block, **kwargs)
     log.info("event=enqueued job_id=%s share_id=%s at=%s", job_id, share_id, at.isoformat() if at else "now")
     return job_id
 
 
 def enqueue_publish_many(connection: Redis, items: list[tuple[int, dt.datetime | None, str | None]],
                          timeout: int | None = None) -> int:
-    """Queue many shares at once, in pipelines of ``PIPELINE_CHUNK`` (a fan-out to thousands of people).
+    """Queue many shares at once: one job per block and key (``publish_job_id``), in pipelines of ``PIPELINE_CHUNK``
+    jobs (a fan-out to thousands of people: its shares have consecutive ids and one key, a job per ``BLOCK``).
 
     Args:
         connection: Redis client.
         items: (share id, when or None for now, key) for each share; rows already committed.
         timeout: seconds each job may run.
+    Returns how many shares (not jobs) were queued.
     """
     q = queue(PUBLISH, connection)
     now = dt.datetime.now(dt.UTC)
-    for start in range(0, len(items), PIPELINE_CHUNK):
+    jobs: dict[str, tuple[int, dt.datetime | None]] = {}  # job id → (block, when): the earliest time of its shares
+    for share_id, at, key in items:
+        job_id = publish_job_id(share_id, key)
+        held = jobs.get(job_id)
+        if held is None or (held[1] is not None and (at is None or at < held[1])):
+            jobs[job_id] = (block_of(share_id), at)
+    listed = list(jobs.items())
+    for start in range(0, len(listed), PIPELINE_CHUNK):
         with connection.pipeline() as pipe:
-            for share_id, at, key in items[start : start + PIPELINE_CHUNK]:
-                kwargs = _publish_kwargs(share_id, publish_job_id(share_id, key), timeout)
+            for job_id, (block, at) in listed[start : start + PIPELINE_CHUNK]:
+                kwargs = _publish_kwargs(block, job_id, timeout)
                 kwargs["timeout"] = kwargs.pop("job_timeout")
-                job = q.create_job(PUBLISH_JOB, args=(share_id,), **kwargs)
+                job = q.create_job(PUBLISH_JOB, args=(block,), **kwargs)
                 if at is not None and at > now:
                     q.schedule_job(job, at, pipeline=pipe)
                 else:
                     q.enqueue_job(job, pipeline=pipe)
             pipe.execute()
-    log.info("event=enqueued_many count=%s", len(items))
+    log.info("event=enqueued_many count=%s jobs=%s", len(items), len(listed))
     return len(items)
 
 

@@ -1,4 +1,11 @@
-"""Publishing one share: claim it, respect the budgets, make sure it is not already out, post, record the outcome.
+"""Publishing shares: claim them, respect the budgets, make sure each is not already out, post, record the outcome.
+
+A publish job takes a block of share ids (``publish_block``): one committed claim of every due share of the block,
+one query for their sharing rule and one for their accounts, each account's token decrypted once; then each share in
+turn, its outcome committed on its own (one conditional UPDATE, as for a lone share) before the next one starts. A job
+that runs past its time budget (``BUDGET_SHARE`` of its timeout: a slow network) gives the shares it has not
+attempted back to the queue, so none waits past its lease; a worker killed mid-block leaves the rest "publishing"
+until the lease, and the sweeper puts them back in doubt, as it does a lone share.
 
 Exactly once: a share whose last attempt may have reached the network (a timeout, a 5xx, a worker that died while
 publishing) is ``in_doubt``. Before posting it again the network is asked: by the idempotency key where the connector
@@ -14,13 +21,15 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import logging
+import time
+from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
 
-from advocacy.accounts.models import AccountStatus
+from advocacy.accounts.models import AccountStatus, ConnectedAccount
 from advocacy.accounts.networks import connector_for
 from advocacy.content.images import shared_image, shared_media
 from advocacy.content.link_previews import shared_link_title
@@ -43,6 +52,9 @@ from connectors.base import (
 
 log = logging.getLogger(__name__)
 LOOK_BACK = dt.timedelta(days=2)  # how far back a share's post is looked for on the network
+BUDGET_SHARE = 1 / 3  # of a publish job's timeout: past it, a block's shares not yet attempted go back to the queue
+# a block's decrypted access tokens, by (account id, encrypted token): a refresh stores a new one, which misses
+_TOKENS: ContextVar[dict[tuple[int, str | None], str] | None] = ContextVar("publish_tokens", default=None)
 
 
 def tracked_url(share: Share) -> str:
@@ -76,7 +88,75 @@ def publish(share_id: int) -> str:
         log.info("event=skip share_id=%s status=%s", share_id, status)
         return str(status)
     share, image = claimed
-    stopped = None if share.in_doubt else _stopped(share)  # in doubt: look on the network first (``_attempt``)
+    return _publish_claimed(share, image, None)
+
+
+def publish_block(block: int) -> dict[str, int]:
+    """Publish every due share of block ``block`` once (``services.claim_block``). Returns how many ended in each
+    state (``released``: given back to the queue unattempted, the job's time budget spent).
+
+    Args:
+        block: the block's number (``queues.block_of``).
+    """
+    started = time.monotonic()
+    claim = services.claim_block(block)  # committed: no other worker can take these now
+    if not claim.shares:
+        log.info("event=skip block=%s claimed=0", block)
+        return {}
+    shares = [share for share, _ in claim.shares]
+    accounts = _load_accounts(shares)  # held to the end: the session's identity map keeps only weak references
+    ready = [(s.talking_point_id, s.user_id) for s in shares if not s.in_doubt]
+    found = rules.facts_many(ready, claim.at, due=True)  # in doubt: looked on the network first (``_attempt``)
+    budget = services.publish_timeout() * BUDGET_SHARE
+    outcomes: dict[str, int] = {}
+    attempted = 0
+    tokens_of = _TOKENS.set({})
+    try:
+        for share, image in claim.shares:
+            if attempted and time.monotonic() - started > budget:
+                break
+            attempted += 1
+            facts = None if share.in_doubt else found.get((share.talking_point_id, share.user_id))
+            state = _publish_claimed(share, image, facts)
+            outcomes[state] = outcomes.get(state, 0) + 1
+    except BaseException:  # the share at hand stays publishing (it may have reached the network) until its lease
+        db.session.rollback()
+        _give_back(block, claim, shares[attempted:])
+        raise
+    finally:
+        _TOKENS.reset(tokens_of)
+    released = _give_back(block, claim, shares[attempted:])
+    if released:
+        outcomes["released"] = released
+    del accounts
+    return outcomes
+
+
+def _give_back(block: int, claim: services.Claim, rest: list[Share]) -> int:
+    """The claimed shares not attempted, back to the queue (``services.release``); how many moved."""
+    if not rest:
+        return 0
+    try:
+        released = services.release(claim, [s.id for s in rest])
+    except Exception:  # their lease brings them back
+        log.exception("event=block_release_failed block=%s count=%s", block, len(rest))
+        return 0
+    log.warning("event=block_released block=%s count=%s first_share_id=%s", block, len(released),
+                released[0] if released else None)
+    return len(released)
+
+
+def _load_accounts(shares: list[Share]) -> list[ConnectedAccount]:
+    """The shares' accounts in one query: ``share.account`` then finds each in the session, with no query of its own
+    (the caller holds the list: the session keeps only weak references)."""
+    ids = sorted({s.account_id for s in shares if s.account_id is not None})
+    return list(db.session.scalars(select(ConnectedAccount).where(ConnectedAccount.id.in_(ids)))) if ids else []
+
+
+def _publish_claimed(share: Share, image: services.ImageRef | None, found: rules.Facts | None) -> str:
+    """Publish one claimed share; ``found``: its sharing rule's answer, asked for its block at the claim."""
+    share_id = share.id
+    stopped = None if share.in_doubt else _stopped(share, found)  # in doubt: look on the network first (``_attempt``)
     if stopped is not None:
         return stopped
     account = share.account
@@ -146,15 +226,17 @@ def _attempt(share: Share, image: services.ImageRef | None = None) -> str:
     return _published(share, post, None)
 
 
-def _stopped(share: Share) -> str | None:
-    """Ask the sharing rule again now that the share came due (one query); None: it may go out.
+def _stopped(share: Share, found: rules.Facts | None = None) -> str | None:
+    """Ask the sharing rule again now that the share came due (one query; none when its block's claim asked it for
+    every share at once, ``found``); None: it may go out.
 
     Withdrawn, no longer aimed at the person, past its window, the person deactivated or opted out: cancelled, with
     the reason on their shares page. A new policy not yet acknowledged: held until they acknowledge it. A window
     moved later: rescheduled for its start.
     """
     now = utcnow()
-    found = rules.facts(share.talking_point_id, share.user_id, now, due=True)
+    if found is None or (found.failed is None and found.available_until is not None and found.available_until <= now):
+        found = rules.facts(share.talking_point_id, share.user_id, now, due=True)  # the window closed since: ask now
     failed = found.failed
     if failed is None:
         consent_hold = rules.consent_hold(share, now)  # a LinkedIn auto-share whose owner's yearly consent lapsed
@@ -199,8 +281,17 @@ def _transient(connector: Any, share: Share, exc: ConnectorError) -> str:
 
 
 def _token(share: Share) -> str:
-    assert share.account is not None
-    return tokens.access_token(share.account)
+    """The account's access token; in a block, decrypted once per account (and again after a refresh stored one)."""
+    account = share.account
+    assert account is not None
+    cached = _TOKENS.get()
+    if cached is None:
+        return tokens.access_token(account)
+    key = (account.id, account.access_token_encrypted)
+    token = cached.get(key)
+    if token is None:
+        token = cached[key] = tokens.access_token(account)
+    return token
 
 
 def _with_refresh(share: Share, call: Any) -> Any:

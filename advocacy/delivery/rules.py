@@ -4,7 +4,8 @@ The web forms, the JSON API, the share dialogs (``services.create_share``, ``ser
 auto-share fan-out (``fanout.targets``) and the worker when a share comes due (``publishing.publish``, after the
 claim) all ask it here. The conditions are written once, as SQL over the talking point and the person
 (``CONDITIONS``): the fan-out puts them in its query; a single share reads them as one row of booleans, in one
-indexed query (``facts``), and ``refusal`` names the first that does not hold.
+indexed query (``facts``; a publish job's block of shares, all at once: ``facts_many``), and ``refusal`` names the
+first that does not hold.
 
 A share may be made when the talking point is approved, aimed at the person (the organisation, their team, or them),
 inside its availability window, and the person is active, opted in and has acknowledged the current policy; a
@@ -92,15 +93,27 @@ def clauses(at: Any, *, due: bool = False) -> dict[str, ColumnElement[bool]]:
     }
 
 
+def _columns(due: bool) -> list[Any]:
+    """Each condition as a boolean column, and the window's start and end (``clauses`` at the bound ``at``)."""
+    checks = clauses(bindparam("at", type_=UTCDateTime()), due=due)
+    return [*(expr.label(name) for name, expr in checks.items()), TalkingPoint.available_from,
+            TalkingPoint.available_until]
+
+
 @cache
 def _facts_statement(due: bool) -> Select[Any]:
     """One row: each condition as a boolean, and the window's start, for one talking point and one person."""
-    at = bindparam("at", type_=UTCDateTime())
-    checks = clauses(at, due=due)
-    return (select(*(expr.label(name) for name, expr in checks.items()), TalkingPoint.available_from,
-                   TalkingPoint.available_until)
+    return (select(*_columns(due))
             .select_from(TalkingPoint).join(User, User.id == bindparam("user_id"))
             .where(TalkingPoint.id == bindparam("tp_id")))
+
+
+@cache
+def _facts_many_statement(due: bool) -> Select[Any]:
+    """``_facts_statement`` for every pair of some talking points and some people: a row per pair, named by both."""
+    return (select(TalkingPoint.id.label("tp_id"), User.id.label("user_id"), *_columns(due))
+            .select_from(TalkingPoint).join(User, User.id.in_(bindparam("user_ids", expanding=True)))
+            .where(TalkingPoint.id.in_(bindparam("tp_ids", expanding=True))))
 
 
 @dataclass(frozen=True)
@@ -114,9 +127,29 @@ def facts(tp_id: int, user_id: int, at: dt.datetime, *, due: bool = False) -> Fa
     """The rule's conditions for one talking point and person at ``at``, in one query (primary keys, and the
     targets' index on ``talking_point_id``)."""
     row = db.session.execute(_facts_statement(due), {"tp_id": tp_id, "user_id": user_id, "at": at}).one_or_none()
-    if row is None:  # no such talking point or person
+    return _facts(row._mapping if row is not None else None)
+
+
+def facts_many(pairs: list[tuple[int, int]], at: dt.datetime, *, due: bool = False) -> dict[tuple[int, int], Facts]:
+    """``facts`` for many (talking point id, person id) pairs in one query (the shares one publish job claimed):
+    the same conditions, each pair's answer as ``facts`` would give it.
+
+    Args:
+        pairs: (talking point id, user id) of each share.
+        at: when the shares go out.
+        due: as for ``facts``.
+    """
+    if not pairs:
+        return {}
+    tp_ids, user_ids = sorted({p[0] for p in pairs}), sorted({p[1] for p in pairs})
+    rows = db.session.execute(_facts_many_statement(due), {"tp_ids": tp_ids, "user_ids": user_ids, "at": at})
+    found = {(r.tp_id, r.user_id): r._mapping for r in rows}
+    return {pair: _facts(found.get(pair)) for pair in pairs}
+
+
+def _facts(values: Any) -> Facts:
+    if values is None:  # no such talking point or person
         return Facts(BY_NAME["approved"], None, None)
-    values = row._mapping
     failed = next((c for c in CONDITIONS if not values[c.name]), None)
     return Facts(failed, values["available_from"], values["available_until"])
 

@@ -5,10 +5,11 @@
         └──── retry ──────┴──────────────────┘ └──────► paused      (account revoked: the person must reconnect)
     scheduled / queued / paused ──► cancelled          failed ──retry (operator)──► queued
 
-The database is the source of truth; Redis only carries work. Each run of a share has its own RQ job id made of
-the share id and its ``scheduled_at`` (``job_key``), so the sweeper can tell from the database alone which job the
-queue should hold, and put it back when Redis lost it. A share still "publishing" when its lease runs out lost its
-worker; it goes back to the queue marked ``in_doubt`` and is looked for on the network before any new attempt.
+The database is the source of truth; Redis only carries work. Each run of a share has an RQ job id made of its
+block of share ids and its ``scheduled_at`` (``queues.publish_job_id``, ``job_key``), so the sweeper can tell from the
+database alone which job the queue should hold, and put it back when Redis lost it; the job claims every due share
+of its block at once (``claim_block``). A share still "publishing" when its lease runs out lost its worker; it goes
+back to the queue marked ``in_doubt`` and is looked for on the network before any new attempt.
 """
 
 from __future__ import annotations
@@ -71,6 +72,13 @@ def enqueue(share_id: int, scheduled_at: dt.datetime) -> str:
     """Queue the run of share ``share_id`` due at ``scheduled_at`` (the row committed first)."""
     return queues.enqueue_publish(redis_client(), share_id, scheduled_at, key=job_key(scheduled_at),
                                   timeout=publish_timeout())
+
+
+def enqueue_many(runs: list[tuple[int, dt.datetime]]) -> None:
+    """Queue the runs of many shares, (share id, scheduled_at) each (rows committed first): one job per block and
+    time (``queues.enqueue_publish_many``)."""
+    if runs:
+        queues.enqueue_publish_many(redis_client(), [(i, at, job_key(at)) for i, at in runs], publish_timeout())
 
 
 def create_share(user: User, tp: TalkingPoint, network: str, text: str | None = None,
@@ -202,15 +210,72 @@ def claim_for_publishing(share_id: int) -> tuple[Share, ImageRef | None] | None:
     return share, (ImageRef(int(image_id), str(image_key)) if image_id is not None else None)
 
 
+class Claim(NamedTuple):
+    """The shares one publish job claimed (committed), by id, each with the image it carries; and when and by whom,
+    which is what ``release`` needs to give back the ones it did not attempt."""
+
+    shares: list[tuple[Share, ImageRef | None]]
+    at: dt.datetime
+    by: str
+
+
+def claim_block(block: int) -> Claim:
+    """Claim every due share of block ``block`` (share ids ``block * queues.BLOCK`` onwards, ``queues.block_of``),
+    queued or scheduled, in one ``UPDATE … RETURNING`` committed before it returns: ``claim_for_publishing`` for a
+    block. The claim goes by id range and due-ness, not by a list of ids, so a share queued again under the same job
+    id is never dropped, and a share whose own job runs later finds nothing left to claim.
+
+    Args:
+        block: the block's number.
+    """
+    now, by = utcnow(), worker_name()
+    first = block * queues.BLOCK
+    rows = db.session.execute(_claim_statement(with_image=True, block=True),
+                              {"first": first, "last": first + queues.BLOCK - 1, "due": now + EARLY, "now": now,
+                               "by": by}).all()
+    db.session.commit()
+    shares = [(share, ImageRef(int(image_id), str(image_key)) if image_id is not None else None)
+              for share, image_id, image_key in rows]
+    shares.sort(key=lambda pair: pair[0].id)
+    return Claim(shares, now, by)
+
+
+def release(claim: Claim, share_ids: list[int]) -> list[int]:
+    """Give back shares ``claim`` took but never attempted (the job ran out of its time budget, or stopped on an
+    error): publishing → queued now, the attempt not counted, and queued again under a new job id. Only shares this
+    claim still holds move (one conditional UPDATE). Returns the ids given back.
+
+    Args:
+        claim: the job's claim.
+        share_ids: the shares not attempted.
+    """
+    if not share_ids:
+        return []
+    now = utcnow()
+    result = db.session.execute(
+        update(Share).where(Share.id.in_(share_ids), Share.status == ShareStatus.PUBLISHING,
+                            Share.claimed_by == claim.by, Share.claimed_at == claim.at)
+        .values(status=ShareStatus.QUEUED, attempts=Share.attempts - 1, claimed_at=None, scheduled_at=now,
+                updated_at=now)
+        .returning(Share.id).execution_options(synchronize_session=False))
+    released = sorted(result.scalars().all())
+    db.session.commit()
+    enqueue_many([(i, now) for i in released])
+    return released
+
+
 @cache
-def _claim_statement(with_image: bool = False) -> Any:
+def _claim_statement(with_image: bool = False, block: bool = False) -> Any:
     """The claim of ``claim_share``, built once (its values bound at each run): a Core ``UPDATE … RETURNING`` whose row
     the ORM loads as the share (``from_statement``), which skips the ORM's bulk-update machinery. ``with_image`` adds
-    the approved image's id and key (two correlated subqueries on the images' index by talking point)."""
+    the approved image's id and key (two correlated subqueries on the images' index by talking point); ``block``
+    claims every due share whose id is between ``first`` and ``last`` instead of share ``share_id``."""
     table = Share.__table__
     when = table.c.claimed_at.type
+    which = (table.c.id.between(bindparam("first"), bindparam("last")) if block
+             else table.c.id == bindparam("share_id"))
     claim = (update(table)
-             .where(table.c.id == bindparam("share_id"),
+             .where(which,
                     or_(table.c.status == ShareStatus.QUEUED, table.c.status == ShareStatus.SCHEDULED),
                     table.c.scheduled_at <= bindparam("due", type_=when))
              .values(status=ShareStatus.PUBLISHING, updated_at=bindparam("now", type_=when),
@@ -333,14 +398,14 @@ def recover_lost(now: dt.datetime | None = None, limit: int = 1000) -> int:
     expired = now - dt.timedelta(seconds=current_app.config["DELIVERY_LEASE_SECONDS"])
     ids = db.session.scalars(select(Share.id).where(
         Share.status == ShareStatus.PUBLISHING, Share.claimed_at < expired).limit(limit)).all()
-    recovered = 0
+    recovered = []
     for share_id in ids:
         if _transition(share_id, (ShareStatus.PUBLISHING,), ShareStatus.QUEUED, Share.claimed_at < expired,
                        scheduled_at=now, in_doubt=True, claimed_at=None, last_error=LOST_WORKER):
-            enqueue(share_id, now)
-            recovered += 1
+            recovered.append((share_id, now))
             log.warning("event=share_recovered share_id=%s reason=lease_expired", share_id)
-    return recovered
+    enqueue_many(recovered)  # a dead worker's block: one job
+    return len(recovered)
 
 
 def requeue_lost(now: dt.datetime | None = None, limit: int = 5000) -> int:
@@ -363,7 +428,8 @@ def requeue_lost(now: dt.datetime | None = None, limit: int = 5000) -> int:
     # a job still "scheduled" this late has no scheduler moving it: queue it directly (claim keeps it to one run)
     lost = [(i, at) for (i, at), state in zip(rows, states, strict=True) if state not in queues.HELD
             or state == "scheduled"]
-    abandoned = [job_id for job_id, state in zip(job_ids, states, strict=True) if state == "abandoned"]
+    abandoned = list(dict.fromkeys(job_id for job_id, state in zip(job_ids, states, strict=True)
+                                   if state == "abandoned"))  # shares of one block and time: one job
     if abandoned:
         queues.release_abandoned(conn, abandoned)
         log.warning("event=jobs_abandoned count=%s first_job_id=%s", len(abandoned), abandoned[0])
@@ -396,14 +462,14 @@ def resume_reconnected() -> int:
     rows = db.session.execute(select(Share.id).join(ConnectedAccount, Share.account_id == ConnectedAccount.id).where(
         Share.status == ShareStatus.PAUSED, Share.last_error.like(f"%{RECONNECT}%"),
         ConnectedAccount.status == AccountStatus.ACTIVE)).scalars().all()
-    resumed = 0
+    resumed = []
+    at = utcnow()
     for share_id in rows:
-        at = utcnow()
         if _transition(share_id, (ShareStatus.PAUSED,), ShareStatus.QUEUED, scheduled_at=at, in_doubt=True,
                        last_error="the account was reconnected"):
-            enqueue(share_id, at)
-            resumed += 1
-    return resumed
+            resumed.append((share_id, at))
+    enqueue_many(resumed)
+    return len(resumed)
 
 
 def sweep() -> dict[str, int]:

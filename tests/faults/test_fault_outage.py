@@ -240,7 +240,8 @@ def test_a_share_posted_while_redis_went_away_is_never_posted_again(fast, privat
 
     share_id = services.create_share(user, point, "x").id
     def started() -> list[str]:
-        return [k.decode().removeprefix("rq:job:") for k in conn.scan_iter(f"rq:job:share-{share_id}*")
+        pattern = f"rq:job:{queues.publish_job_id(share_id, '*')}"  # the share's block's jobs
+        return [k.decode().removeprefix("rq:job:") for k in conn.scan_iter(pattern)
                 if conn.hget(k, "status") == b"started"]
 
     job_id = wait_for(started, 30, "the worker did not start the share's job")[0]
@@ -261,5 +262,5 @@ def test_a_share_posted_while_redis_went_away_is_never_posted_again(fast, privat
     time.sleep(fast["DELIVERY_SWEEP_SECONDS"] * 2)  # and a sweep or two
     assert len(x.posts()) == 1 and status() == "published"
     log = "".join(p.read_text() for p in pool.logs.glob("worker-*.log"))
-    assert f"event=skip share_id={share_id} status=published" in log  # the new run found it published: no claim
+    assert f"event=skip block={queues.block_of(share_id)} claimed=0" in log  # the new run found it published: no claim
     all_alive(pool)

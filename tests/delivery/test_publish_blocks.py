@@ -1,0 +1,90 @@
+"""Publishing by blocks of share ids: one job claims every due share of its block; a worker killed mid-block posts
+none twice and loses none; a block that runs out of its time budget gives back what it did not attempt."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from advocacy.delivery import publishing, services
+from advocacy.delivery.models import Share
+from advocacy.extensions import db
+from advocacy.models_base import utcnow
+from tests.conftest import run_jobs
+from tests.delivery.support import approved, employee, posts_by_code
+from workers import queues
+
+
+class Killed(BaseException):
+    """The worker process vanishing (SIGKILL): nothing after it runs, not even the job's clean-up."""
+
+
+def block_of_shares(count: int = 6) -> tuple[int, list[int]]:
+    """``count`` queued shares of one talking point by as many people; returns the block holding most of them and
+    their ids (at least three)."""
+    point = approved()
+    ids = [services.create_share(employee(f"p{i}@acme.test", f"p{i}_acme"), point, "x").id for i in range(count)]
+    blocks: dict[int, list[int]] = {}
+    for share_id in ids:
+        blocks.setdefault(queues.block_of(share_id), []).append(share_id)
+    block, members = max(blocks.items(), key=lambda item: len(item[1]))
+    assert len(members) >= 3
+    return block, members
+
+
+def rows(ids: list[int]) -> list[Share]:
+    db.session.rollback()
+    return list(db.session.scalars(select(Share).where(Share.id.in_(ids)).order_by(Share.id)))
+
+
+def test_one_job_posts_every_due_share_of_its_block(app, x):
+    block, ids = block_of_shares()
+    assert publishing.publish_block(block) == {"published": len(ids)}
+    assert posts_by_code(x.posts()) == {s.code: 1 for s in rows(ids)}
+    run_jobs(app)  # each share's own job still runs: it finds nothing left to claim
+    shares = rows(ids)
+    assert all(s.status == "published" and s.attempts == 1 for s in shares)
+    assert posts_by_code(x.posts()) == {s.code: 1 for s in rows(ids)}
+
+
+def test_a_worker_killed_after_the_first_post_of_a_block_posts_none_twice_and_loses_none(app, x, monkeypatch):
+    block, ids = block_of_shares()
+
+    def killed(share, post, note):  # the first post is on the network; the worker dies before recording it
+        raise Killed
+
+    monkeypatch.setattr(publishing, "_published", killed)
+    monkeypatch.setattr(publishing, "_give_back", lambda *args: 0)  # a killed process gives nothing back
+    with pytest.raises(Killed):
+        publishing.publish_block(block)
+    monkeypatch.undo()
+    assert len(x.posts()) == 1
+    assert all(s.status == "publishing" for s in rows(ids))  # claimed, the lease running
+    run_jobs(app)  # their jobs find them claimed: nothing is posted while the lease runs
+    assert len(x.posts()) == 1 and all(s.status == "publishing" for s in rows(ids))
+
+    past = utcnow() - dt.timedelta(seconds=app.config["DELIVERY_LEASE_SECONDS"] + 5)  # the lease ran out
+    db.session.execute(Share.__table__.update().where(Share.id.in_(ids)).values(claimed_at=past))
+    db.session.commit()
+    assert services.recover_lost() == len(ids)  # the sweeper: back to the queue, in doubt, one job for the block
+    run_jobs(app)
+    shares = rows(ids)
+    assert all(s.status == "published" for s in shares), [(s.id, s.status, s.last_error) for s in shares]
+    assert posts_by_code(x.posts()) == {s.code: 1 for s in shares}  # the first one found on the network, not again
+    first = shares[0]
+    assert "found on the network" in (first.last_error or "") and first.post_id == x.posts()[0]["id"]
+
+
+def test_a_block_past_its_time_budget_gives_back_the_shares_it_did_not_attempt(app, x, monkeypatch):
+    block, ids = block_of_shares()
+    monkeypatch.setattr(publishing, "BUDGET_SHARE", 0)  # every share after the first is past the budget
+    assert publishing.publish_block(block) == {"published": 1, "released": len(ids) - 1}
+    first, *rest = rows(ids)
+    assert first.status == "published" and len(x.posts()) == 1
+    assert all(s.status == "queued" and s.attempts == 0 and s.claimed_at is None for s in rest)  # not counted
+    run_jobs(app)  # queued again under new job ids: each job posts one and gives back the rest
+    shares = rows(ids)
+    assert all(s.status == "published" and s.attempts == 1 for s in shares)
+    assert posts_by_code(x.posts()) == {s.code: 1 for s in shares}
