@@ -36,7 +36,8 @@ HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 def init_app(app: Flask) -> None:
     app.json = GuardedJSONProvider(app)
-    app.before_request(check_input)
+    # first of all before-request functions: CSRF's check reads the form's field names too
+    app.before_request_funcs.setdefault(None, []).insert(0, check_input)
     app.register_error_handler(HostileInput, lambda exc: _refuse(exc.field, exc.problem))
 
 
@@ -189,6 +190,8 @@ def check_input() -> Response | None:
     parser reads) before a view runs; :class:`GuardedJSONProvider` checks any other body a view parses as JSON."""
     for source in (request.args, request.form):
         for key, values in source.lists():
+            if key is None:  # a multipart part whose name werkzeug could not read (a raw line break in it)
+                return _refuse("field name", "is not readable (a form part's name holds a line break)")
             for value in [key, *values]:
                 problem = unsafe_text(value)
                 if problem:

@@ -132,3 +132,20 @@ def test_a_number_the_database_cannot_hold_is_a_422_not_a_500(settings):
         answer = app.test_client().post("/api/_probe", json={"n": 2**80})
         assert answer.status_code == 422 and "out of range" in answer.get_json()["message"]
         assert db.session.execute(text("SELECT count(*) FROM teams WHERE name LIKE 'probe-%'")).scalar() == 0
+
+
+def test_a_form_part_with_an_unreadable_name_is_refused_not_a_500(app, comms):
+    """Found by the API fuzz test: a raw line break in a multipart part's name leaves werkzeug with no name."""
+    from werkzeug.test import encode_multipart
+
+    boundary, body = encode_multipart({"bad\nname": "x", "image_alt": "a chart"})
+    tp = comms.api("POST", "/api/talking-points", {"title": "t", "link": "https://acme.test", "text": "hi"})
+    answer = comms.client.open(f"/api/talking-points/{tp.get_json()['id']}/image", method="PUT", data=body,
+                               content_type=f"multipart/form-data; boundary={boundary}",
+                               headers={"X-CSRFToken": comms.token})
+    assert answer.status_code == 422
+    assert answer.get_json()["errors"]["json"] == {"field name": ["is not readable (a form part's name holds a line "
+                                                                  "break)"]}
+    page = comms.client.open("/studio/", method="POST", data=body,
+                             content_type=f"multipart/form-data; boundary={boundary}")
+    assert page.status_code == 422 and "field name is not readable" in page.get_data(as_text=True)
