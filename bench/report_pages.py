@@ -14,6 +14,18 @@ targets (issue 18): every page's median at most 150 ms, the by-person CSV (2,000
         [--database advocacy_bench]
 
 ``--scale`` shrinks every size (a quick check, not the target).
+
+Building the target size takes minutes (most of it generating and inserting the rows); to time the pages again
+later (after a change to the reports) without building again, prepare the database once and reuse it:
+
+    python bench/report_pages.py --backend sqlite --file /var/tmp/report_pages.db --prepare
+    python bench/report_pages.py --backend sqlite --file /var/tmp/report_pages.db --reuse [--runs 7]
+    python bench/report_pages.py --backend postgresql --database advocacy_bench --prepare   # kept, not dropped
+    python bench/report_pages.py --backend postgresql --database advocacy_bench --reuse
+
+``--reuse`` checks first that the database holds what ``--prepare`` built at the same ``--scale`` (shares,
+snapshots, every click counted and no raw click left); it migrates it to this checkout's head, which leaves the data
+as it is (run ``--prepare`` again after a migration that changes the report tables).
 """
 
 from __future__ import annotations
@@ -97,7 +109,7 @@ def fill(db: Any, today: dt.date) -> dict[int, dt.date]:
                       "likes": step if x else None, "reposts": 0 if x else None, "replies": 0 if x else None,
                       "quotes": 0 if x else None, "impressions": 100 * step if x else None,
                       "engagement_delta": 1 if x else None, "found": True})
-        if len(batch) == 20_000:
+        if len(batch) == 20_000 or n == SNAPSHOTS - 1:  # the last partial batch too (a --scale below 1)
             conn.execute(insert(MetricSnapshot), batch)
             batch = []
     db.session.commit()
@@ -131,7 +143,8 @@ BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko
 
 
 def build(url: str) -> None:
-    """Migrate, fill and total the database at ``url`` (with this checkout's code)."""
+    """Migrate, fill and total the database at ``url`` (with this checkout's code); the clicks are counted by the
+    product's rollup job, which must count every one."""
     from flask_migrate import upgrade
 
     from advocacy import create_app
@@ -158,10 +171,48 @@ def build(url: str) -> None:
         counted = 0
         while n := rollup():  # the product's own job, as the default-queue worker runs it
             counted += n
-        print(f"rollup job counted {counted} clicks in {time.perf_counter() - t0:.0f} s")
+        took = time.perf_counter() - t0
+        print(f"rollup job counted {counted} clicks in {took:.0f} s ({counted / max(took, 1e-9):.0f} clicks/s); "
+              f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         assert counted == CLICKS, counted
         db.session.execute(text("ANALYZE"))
         db.session.commit()
+        check(db)
+        db.session.remove()
+        db.engine.dispose()
+
+
+def check(db: Any) -> None:
+    """Fail unless the database holds the dataset at this scale with every click counted by the rollup."""
+    from sqlalchemy import func, select
+
+    from advocacy.reach.models import ClickDaily, ClickEvent, MetricSnapshot, ShareStats
+
+    shares = db.session.scalar(select(func.count()).select_from(ShareStats))
+    snapshots = db.session.scalar(select(func.count()).select_from(MetricSnapshot))
+    raw = db.session.scalar(select(func.count()).select_from(ClickEvent))
+    counted = db.session.scalar(select(func.coalesce(func.sum(ShareStats.hits + ShareStats.bot_hits), 0)))
+    daily = db.session.scalar(select(func.coalesce(func.sum(ClickDaily.hits + ClickDaily.bot_hits), 0)))
+    found = (shares, snapshots, raw, counted, daily)
+    expected = (SHARES, SNAPSHOTS, 0, CLICKS, CLICKS)
+    if found != expected:
+        raise SystemExit(f"the database is not this scale's dataset: (shares, snapshots, raw clicks left, clicks in "
+                         f"share_stats, clicks in click_daily) = {found}, expected {expected}")
+    print(f"dataset checked: {shares} shares, {snapshots} snapshots, {counted} clicks counted, none left raw")
+
+
+def verify(url: str) -> None:
+    """``--reuse``: migrate the kept database to this checkout's head and :func:`check` it."""
+    from flask_migrate import upgrade
+
+    from advocacy import create_app
+    from advocacy.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": tempfile.mkdtemp(), "LOG_LEVEL": "WARNING",
+                      "REDIS_URL": REDIS_URL})
+    with app.app_context():
+        upgrade(revision="heads")
+        check(db)
         db.session.remove()
         db.engine.dispose()
 
@@ -237,8 +288,15 @@ def pages(today: dt.date) -> tuple[str, list[str]]:
     return year, paths
 
 
-def run(url: str, runs: int, workers: int) -> None:
-    build(url)
+def run(url: str, runs: int, workers: int, mode: str = "") -> None:
+    """Build (unless ``mode`` is ``reuse``), then time the pages (unless ``mode`` is ``prepare``)."""
+    if mode == "reuse":
+        verify(url)
+    else:
+        build(url)
+    if mode == "prepare":
+        print("prepared; time the pages with --reuse")
+        return
     proc, base = serve(url, workers)
     try:
         session = signed_in(base)
@@ -280,13 +338,27 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every size (a quick check)")
     parser.add_argument("--database", default="advocacy_bench", help="the PostgreSQL database to create and drop")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database (to profile it)")
+    parser.add_argument("--file", default="", help="SQLite: the database file (default: a temporary one)")
+    once = parser.add_mutually_exclusive_group()
+    once.add_argument("--prepare", action="store_true",
+                      help="build the database and keep it (SQLite: --file; PostgreSQL: --database), no timing")
+    once.add_argument("--reuse", action="store_true", help="time the pages against the database --prepare built")
     args = parser.parse_args()
+    mode = "prepare" if args.prepare else "reuse" if args.reuse else ""
+    if mode and args.backend == "sqlite" and not args.file:
+        parser.error("--prepare and --reuse need --file (the SQLite database to keep)")
     global SHARES, CLICKS, SNAPSHOTS, USERS, REDIS_URL
     REDIS_URL = args.redis
     SHARES, CLICKS, SNAPSHOTS = (int(n * args.scale) for n in (SHARES, CLICKS, SNAPSHOTS))
     USERS = max(100, int(USERS * args.scale))
     if args.backend == "sqlite":
-        run(f"sqlite:///{tempfile.mkdtemp()}/bench.db", args.runs, args.workers)
+        path = Path(args.file) if args.file else Path(tempfile.mkdtemp()) / "bench.db"
+        if mode == "reuse" and not path.exists():
+            parser.error(f"--reuse: {path} does not exist (build it with --prepare)")
+        if mode != "reuse":
+            for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                leftover.unlink(missing_ok=True)
+        run(f"sqlite:///{path.resolve()}", args.runs, args.workers, mode)
         return
     from advocacy.config import parse_database_url
 
@@ -294,13 +366,14 @@ def main() -> None:
     name = args.database
     if not name.replace("_", "").isalnum():
         parser.error("--database: letters, digits and underscores only")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
+    if mode != "reuse":
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            conn.execute(text(f"CREATE DATABASE {name}"))
     try:
-        run(parse_database_url(args.pg.rsplit("/", 1)[0] + f"/{name}"), args.runs, args.workers)
+        run(parse_database_url(args.pg.rsplit("/", 1)[0] + f"/{name}"), args.runs, args.workers, mode)
     finally:
-        if not args.keep:
+        if not (args.keep or mode):
             with admin.connect() as conn:
                 conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()

@@ -7,6 +7,7 @@ way. A Redis lock keeps two rollups from counting the same batch.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
@@ -17,7 +18,24 @@ from typing import Any
 
 from crawlerdetect import CrawlerDetect
 from flask import current_app
-from sqlalchemy import bindparam, delete, func, select, update
+from redis.exceptions import LockError
+from sqlalchemy import (
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from advocacy.delivery.models import Share, ShareStatus
@@ -51,11 +69,11 @@ def upsert(model: Any) -> Any:
     return dialect.insert(model)
 
 
-def rollup(batch: int = 20_000, max_batches: int = 50) -> int:
+def rollup(batch: int = 50_000, max_batches: int = 20) -> int:
     """Count pending raw clicks; returns how many events were rolled up.
 
     Args:
-        batch: events per transaction.
+        batch: events per transaction (on SQLite the click path waits for the write lock while one is counted).
         max_batches: stop after this many (the next run continues), so one run stays short.
     """
     lock = redis_client().lock(LOCK, timeout=300, blocking_timeout=0)
@@ -73,94 +91,122 @@ def rollup(batch: int = 20_000, max_batches: int = 50) -> int:
             done += n
             if n < batch:
                 break
+            lock.reacquire()  # a long run keeps its lock (a lost one raises: the batches done stay counted once)
         purge_old_visitors()
         if done:
             log.info("event=rollup events=%s", done)
         return done
     finally:
-        lock.release()
+        with contextlib.suppress(LockError):  # expired: nothing of ours to release
+            lock.release()
 
 
 def _one_batch(batch: int) -> int:
+    """Count the oldest ``batch`` raw clicks and delete them, in one transaction, set-based in SQL.
+
+    The batch is moved into a temporary table and deleted from ``click_events`` first (PostgreSQL: one
+    ``DELETE … RETURNING`` feeding the copy, so exactly the rows counted are the rows deleted, even if a click with a
+    lower id commits meanwhile; SQLite: the write lock taken by :func:`totals.lock` keeps every other writer out).
+    The distinct user agents are classified once each; then per (share, day) one ``GROUP BY`` gives the human hits,
+    the bot hits and the visitors not seen before (``click_visitors``), added to ``click_daily``, ``share_stats``
+    and the report totals.
+    """
     totals.lock()
-    events = db.session.execute(
-        select(ClickEvent.id, ClickEvent.share_id, ClickEvent.day, ClickEvent.visitor, ClickEvent.user_agent)
-        .order_by(ClickEvent.id).limit(batch)
-    ).all()
-    if not events:
+    first = select(ClickEvent.id).order_by(ClickEvent.id).limit(batch).subquery()
+    last = db.session.scalar(select(func.max(first.c.id)))
+    if last is None:
         db.session.rollback()
         return 0
-    hits: dict[tuple[int, dt.date], int] = defaultdict(int)
-    bots: dict[tuple[int, dt.date], int] = defaultdict(int)
-    visitors: dict[tuple[int, dt.date], set[str]] = defaultdict(set)
-    for _id, share_id, day, visitor, user_agent in events:
-        key = (share_id, day)
-        if is_bot(user_agent):
-            bots[key] += 1
-        else:
-            hits[key] += 1
-            visitors[key].add(visitor)
-    uniques = _count_new_visitors(visitors)
-    per_share: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
-    stats = _dimensions({share_id for share_id, _day in set(hits) | set(bots)})
-    changes = totals.Changes()
-    daily = []
-    for key in set(hits) | set(bots):
-        h, u, b = hits.get(key, 0), uniques.get(key, 0), bots.get(key, 0)
-        daily.append({"share_id": key[0], "day": key[1], "hits": h, "unique_clicks": u, "bot_hits": b})
-        counts = per_share[key[0]]
-        counts[0] += h
-        counts[1] += u
-        counts[2] += b
-        if key[0] in stats:
-            changes.activity_on(stats[key[0]], key[1], hits=h, unique_clicks=u)
-    # One statement per kind for the whole batch (executemany), not one compiled statement per (share, day)
     connection = db.session.connection()
-    stmt = upsert(ClickDaily)
+    postgres = connection.dialect.name == "postgresql"
+    for table in _TEMP.sorted_tables:
+        table.create(connection)
+    columns = ("share_id", "day", "visitor", "user_agent")
+    if postgres:
+        gone = (delete(ClickEvent).where(ClickEvent.id <= last)
+                .returning(*[ClickEvent.__table__.c[c] for c in columns]).cte("gone"))
+        n = connection.execute(insert(EVENTS).from_select(columns, select(*[gone.c[c] for c in columns]))).rowcount
+    else:
+        n = connection.execute(insert(EVENTS).from_select(
+            columns, select(*[ClickEvent.__table__.c[c] for c in columns]).where(ClickEvent.id <= last))).rowcount
+        connection.execute(delete(ClickEvent).where(ClickEvent.id <= last))
+    agents = connection.scalars(select(EVENTS.c.user_agent).distinct()).all()
+    bots = [{"user_agent": ua} for ua in agents if is_bot(ua or "")]
+    if bots:
+        connection.execute(insert(BOTS), bots)
+        connection.execute(update(EVENTS).where(EVENTS.c.user_agent.in_(select(BOTS.c.user_agent))).values(bot=1))
+    if postgres:
+        connection.execute(text("ANALYZE rollup_events"))
+    _count(connection)
+    _add_to_totals(connection)
+    for table in reversed(_TEMP.sorted_tables):
+        table.drop(connection)
+    db.session.commit()
+    return int(n)
+
+
+_TEMP = MetaData()
+EVENTS = Table("rollup_events", _TEMP, Column("share_id", Integer, nullable=False), Column("day", Date, nullable=False),
+               Column("visitor", String(32), nullable=False), Column("user_agent", String(512)),
+               Column("bot", Integer, nullable=False, server_default="0"), prefixes=["TEMPORARY"])
+BOTS = Table("rollup_bots", _TEMP, Column("user_agent", String(512), primary_key=True), prefixes=["TEMPORARY"])
+COUNTS = Table("rollup_counts", _TEMP, Column("share_id", Integer, primary_key=True),
+               Column("day", Date, primary_key=True), Column("hits", Integer, nullable=False),
+               Column("unique_clicks", Integer, nullable=False), Column("bot_hits", Integer, nullable=False),
+               prefixes=["TEMPORARY"])
+
+
+def _count(connection: Any) -> None:
+    """The batch's counts per (share, day) into ``rollup_counts``, then into ``click_visitors``, ``click_daily`` and
+    ``share_stats``."""
+    e, v = EVENTS, ClickVisitor.__table__
+    human = e.c.bot == 0
+    connection.execute(insert(COUNTS).from_select(
+        ["share_id", "day", "hits", "unique_clicks", "bot_hits"],
+        select(e.c.share_id, e.c.day, func.sum(1 - e.c.bot),
+               func.count(case((and_(human, v.c.visitor.is_(None)), e.c.visitor)).distinct()), func.sum(e.c.bot))
+        .select_from(e.outerjoin(v, and_(v.c.share_id == e.c.share_id, v.c.day == e.c.day,
+                                         v.c.visitor == e.c.visitor)))
+        .group_by(e.c.share_id, e.c.day)))
+    connection.execute(upsert(ClickVisitor).from_select(
+        ["share_id", "day", "visitor"], select(e.c.share_id, e.c.day, e.c.visitor).where(human).distinct())
+        .on_conflict_do_nothing())
+    stmt = upsert(ClickDaily).from_select(
+        ["share_id", "day", "hits", "unique_clicks", "bot_hits"],
+        select(COUNTS.c.share_id, COUNTS.c.day, COUNTS.c.hits, COUNTS.c.unique_clicks, COUNTS.c.bot_hits)
+        .where(true()))  # SQLite: an INSERT … SELECT … ON CONFLICT needs a WHERE to parse
     connection.execute(stmt.on_conflict_do_update(
         index_elements=["share_id", "day"],
         set_={"hits": ClickDaily.hits + stmt.excluded.hits,
               "unique_clicks": ClickDaily.unique_clicks + stmt.excluded.unique_clicks,
-              "bot_hits": ClickDaily.bot_hits + stmt.excluded.bot_hits}), daily)
-    connection.execute(
-        update(ShareStats).where(ShareStats.share_id == bindparam("b_share"))
-        .values(hits=ShareStats.hits + bindparam("b_hits"),
-                unique_clicks=ShareStats.unique_clicks + bindparam("b_unique"),
-                bot_hits=ShareStats.bot_hits + bindparam("b_bots")),
-        [{"b_share": share_id, "b_hits": h, "b_unique": u, "b_bots": b}
-         for share_id, (h, u, b) in per_share.items()])
-    for share_id, (h, u, b) in per_share.items():
-        if share_id in stats:
-            changes.add(stats[share_id], [0, 0, h, u, b] + [0] * (len(totals.VALUES) - 5))
+              "bot_hits": ClickDaily.bot_hits + stmt.excluded.bot_hits}))
+    per_share = (select(COUNTS.c.share_id, func.sum(COUNTS.c.hits).label("hits"),
+                        func.sum(COUNTS.c.unique_clicks).label("unique_clicks"),
+                        func.sum(COUNTS.c.bot_hits).label("bot_hits"))
+                 .group_by(COUNTS.c.share_id).subquery())
+    s = ShareStats.__table__
+    connection.execute(update(s).where(s.c.share_id == per_share.c.share_id)
+                       .values(hits=s.c.hits + per_share.c.hits,
+                               unique_clicks=s.c.unique_clicks + per_share.c.unique_clicks,
+                               bot_hits=s.c.bot_hits + per_share.c.bot_hits))
+
+
+def _add_to_totals(connection: Any) -> None:
+    """The batch's counts added to the report totals: per publication dimension (the totals' keys) and per click
+    day, summed in SQL; shares without their figures row yet are totalled when it is created."""
+    c, s = COUNTS, ShareStats.__table__
+    joined = c.join(s, s.c.share_id == c.c.share_id)
+    changes = totals.Changes()
+    dims = (s.c.day, s.c.talking_point_id, s.c.user_id, s.c.team_id, s.c.network, s.c.rate_card_id)
+    rest = [0] * (len(totals.VALUES) - 5)
+    for row in connection.execute(select(*dims, func.sum(c.c.hits).label("h"), func.sum(c.c.unique_clicks).label("u"),
+                                         func.sum(c.c.bot_hits).label("b")).select_from(joined).group_by(*dims)):
+        changes.add(row, [0, 0, int(row.h), int(row.u), int(row.b), *rest])
+    for row in connection.execute(select(c.c.day.label("click_day"), s.c.day, s.c.network, s.c.team_id,
+                                         func.sum(c.c.hits).label("h"), func.sum(c.c.unique_clicks).label("u"))
+                                  .select_from(joined).group_by(c.c.day, s.c.day, s.c.network, s.c.team_id)):
+        changes.activity_on(row, row.click_day, hits=int(row.h), unique_clicks=int(row.u))
     changes.apply()
-    db.session.execute(delete(ClickEvent).where(ClickEvent.id <= events[-1][0]))
-    db.session.commit()
-    return len(events)
-
-
-def _dimensions(share_ids: set[int]) -> dict[int, Any]:
-    """The report dimensions (day, talking point, person, team, network, rate card) of the shares with figures."""
-    ids = sorted(share_ids)
-    out: dict[int, Any] = {}
-    for start in range(0, len(ids), 5000):
-        out.update((r.share_id, r) for r in db.session.execute(
-            select(ShareStats.share_id, ShareStats.day, ShareStats.talking_point_id, ShareStats.user_id,
-                   ShareStats.team_id, ShareStats.network, ShareStats.rate_card_id)
-            .where(ShareStats.share_id.in_(ids[start:start + 5000]))))
-    return out
-
-
-def _count_new_visitors(visitors: dict[tuple[int, dt.date], set[str]]) -> dict[tuple[int, dt.date], int]:
-    """Remember the batch's visitor hashes; per (share, day), how many were not seen before (the rows inserted)."""
-    rows = [{"share_id": share_id, "day": day, "visitor": v} for (share_id, day), seen in visitors.items()
-            for v in seen]
-    new: dict[tuple[int, dt.date], int] = defaultdict(int)
-    for start in range(0, len(rows), 1000):
-        inserted = db.session.execute(upsert(ClickVisitor).values(rows[start:start + 1000]).on_conflict_do_nothing()
-                                      .returning(ClickVisitor.share_id, ClickVisitor.day))
-        for share_id, day in inserted:
-            new[(share_id, day)] += 1
-    return new
 
 
 def purge_old_visitors(today: dt.date | None = None) -> None:
