@@ -270,6 +270,7 @@ def run(url: str, backend: str, rounds: int, workers: int, redis_url: str | None
                 assert sessions[name].get(base + path, timeout=30).status_code == 200
         print(f"{backend}: gunicorn sync workers={workers}, {rounds} rounds, pages interleaved; {load()}")
         times: dict[str, list[float]] = {name: [] for name in pages}
+        loads: list[float] = []  # the 1-minute load average after each round: each figure is printed with its range
         for _ in range(rounds):
             for name, (_, path) in pages.items():
                 t0 = time.perf_counter()
@@ -277,13 +278,16 @@ def run(url: str, backend: str, rounds: int, workers: int, redis_url: str | None
                 answer.content  # noqa: B018  (to the last byte)
                 times[name].append((time.perf_counter() - t0) * 1000)
                 assert answer.status_code == 200, (path, answer.status_code)
+            loads.append(os.getloadavg()[0])
         print(f"after the rounds: {load()}")
-        print("| page | path | server time median | p95 | CPU per request (in-process) | SQL statements "
-              "| HTML raw / gzip | with CSS, JS, icons raw / gzip (files) |")
-        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        print("| page | path | server time median | p95 | load average during the rounds "
+              "| CPU per request (in-process) "
+              "| SQL statements | HTML raw / gzip | with CSS, JS, icons raw / gzip (files) |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for name, (_, path) in pages.items():
             html, html_gz, total, total_gz, files = weigh(sessions[name], base + path)
             print(f"| {name} | `{path}` | {statistics.median(times[name]):.1f} ms | {p(times[name], 0.95):.1f} ms | "
+                  f"{min(loads):.1f}–{max(loads):.1f} | "
                   f"{queries[f'{name} cpu']:.1f} ms | {queries[name]} | {html / 1024:.1f} / {html_gz / 1024:.1f} KiB | "
                   f"{total / 1024:.1f} / {total_gz / 1024:.1f} KiB ({files}) |")
     finally:
