@@ -3,7 +3,7 @@ resident memory of every long-running advocacy process after each round.
 
     python bench/publish_cpu.py [--shares 2000] [--samples 3] [--loops 4] [--threads 2] [--latency-ms 20]
                                 [--database-url URL] [--redis-url URL] [--x-monthly-spend-cap USD]
-                                [--noop-result-ttl SECONDS]
+                                [--noop-result-ttl SECONDS] [--warmup 200]
 
 Two fleets run side by side for the whole bench, on one Redis, and stay up from the first sample to the last:
 
@@ -21,6 +21,12 @@ no-op jobs, and counts the CPU seconds spent from queueing to the last one done 
 alternate ABBA so that a change in the machine's load falls on both sides alike, and CPU time (not wall time) is
 compared, so a loaded machine moves the ratio little. After each advocacy sample the RSS of every advocacy process is
 printed: with ``--shares 10000 --samples 3`` that is three consecutive 10,000-share rounds on the same processes.
+
+Before the first sample each fleet runs ``--warmup`` shares / jobs, not counted: every loop has then imported its job's
+code and opened its connections, as in a worker that has been serving for a while.
+
+A publish job posts the due shares of a block of share ids (``workers.queues.BLOCK``), so RQ's bookkeeping is paid
+per block, not per share; the no-op side is one RQ job per job, as RQ is used.
 
 RQ's no-op job keeps its result for RQ's default 500 s; ``--noop-result-ttl 0`` makes it keep none (as advocacy's
 publish jobs do).
@@ -148,13 +154,14 @@ def measure(fleet: Fleet, conn: Any, start: Callable[[], None], done: Callable[[
 
 
 def sample_ours(args: argparse.Namespace, fleet: Fleet, conn: Any, publish_q: Any, x_url: str,
-                sandbox_ps: psutil.Process, n: int) -> tuple[Sample, float]:
-    """One advocacy sample: ``--shares`` shares for a fresh set of people; returns it and the sandbox's CPU (ms) per
-    share."""
+                sandbox_ps: psutil.Process, n: int, count: int | None = None) -> tuple[Sample, float]:
+    """One advocacy sample: ``--shares`` (or ``count``) shares for a fresh set of people; returns it and the
+    sandbox's CPU (ms) per share."""
     from rq.registry import StartedJobRegistry
 
+    count = count or args.shares
     requests.post(f"{x_url}/_sandbox/config", json={"latency_ms": 0}, timeout=5)
-    ids, enqueue = pt.prepare(f"s{n}", args.shares, x_url)
+    ids, enqueue = pt.prepare(f"s{n}" if count == args.shares else f"w{n}", count, x_url)
     requests.post(f"{x_url}/_sandbox/config", json={"latency_ms": args.latency_ms}, timeout=5)
     from workers import queues
 
@@ -166,20 +173,21 @@ def sample_ours(args: argparse.Namespace, fleet: Fleet, conn: Any, publish_q: An
     s0 = pt._cpu(sandbox_ps, children=True)
     sample = measure(fleet, conn, enqueue, lambda: publish_q.count == 0 and started.count == 0
                      and pt.published(ids) == len(ids), args.idle_seconds)
-    return sample, (pt._cpu(sandbox_ps, children=True) - s0) / args.shares * 1000
+    return sample, (pt._cpu(sandbox_ps, children=True) - s0) / count * 1000
 
 
-def sample_noop(args: argparse.Namespace, fleet: Fleet, conn: Any, noop_q: Any) -> Sample:
-    """One RQ sample: ``--shares`` jobs that sleep ``--latency-ms``."""
+def sample_noop(args: argparse.Namespace, fleet: Fleet, conn: Any, noop_q: Any, count: int | None = None) -> Sample:
+    """One RQ sample: ``--shares`` (or ``count``) jobs that sleep ``--latency-ms``."""
     from rq import Queue
     from rq.registry import StartedJobRegistry
 
     kwargs = {} if args.noop_result_ttl is None else {"result_ttl": args.noop_result_ttl}
+    total = count or args.shares
 
     def enqueue() -> None:
-        for i in range(0, args.shares, 1000):
+        for i in range(0, total, 1000):
             noop_q.enqueue_many([Queue.prepare_data("bench.publish_throughput.sleep_job", (args.latency_ms,),
-                                                    **kwargs) for _ in range(min(1000, args.shares - i))])
+                                                    **kwargs) for _ in range(min(1000, total - i))])
 
     started = StartedJobRegistry(queue=noop_q)
     return measure(fleet, conn, enqueue, lambda: noop_q.count == 0 and started.count == 0
@@ -197,6 +205,8 @@ def main() -> None:
     parser.add_argument("--redis-url", default="")
     parser.add_argument("--x-monthly-spend-cap", default="")
     parser.add_argument("--noop-result-ttl", type=int, default=None)
+    parser.add_argument("--warmup", type=int, default=200,
+                        help="shares / jobs each fleet runs, not counted, before the first sample")
     parser.add_argument("--idle-seconds", type=float, default=5.0,
                         help="before each sample, how long each fleet's idle CPU is measured")
     args = parser.parse_args()
@@ -243,6 +253,11 @@ def main() -> None:
                   "--serializer", "rq.serializers.JSONSerializer", "--quiet", "noop"]
         fleets.append(Fleet("RQ no-op", [rq_cmd] * args.loops, env | {"PYTHONPATH": str(ROOT)},
                             lambda: Worker.count(connection=conn, queue=noop_q) >= args.loops))
+        if args.warmup:
+            sample_ours(args, fleets[0], conn, publish_q, x_url, sandbox_ps, 0, args.warmup)
+            sample_noop(args, fleets[1], conn, noop_q, args.warmup)
+            print(f"warm-up: {args.warmup} shares and {args.warmup} no-op jobs (not counted); load average "
+                  f"{os.getloadavg()[0]:.1f}", flush=True)
         ours: list[Sample] = []
         noop: list[Sample] = []
         sandbox_cpu: list[float] = []

@@ -12,16 +12,17 @@ from workers.context import app
 log = logging.getLogger(__name__)
 
 
-def publish_block(block: int) -> dict[str, int]:
-    """Publish every due share of block ``block`` (share ids ``block * queues.BLOCK`` onwards); returns how many
-    ended in each state. Raises on unexpected errors so RQ records them.
+def publish_block(block: int, key: str | None = None) -> dict[str, int]:
+    """Publish the shares of block ``block`` (share ids ``block * queues.BLOCK`` onwards) due by ``key``'s time;
+    returns how many ended in each state. Raises on unexpected errors so RQ records them.
 
     Args:
         block: the block's number (``queues.block_of``).
+        key: the job id's key (``services.job_key`` of the time its shares are due; None: every due share).
     """
     from advocacy.delivery.publishing import publish_block as publish
 
-    return _in_session(lambda: publish(block))
+    return _in_session(lambda: publish(block, key))
 
 
 def publish_share(share_id: int) -> str:

@@ -5,9 +5,11 @@ referenced by dotted name, serialized as JSON (pickle is not safe on a shared Re
 same run of a share is never queued under two ids.
 
 Publishing goes by blocks of ``BLOCK`` consecutive share ids: one RQ job, ``shares-<share id // BLOCK>-<key>``, claims
-every due share of its block at once (``publishing.publish_block``), so RQ's bookkeeping and the claim's round trip
-are paid once per block, not once per share. A share's job id is still worked out from its row alone (its id and its
-``scheduled_at``, see ``publish_job_id``), which is what the sweeper needs.
+every share of its block due by its key's time at once (``publishing.publish_block``), so RQ's bookkeeping and the
+claim's round trip are paid once per block, not once per share (a fan-out's shares share one key); shares of one
+block made one after the other (distinct keys) still go out in parallel, each job taking those due by its time. A
+share's job id is still worked out from its row alone (its id and its ``scheduled_at``, see ``publish_job_id``),
+which is what the sweeper needs.
 
 Which worker serves which queue (also in the README):
 
@@ -136,9 +138,9 @@ def enqueue_publish(connection: Redis, share_id: int, at: dt.datetime | None = N
     block = block_of(share_id)
     kwargs = _publish_kwargs(block, job_id, timeout)
     if at is not None and at > dt.datetime.now(dt.UTC):
-        q.enqueue_at(at, PUBLISH_JOB, block, **kwargs)
+        q.enqueue_at(at, PUBLISH_JOB, block, key, **kwargs)
     else:
-        q.enqueue(PUBLISH_JOB, block, **kwargs)
+        q.enqueue(PUBLISH_JOB, block, key, **kwargs)
     log.info("event=enqueued job_id=%s share_id=%s at=%s", job_id, share_id, at.isoformat() if at else "now")
     return job_id
 
@@ -156,19 +158,19 @@ def enqueue_publish_many(connection: Redis, items: list[tuple[int, dt.datetime |
     """
     q = queue(PUBLISH, connection)
     now = dt.datetime.now(dt.UTC)
-    jobs: dict[str, tuple[int, dt.datetime | None]] = {}  # job id → (block, when): the earliest time of its shares
+    jobs: dict[str, tuple[int, dt.datetime | None, str | None]] = {}  # job id → (block, when, key); when: the earliest
     for share_id, at, key in items:
         job_id = publish_job_id(share_id, key)
         held = jobs.get(job_id)
         if held is None or (held[1] is not None and (at is None or at < held[1])):
-            jobs[job_id] = (block_of(share_id), at)
+            jobs[job_id] = (block_of(share_id), at, key)
     listed = list(jobs.items())
     for start in range(0, len(listed), PIPELINE_CHUNK):
         with connection.pipeline() as pipe:
-            for job_id, (block, at) in listed[start : start + PIPELINE_CHUNK]:
+            for job_id, (block, at, key) in listed[start : start + PIPELINE_CHUNK]:
                 kwargs = _publish_kwargs(block, job_id, timeout)
                 kwargs["timeout"] = kwargs.pop("job_timeout")
-                job = q.create_job(PUBLISH_JOB, args=(block,), **kwargs)
+                job = q.create_job(PUBLISH_JOB, args=(block, key), **kwargs)
                 if at is not None and at > now:
                     q.schedule_job(job, at, pipeline=pipe)
                 else:

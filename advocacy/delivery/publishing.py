@@ -91,15 +91,16 @@ def publish(share_id: int) -> str:
     return _publish_claimed(share, image, None)
 
 
-def publish_block(block: int) -> dict[str, int]:
-    """Publish every due share of block ``block`` once (``services.claim_block``). Returns how many ended in each
-    state (``released``: given back to the queue unattempted, the job's time budget spent).
+def publish_block(block: int, key: str | None = None) -> dict[str, int]:
+    """Publish once every share of block ``block`` due by ``key``'s time (``services.claim_block``). Returns how many
+    ended in each state (``released``: given back to the queue unattempted, the job's time budget spent).
 
     Args:
         block: the block's number (``queues.block_of``).
+        key: the job's key (``services.job_key``); None: every due share of the block.
     """
     started = time.monotonic()
-    claim = services.claim_block(block)  # committed: no other worker can take these now
+    claim = services.claim_block(block, services.key_time(key))  # committed: no other worker can take these now
     if not claim.shares:
         log.info("event=skip block=%s claimed=0", block)
         return {}

@@ -63,6 +63,14 @@ def job_key(scheduled_at: dt.datetime) -> str:
     return str(int(scheduled_at.timestamp() * 1_000_000))
 
 
+def key_time(key: str | None) -> dt.datetime | None:
+    """The time a publish job's ``key`` (``job_key``) names, give or take a millisecond (float rounding): the job
+    claims the shares of its block due by then. None (no key, or one not made by ``job_key``): no bound."""
+    if key is None or not key.isdigit():
+        return None
+    return dt.datetime.fromtimestamp(int(key) / 1_000_000, dt.UTC) + dt.timedelta(milliseconds=1)
+
+
 def publish_timeout() -> int:
     """Seconds a publish job may run: half the lease, so a job RQ stops has ended before the sweeper takes over."""
     return max(1, current_app.config["DELIVERY_LEASE_SECONDS"] // 2)
@@ -219,7 +227,7 @@ class Claim(NamedTuple):
     by: str
 
 
-def claim_block(block: int) -> Claim:
+def claim_block(block: int, upto: dt.datetime | None = None) -> Claim:
     """Claim every due share of block ``block`` (share ids ``block * queues.BLOCK`` onwards, ``queues.block_of``),
     queued or scheduled, in one ``UPDATE … RETURNING`` committed before it returns: ``claim_for_publishing`` for a
     block. The claim goes by id range and due-ness, not by a list of ids, so a share queued again under the same job
@@ -227,11 +235,14 @@ def claim_block(block: int) -> Claim:
 
     Args:
         block: the block's number.
+        upto: only shares scheduled by then (the job's key, ``key_time``): a job of one share leaves the shares made
+            after it to their own jobs, which other loops run at the same time. Its own share is always due by then.
     """
     now, by = utcnow(), worker_name()
     first = block * queues.BLOCK
+    due = now + EARLY if upto is None else min(now + EARLY, upto)
     rows = db.session.execute(_claim_statement(with_image=True, block=True),
-                              {"first": first, "last": first + queues.BLOCK - 1, "due": now + EARLY, "now": now,
+                              {"first": first, "last": first + queues.BLOCK - 1, "due": due, "now": now,
                                "by": by}).all()
     db.session.commit()
     shares = [(share, ImageRef(int(image_id), str(image_key)) if image_id is not None else None)

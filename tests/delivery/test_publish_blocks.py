@@ -1,5 +1,6 @@
-"""Publishing by blocks of share ids: one job claims every due share of its block; a worker killed mid-block posts
-none twice and loses none; a block that runs out of its time budget gives back what it did not attempt."""
+"""Publishing by blocks of share ids: one job claims every share of its block due by its key; a worker killed
+mid-block posts none twice and loses none; a block that runs out of its time budget gives back what it did not
+attempt."""
 
 from __future__ import annotations
 
@@ -88,3 +89,15 @@ def test_a_block_past_its_time_budget_gives_back_the_shares_it_did_not_attempt(a
     shares = rows(ids)
     assert all(s.status == "published" and s.attempts == 1 for s in shares)
     assert posts_by_code(x.posts()) == {s.code: 1 for s in shares}
+
+
+def test_the_job_of_a_share_made_alone_leaves_later_shares_of_its_block_to_their_own_jobs(app, x):
+    """Shares made one after the other have jobs of their own (their times differ): the first one's job posts it
+    alone, so other loops post the others at the same time; a job with no key takes every due share of the block."""
+    block, ids = block_of_shares()
+    first, second, *_ = rows(ids)
+    assert publishing.publish_block(block, services.job_key(first.scheduled_at)) == {"published": 1}
+    assert publishing.publish_block(block, services.job_key(second.scheduled_at)) == {"published": 1}
+    assert publishing.publish_block(block) == {"published": len(ids) - 2}
+    assert publishing.publish_block(block) == {}  # nothing left
+    assert posts_by_code(x.posts()) == {s.code: 1 for s in rows(ids)}
