@@ -144,6 +144,7 @@ class _Loops:
         """Every loop finishes the job it is running and stops; idle ones within ``IDLE_POLL_SECONDS``. RQ's scheduler
         is not revived after this (the main loop stops it as it ends; a process it forked would keep this one from
         exiting)."""
+        queues.STOPPING.set()  # a publish job gives back the shares of its block it has not begun
         if self.reviving.acquire(timeout=5):  # not while a revival is forking: the main loop would miss its process
             self.stopping.set()
             self.reviving.release()

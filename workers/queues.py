@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ PUBLISH_JOB = "workers.publish.publish_block"
 BLOCK = 20  # consecutive share ids one publish job claims and posts (a fan-out's shares have consecutive ids)
 FANOUT_JOB = "workers.fanout.fan_out"
 JOB_TIMEOUT = 120  # seconds; a connector call has its own, much shorter, HTTP timeout
+STOPPING = threading.Event()  # this worker process was asked to stop: a publish job gives back what it has not begun
 HELD = frozenset({"queued", "scheduled", "started", "deferred"})  # job states in which the queue still holds work
 PIPELINE_CHUNK = 1000
 

@@ -1,11 +1,12 @@
 """Publishing shares: claim them, respect the budgets, make sure each is not already out, post, record the outcome.
 
-A publish job takes a block of share ids (``publish_block``): one committed claim of every due share of the block,
-one query for their sharing rule and one for their accounts, each account's token decrypted once; then each share in
-turn, its outcome committed on its own (one conditional UPDATE, as for a lone share) before the next one starts. A job
-that runs past its time budget (``BUDGET_SHARE`` of its timeout: a slow network) gives the shares it has not
-attempted back to the queue, so none waits past its lease; a worker killed mid-block leaves the rest "publishing"
-until the lease, and the sweeper puts them back in doubt, as it does a lone share.
+A publish job takes a block of share ids (``publish_block``): one committed claim of the block's shares due by the
+job's time, one query for their sharing rule and one for their accounts, each account's token decrypted once; then
+each share in turn, its outcome committed on its own (one conditional UPDATE, as for a lone share) before the next one
+starts. A job that runs past its time budget (``BUDGET_SHARE`` of its timeout: a slow network), or whose worker was
+asked to stop, gives the shares it has not attempted back to the queue, so none waits past its lease; a worker killed
+mid-block leaves the rest "publishing" until the lease, and the sweeper puts them back in doubt, as it does a lone
+share.
 
 Exactly once: a share whose last attempt may have reached the network (a timeout, a 5xx, a worker that died while
 publishing) is ``in_doubt``. Before posting it again the network is asked: by the idempotency key where the connector
@@ -49,6 +50,7 @@ from connectors.base import (
     RateLimited,
     Rejected,
 )
+from workers import queues
 
 log = logging.getLogger(__name__)
 LOOK_BACK = dt.timedelta(days=2)  # how far back a share's post is looked for on the network
@@ -114,8 +116,8 @@ def publish_block(block: int, key: str | None = None) -> dict[str, int]:
     tokens_of = _TOKENS.set({})
     try:
         for share, image in claim.shares:
-            if attempted and time.monotonic() - started > budget:
-                break
+            if attempted and (time.monotonic() - started > budget or queues.STOPPING.is_set()):
+                break  # the rest go back to the queue: no share waits past its lease, a stopping worker stops soon
             attempted += 1
             facts = None if share.in_doubt else found.get((share.talking_point_id, share.user_id))
             state = _publish_claimed(share, image, facts)

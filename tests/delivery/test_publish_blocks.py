@@ -101,3 +101,18 @@ def test_the_job_of_a_share_made_alone_leaves_later_shares_of_its_block_to_their
     assert publishing.publish_block(block) == {"published": len(ids) - 2}
     assert publishing.publish_block(block) == {}  # nothing left
     assert posts_by_code(x.posts()) == {s.code: 1 for s in rows(ids)}
+
+
+def test_a_block_whose_worker_is_stopping_gives_back_what_it_has_not_begun(app, x):
+    """A SIGTERM (``queues.STOPPING``): the share under way is finished, the rest of the block goes back to the
+    queue at once instead of keeping the worker (or waiting for the lease if the worker is then killed)."""
+    block, ids = block_of_shares()
+    queues.STOPPING.set()
+    try:
+        assert publishing.publish_block(block) == {"published": 1, "released": len(ids) - 1}
+    finally:
+        queues.STOPPING.clear()
+    run_jobs(app)
+    shares = rows(ids)
+    assert all(s.status == "published" and s.attempts == 1 for s in shares)
+    assert posts_by_code(x.posts()) == {s.code: 1 for s in shares}
