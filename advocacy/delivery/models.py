@@ -57,6 +57,9 @@ class Share(db.Model):
               sqlite_where=sql_text(LIVE_ONCE_WHERE), postgresql_where=sql_text(LIVE_ONCE_WHERE)),
         # the month's X spend: one indexed aggregate over the network's published and publishing shares
         Index("ix_shares_network_status_published_at", "network", "status", "published_at"),
+        # the reports' spend: the shares that cost something, without reading every share of the range
+        Index("ix_shares_priced", "id", "price_micros", sqlite_where=sql_text("price_micros IS NOT NULL"),
+              postgresql_where=sql_text("price_micros IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -73,26 +73,34 @@ def _scope(query: Any, user_col: Any, tp_col: Any, filters: Filters) -> Any:
     return query
 
 
+def _people_per_channel(pairs: Any) -> dict[str, int]:
+    """Distinct people per channel of a (channel, user id) select: its distinct pairs counted per channel.
+    PostgreSQL sorts every row of a group for ``count(DISTINCT …)`` (a year of 100,000 shares spilt to disk); a
+    ``DISTINCT`` of the pairs is hashed, a few thousand at most."""
+    distinct = pairs.distinct().subquery()
+    return {c: n for c, n in db.session.execute(select(distinct.c[0], func.count()).group_by(distinct.c[0]))}
+
+
 def participation(filters: Filters) -> list[Row]:
     """One row per channel, in ``SHARE_CHANNELS`` order (see the module's docstring for each figure)."""
     start, end = _bounds(filters)
-    notified_q = _scope(select(Announcement.channel, func.count(func.distinct(Announcement.user_id)))
+    notified_q = _scope(select(Announcement.channel, Announcement.user_id)
                         .where(Announcement.status == AnnouncementStatus.SENT, Announcement.sent_at >= start,
                                Announcement.sent_at < end), Announcement.user_id, Announcement.talking_point_id,
-                        filters).group_by(Announcement.channel)
-    notified: dict[str, int] = {c: n for c, n in db.session.execute(notified_q)}
+                        filters)
+    notified: dict[str, int] = _people_per_channel(notified_q)
     made = (Share.status != ShareStatus.CANCELLED, Share.created_at >= start, Share.created_at < end)
-    shared_q = _scope(select(Share.channel, func.count(func.distinct(Share.user_id))).where(*made),
-                      Share.user_id, Share.talking_point_id, filters).group_by(Share.channel)
-    shared: dict[str, int] = {c: n for c, n in db.session.execute(shared_q)}
+    shared_q = _scope(select(Share.channel, Share.user_id).where(*made), Share.user_id, Share.talking_point_id,
+                      filters)
+    shared: dict[str, int] = _people_per_channel(shared_q)
     # a person who heard on a channel and shared from it (the rate's numerator)
     converted_q = _scope(
-        select(Share.channel, func.count(func.distinct(Share.user_id)))
+        select(Share.channel, Share.user_id)
         .join(Announcement, (Announcement.user_id == Share.user_id)
               & (Announcement.talking_point_id == Share.talking_point_id) & (Announcement.channel == Share.channel))
         .where(*made, Announcement.status == AnnouncementStatus.SENT),
-        Share.user_id, Share.talking_point_id, filters).group_by(Share.channel)
-    converted: dict[str, int] = {c: n for c, n in db.session.execute(converted_q)}
+        Share.user_id, Share.talking_point_id, filters)
+    converted: dict[str, int] = _people_per_channel(converted_q)
     waits: dict[str, list[float]] = {}
     pairs_q = _scope(
         select(Share.channel, Share.created_at, Announcement.sent_at)

@@ -274,3 +274,15 @@ def test_the_charts_bars_are_the_tables_rows(app, client, factory, make_user):
         assert [(b.key, b.label, b.unique_clicks, b.shares) for b in bars] == \
             [(r.key, r.label, r.unique_clicks, r.shares) for r in table], group
         assert reports.ranking(group, f, limit=2) == bars[:2]
+    # the dashboard takes its bars from the table when the table holds them (first page, default order, no name
+    # filter) and asks for them otherwise: the same bars either way
+    from advocacy.reach.views import _ranking
+
+    with app.test_request_context():
+        for group in ("talking_point", "team", "network"):
+            bars = reports.ranking(group, f)
+            for paging in (reports.Paging(), reports.Paging(per_page=1), reports.Paging(page=2, per_page=1),
+                           reports.Paging(sort="label"), reports.Paging(q="zz")):
+                rep = reports.report(group, f, paging)
+                assert _ranking(rep, group, f) == bars, (group, paging)
+                assert _ranking(rep, group, f, limit=1) == bars[:1], (group, paging)
