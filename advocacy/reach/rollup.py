@@ -31,6 +31,9 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
+    literal_column,
+    or_,
     select,
     text,
     true,
@@ -42,7 +45,18 @@ from advocacy.delivery.models import Share, ShareStatus
 from advocacy.extensions import db, redis_client
 from advocacy.people.models import User
 from advocacy.reach import totals
-from advocacy.reach.models import ClickDaily, ClickEvent, ClickVisitor, RateCard, Result, ShareStats, VisitorSalt
+from advocacy.reach.models import (
+    ActivityTotals,
+    ClickDaily,
+    ClickEvent,
+    ClickVisitor,
+    DayTotals,
+    MonthTotals,
+    RateCard,
+    Result,
+    ShareStats,
+    VisitorSalt,
+)
 
 log = logging.getLogger(__name__)
 LOCK = "advocacy:reach:rollup"
@@ -91,7 +105,11 @@ def rollup(batch: int = 50_000, max_batches: int = 20) -> int:
             done += n
             if n < batch:
                 break
-            lock.reacquire()  # a long run keeps its lock (a lost one raises: the batches done stay counted once)
+            try:
+                lock.reacquire()  # a long run keeps its lock
+            except LockError:  # expired or lost (Redis restarted): stop; what is done stays counted once
+                log.warning("event=rollup_lock_lost events=%s", done)
+                break
         purge_old_visitors()
         if done:
             log.info("event=rollup events=%s", done)
@@ -125,11 +143,12 @@ def _one_batch(batch: int) -> int:
     if postgres:
         gone = (delete(ClickEvent).where(ClickEvent.id <= last)
                 .returning(*[ClickEvent.__table__.c[c] for c in columns]).cte("gone"))
-        n = connection.execute(insert(EVENTS).from_select(columns, select(*[gone.c[c] for c in columns]))).rowcount
+        connection.execute(insert(EVENTS).from_select(columns, select(*[gone.c[c] for c in columns])))
     else:
-        n = connection.execute(insert(EVENTS).from_select(
-            columns, select(*[ClickEvent.__table__.c[c] for c in columns]).where(ClickEvent.id <= last))).rowcount
+        connection.execute(insert(EVENTS).from_select(
+            columns, select(*[ClickEvent.__table__.c[c] for c in columns]).where(ClickEvent.id <= last)))
         connection.execute(delete(ClickEvent).where(ClickEvent.id <= last))
+    n = connection.scalar(select(func.count()).select_from(EVENTS))  # (a rowcount through a CTE is -1 on psycopg)
     agents = connection.scalars(select(EVENTS.c.user_agent).distinct()).all()
     bots = [{"user_agent": ua} for ua in agents if is_bot(ua or "")]
     if bots:
@@ -154,6 +173,7 @@ COUNTS = Table("rollup_counts", _TEMP, Column("share_id", Integer, primary_key=T
                Column("day", Date, primary_key=True), Column("hits", Integer, nullable=False),
                Column("unique_clicks", Integer, nullable=False), Column("bot_hits", Integer, nullable=False),
                prefixes=["TEMPORARY"])
+MONTHS = Table("rollup_months", _TEMP, Column("month", Date, primary_key=True), prefixes=["TEMPORARY"])
 
 
 def _count(connection: Any) -> None:
@@ -192,8 +212,55 @@ def _count(connection: Any) -> None:
 
 
 def _add_to_totals(connection: Any) -> None:
-    """The batch's counts added to the report totals: per publication dimension (the totals' keys) and per click
-    day, summed in SQL; shares without their figures row yet are totalled when it is created."""
+    """The batch's counts added to the report totals (:mod:`advocacy.reach.totals`) in SQL: per grain one
+    ``INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE`` into the day totals, the cumulative month totals (every
+    month after the publication day up to the grain's frontier) and the activity totals, with the grains' keys as
+    :func:`totals.rebuild` groups them. Shares without their figures row yet are totalled when it is created."""
+    if not totals.ready():  # not built yet: the rebuild totals everything, this batch included
+        return
+    c, s = COUNTS, ShareStats.__table__
+    joined = c.join(s, s.c.share_id == c.c.share_id)
+    newest = connection.scalar(select(func.max(s.c.day)).select_from(joined))
+    if newest is None:
+        return
+    need = totals.next_month(totals.month_of(newest))  # the first cumulative month the newest share is in
+    frontiers = {grain: totals.frontier(grain) for grain in totals.GRAINS}
+    if any(f is None or f < need for f in frontiers.values()):  # never after a rebuild; kept exact all the same
+        _add_via_changes(connection)
+        return
+    oldest = connection.scalar(select(func.min(s.c.day)).select_from(joined))
+    connection.execute(insert(MONTHS), [{"month": m} for m in totals.months(
+        totals.next_month(totals.month_of(oldest)), max(f for f in frontiers.values() if f is not None))])
+    _, _, dims = totals._share_sums()  # the grains' (key, team, GROUP BY) over share_stats, as the rebuild has them
+    card = func.coalesce(s.c.rate_card_id, 0)
+    sums = [func.sum(c.c.hits), func.sum(c.c.unique_clicks), func.sum(c.c.bot_hits)]
+    figures = ["hits", "unique_clicks", "bot_hits"]
+    keys = ["grain", "key", "team_id", "network", "rate_card_id"]
+    for grain, (key, team, group) in dims.items():
+        for model, when, extra in ((DayTotals, s.c.day, []), (MonthTotals, MONTHS.c.month, [MONTHS])):
+            source = joined.join(MONTHS, and_(MONTHS.c.month > s.c.day, MONTHS.c.month <= frontiers[grain])) \
+                if extra else joined
+            stmt = upsert(model).from_select(
+                [*keys, "day" if model is DayTotals else "month", *figures],
+                select(literal(grain), key, team, s.c.network, card, when, *sums).select_from(source)
+                .where(true()).group_by(when, *group, s.c.network, card))
+            connection.execute(stmt.on_conflict_do_update(
+                index_elements=[*keys, "day" if model is DayTotals else "month"],
+                set_={f: model.__table__.c[f] + stmt.excluded[f] for f in figures}))
+    team = func.coalesce(s.c.team_id, totals.NO_TEAM)
+    for grain, team_col, group in (("all", literal_column(str(totals.ALL)), []), ("team", team, [team])):
+        stmt = upsert(ActivityTotals).from_select(
+            ["grain", "team_id", "day", "share_day", "network", "hits", "unique_clicks"],
+            select(literal(grain), team_col, c.c.day, s.c.day, s.c.network, sums[0], sums[1]).select_from(joined)
+            .where(true()).group_by(*group, c.c.day, s.c.day, s.c.network)
+            .having(or_(sums[0] != 0, sums[1] != 0)))  # bots only: no activity (as the rebuild leaves it)
+        connection.execute(stmt.on_conflict_do_update(
+            index_elements=["grain", "team_id", "day", "share_day", "network"],
+            set_={f: ActivityTotals.__table__.c[f] + stmt.excluded[f] for f in ("hits", "unique_clicks")}))
+
+
+def _add_via_changes(connection: Any) -> None:
+    """:func:`_add_to_totals` through :class:`totals.Changes` (which also moves a grain's frontier forward)."""
     c, s = COUNTS, ShareStats.__table__
     joined = c.join(s, s.c.share_id == c.c.share_id)
     changes = totals.Changes()
