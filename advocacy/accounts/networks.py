@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from flask import current_app
 
@@ -25,10 +25,11 @@ from connectors.base import (
     Profile,
     PublishedPost,
     Token,
-    connector_class,
 )
-from connectors.bluesky_oauth import AtprotoOAuth, Client, load_signing_key
-from connectors.mastodon import MastodonConnector
+
+if TYPE_CHECKING:  # the clients load when first used (``connectors.connector_class``), not with this module
+    from connectors.bluesky_oauth import AtprotoOAuth, Client
+    from connectors.mastodon import MastodonConnector
 
 LABELS = {"x": "X", "linkedin": "LinkedIn", "mastodon": "Mastodon", "bluesky": "Bluesky", "threads": "Threads"}
 # networks whose own share dialog the feed can open (no account, no token): Facebook has no personal posting API
@@ -70,12 +71,12 @@ def _settings(network: str) -> dict[str, Any]:
 
 
 def connector_for(network: str) -> Connector:
-    """A connector for ``network`` configured from the app's settings (for Mastodon, the router over servers)."""
-    assert connectors  # the package import fills the registry
+    """A connector for ``network`` configured from the app's settings (for Mastodon, the router over servers); its
+    module is imported on the first call for that network."""
     if network == "mastodon":
         return MastodonServers(**_settings(network))
     settings = _settings(network)
-    return _built(connector_class(network), tuple(sorted(settings.items())))
+    return _built(connectors.connector_class(network), tuple(sorted(settings.items())))
 
 
 @lru_cache(maxsize=16)
@@ -97,6 +98,8 @@ def available_networks() -> list[str]:
 def bluesky_oauth() -> AtprotoOAuth:
     """atproto OAuth from the settings: handles resolve on ``BLUESKY_PDS_URL``, ``did:plc`` documents come from
     ``BLUESKY_PLC_URL``; the servers a person's DID document names are reached through the outbound guard."""
+    from connectors.bluesky_oauth import AtprotoOAuth
+
     c = current_app.config
     return AtprotoOAuth(resolver_url=c["BLUESKY_PDS_URL"], plc_url=c["BLUESKY_PLC_URL"], timeout=c["HTTP_TIMEOUT"],
                         guard=outbound.guard(), client_key=bluesky_client_key())
@@ -105,11 +108,15 @@ def bluesky_oauth() -> AtprotoOAuth:
 def bluesky_client() -> Client:
     """This app as an atproto OAuth client: its metadata document on an https ``PUBLIC_URL``, else (local
     development) a loopback client redirected to ``http://127.0.0.1``."""
+    from connectors.bluesky_oauth import Client
+
     return Client.for_public_url(current_app.config["PUBLIC_URL"], signing_key=bluesky_client_key())
 
 
 def bluesky_client_key() -> dict[str, Any] | None:
     """The app's OAuth client signing key (``BLUESKY_OAUTH_CLIENT_KEY``) as a private JWK, or None."""
+    from connectors.bluesky_oauth import load_signing_key
+
     value = current_app.config.get("BLUESKY_OAUTH_CLIENT_KEY") or ""
     return load_signing_key(value) if value.strip() else None
 
@@ -132,6 +139,8 @@ def mastodon_connector(server_url: str, app: AppCredentials | None = None) -> Ma
         server_url: the server.
         app: the client credentials the server issued (needed for the OAuth steps only).
     """
+    from connectors.mastodon import MastodonConnector
+
     settings = _settings("mastodon")
     if app is not None:
         settings |= {"client_id": app.client_id, "client_secret": app.client_secret}
@@ -155,6 +164,8 @@ class MastodonServers:
         server, _, token = (credential or "").partition(" ")
         if not server or not token:
             raise AuthRevoked("no Mastodon server is stored with this account's token: the person must reconnect")
+        from connectors.mastodon import MastodonConnector
+
         return MastodonConnector(instance_url=server, **self._settings), token
 
     def authorization_url(self, redirect_uri: str) -> AuthRequest:

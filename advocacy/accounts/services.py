@@ -37,8 +37,6 @@ from connectors.base import (
     SignsInWithPassword,
     Token,
 )
-from connectors.bluesky_oauth import OAuthRefused, Pending
-from connectors.mastodon import normalize_instance_url
 
 log = logging.getLogger(__name__)
 REFRESH_MARGIN = dt.timedelta(minutes=5)
@@ -86,6 +84,8 @@ def mastodon_app(server_url: str, redirect_uri: str) -> AppCredentials:
         server_url: the server as the person named it (normalized here; junk raises ConfigurationError).
         redirect_uri: our OAuth callback.
     """
+    from connectors.mastodon import normalize_instance_url  # the client loads on first use (connectors/__init__.py)
+
     server_url = normalize_instance_url(server_url)
     stored = db.session.scalar(select(MastodonApp).where(MastodonApp.instance_url == server_url))
     wanted = set(mastodon_connector(server_url).scopes)
@@ -117,6 +117,8 @@ def mastodon_authorization(server_url: str, redirect_uri: str) -> tuple[str, Aut
         server_url: the server as the person typed it.
         redirect_uri: our OAuth callback.
     """
+    from connectors.mastodon import normalize_instance_url
+
     if not server_url.strip():
         raise DomainError("is required: the address of your server, such as mastodon.social", "instance")
     try:
@@ -229,6 +231,8 @@ def finish_bluesky_oauth(user: User | None, state: str, iss: str, code: str) -> 
             sign-in must have been started by them.
         state, iss, code: the callback's parameters.
     """
+    from connectors.bluesky_oauth import OAuthRefused, Pending
+
     raw = redis_client().getdel(_pending_key(state)) if state else None
     if not raw:
         raise DomainError("This Bluesky sign-in answer was not started here or was already used (state mismatch); "

@@ -24,9 +24,6 @@ import regex
 from stdnum import iban, luhn
 
 from advocacy.errors import DomainError
-from connectors.bluesky import MAX_BYTES as BLUESKY_MAX_BYTES
-from connectors.linkedin import commentary as linkedin_commentary
-from connectors.linkedin import commentary_length as linkedin_length
 from connectors.threads import MAX_LINKS as THREADS_MAX_LINKS
 from connectors.threads import links_in as threads_links
 from connectors.threads import post_text as threads_post_text
@@ -198,6 +195,9 @@ def measure(text: str, network: str) -> int:
     if network == "mastodon":
         return len(URL_RE.sub("x" * MASTODON_URL_LENGTH, text))
     if network == "linkedin":  # the text as given, escaped as the connector sends it
+        from connectors.linkedin import commentary as linkedin_commentary
+        from connectors.linkedin import commentary_length as linkedin_length
+
         return linkedin_length(linkedin_commentary(text))
     if network == "threads":
         return threads_length(text)
@@ -216,6 +216,9 @@ def sent_length(text: str, network: str, link: str = "", media: bool = False) ->
         media: the post carries images.
     """
     if network == "linkedin":
+        from connectors.linkedin import commentary as linkedin_commentary
+        from connectors.linkedin import commentary_length as linkedin_length
+
         return linkedin_length(linkedin_commentary(text, link or None, media=media))
     if network == "threads":  # a text post carries the link in its card; with an image it joins the text
         return threads_length(threads_post_text(text, link or None, media=media))
@@ -321,6 +324,8 @@ def _check_bluesky_length(ctx: _Context, limit: int) -> Iterator[Hit]:
     """The Bluesky text exactly as the connector sends it (the link appended unless the text holds it), in graphemes
     against the rule's limit and in UTF-8 bytes against the lexicon's 3,000 (300 family emoji are 300 graphemes but
     7,500 bytes)."""
+    from connectors.bluesky import MAX_BYTES as BLUESKY_MAX_BYTES  # the client loads on first use
+
     full = f"{ctx.text} {ctx.link}" if ctx.link and ctx.link not in ctx.text else ctx.text
     count = measure(full, "bluesky")
     if count > limit:
@@ -353,6 +358,8 @@ def _check_threads_length(ctx: _Context, limit: int) -> Iterator[Hit]:
 def _check_linkedin_length(ctx: _Context, limit: int) -> Iterator[Hit]:
     """The LinkedIn commentary exactly as sent (``connectors.linkedin.commentary``), measured as LinkedIn measures it;
     the span starts where the text stops fitting."""
+    from connectors.linkedin import commentary as linkedin_commentary
+    from connectors.linkedin import commentary_length as linkedin_length
 
     def size(text: str) -> int:
         return linkedin_length(linkedin_commentary(text, ctx.link or None, media=ctx.media))

@@ -11,7 +11,6 @@ import logging
 import secrets
 from typing import Any
 
-from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
@@ -26,6 +25,8 @@ log = logging.getLogger(__name__)
 def init_app(app: Flask) -> None:
     if not app.config["OIDC_ISSUER"]:
         return
+    from authlib.integrations.flask_client import OAuth  # with joserfc: ~10 MiB, loaded only when SSO is configured
+
     oauth = app.extensions["advocacy.oauth"] = OAuth(app)  # one per app: Authlib caches clients by name
     oauth.register(
         "sso",

@@ -6,7 +6,6 @@ import logging
 from typing import Any
 from urllib.parse import urlparse
 
-from authlib.integrations.base_client import OAuthError
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
@@ -95,6 +94,8 @@ def sso_callback() -> Any:
         flash(f"Single sign-on did not complete: {request.args.get('error_description') or request.args['error']}.",
               "error")
         return redirect(url_for("people.login"))
+    from authlib.integrations.base_client import OAuthError  # authlib loads only where SSO is used
+
     try:
         token = sso.client().authorize_access_token()
         user = sso.user_for(dict(token.get("userinfo") or {}))
