@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from advocacy.auth import roles_required
 from advocacy.errors import DomainError
-from advocacy.people import scim
+from advocacy.people import scim_tokens as scim  # not ``scim``: its schema library loads with /scim/v2
 from advocacy.people.models import Role
 
 bp = Blueprint("scim_admin", __name__, cli_group="scim")

@@ -1,331 +1,96 @@
-"""The SCIM 2.0 endpoint at ``/scim/v2``: authenticated by an identity provider's SCIM token alone (never a cookie,
-so no CSRF token either), answering ``application/scim+json``. Each view parses, calls ``advocacy.people.scim`` and
-answers; errors are SCIM error bodies (``scimType`` and ``status``) and change nothing."""
+"""The SCIM 2.0 endpoint at ``/scim/v2``, mounted without its schema library: the blueprint's routes and handlers are
+registered when the app starts, and the views themselves (``scim_api``, with scim2-models, pydantic and lark: ~16 MiB
+a web worker needs only for identity providers) are imported on the first ``/scim/v2`` request.
+
+Authenticated by an identity provider's SCIM token alone (never a cookie, so no CSRF token either), answering
+``application/scim+json``; errors are SCIM error bodies and change nothing. SCIM's own errors and the schema's
+validation errors are answered around each view (their classes live in the library this module does not import);
+hostile input, unique-index races, 404 and 405 by the blueprint's error handlers.
+"""
 
 from __future__ import annotations
 
-import json
-import logging
+from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
-from flask import Blueprint, Response, g, request
-from pydantic import ValidationError
-from scim2_models import (
-    Context,
-    Error,
-    InvalidSyntaxException,
-    InvalidValueException,
-    ListResponse,
-    NotFoundException,
-    NotImplementedException,
-    ResponseParameters,
-    SCIMException,
-    UnauthorizedException,
-    UniquenessException,
-)
+from flask import Blueprint, Response
 from sqlalchemy.exc import IntegrityError
 
 from advocacy.auth import scim_token
-from advocacy.extensions import db
-from advocacy.people import scim
-from advocacy.people import scim_schema as schema
 from advocacy.security import HostileInput
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
-log = logging.getLogger(__name__)
+
+ANY = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# rule, endpoint (the function of ``scim_api`` that answers), methods
+ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("/ServiceProviderConfig", "service_provider_config", ("GET",)),
+    ("/ResourceTypes", "resource_types", ("GET",)),
+    ("/ResourceTypes/<name>", "resource_type", ("GET",)),
+    ("/Schemas", "schemas", ("GET",)),
+    ("/Schemas/<path:urn>", "one_schema", ("GET",)),
+    ("/Users", "users", ("GET",)),
+    ("/Users/.search", "search_users", ("POST",)),
+    ("/Users", "create_user", ("POST",)),
+    ("/Users/<user_id>", "user", ("GET",)),
+    ("/Users/<user_id>", "replace_user", ("PUT",)),
+    ("/Users/<user_id>", "patch_user", ("PATCH",)),
+    ("/Users/<user_id>", "delete_user", ("DELETE",)),
+    ("/Groups", "groups", ("GET",)),
+    ("/Groups/.search", "search_groups", ("POST",)),
+    ("/Groups", "create_group", ("POST",)),
+    ("/Groups/<group_id>", "group", ("GET",)),
+    ("/Groups/<group_id>", "replace_group", ("PUT",)),
+    ("/Groups/<group_id>", "patch_group", ("PATCH",)),
+    ("/Groups/<group_id>", "delete_group", ("DELETE",)),
+    ("/<path:anything>", "unknown", ANY),
+)
 
 
-def _base() -> str:
-    return request.host_url.rstrip("/") + "/scim/v2"
+def _api() -> ModuleType:
+    """The views, imported on the first SCIM request (then Python's module cache answers)."""
+    from advocacy.people import scim_api
+
+    return scim_api
 
 
-def _answer(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body, default=str), status, headers=headers, mimetype=schema.MEDIA_TYPE)
+def _view(endpoint: str) -> Callable[..., Response]:
+    @scim_token
+    def view(**kwargs: Any) -> Response:
+        api = _api()
+        try:
+            answer: Response = getattr(api, endpoint)(**kwargs)
+        except api.RAISED as exc:
+            return api.handle(exc)
+        return answer
+
+    view.__name__ = view.__qualname__ = endpoint
+    return view
 
 
-def _error(exc: SCIMException) -> Response:
-    error = exc.to_error()
-    body = error.model_dump()
-    body["status"] = str(error.status)
-    return _answer(body, int(error.status or 400))
+for _rule, _endpoint, _methods in ROUTES:
+    bp.add_url_rule(_rule, _endpoint, _view(_endpoint), methods=list(_methods))
 
 
 @bp.before_request
 def _authenticate() -> Response | None:
-    header = request.headers.get("Authorization", "")
-    token = scim.authenticate(header[7:].strip()) if header[:7].lower() == "bearer " else None
-    if token is None:
-        response = _error(UnauthorizedException(detail="a valid SCIM bearer token is needed"))
-        response.headers["WWW-Authenticate"] = 'Bearer realm="scim"'
-        return response
-    g.scim_source = f"scim:{token.name}"
-    return None
-
-
-@bp.errorhandler(SCIMException)
-def _scim_error(exc: SCIMException) -> Response:
-    db.session.rollback()
-    return _error(exc)
+    return _api().authenticate()
 
 
 @bp.errorhandler(HostileInput)
 def _hostile(exc: HostileInput) -> Response:
     """What the hostile-input guard refuses (a body nested too deep, a NUL character): a SCIM error, not a page."""
-    db.session.rollback()
-    return _error(InvalidValueException(detail=f"{exc.field} {exc.problem}"))
+    return _api().hostile(exc)
 
 
 @bp.errorhandler(IntegrityError)
 def _race(exc: IntegrityError) -> Response:
     """Two requests creating the same userName at once: the database's unique index refuses the second."""
-    db.session.rollback()
-    log.info("event=scim_conflict error=%s", type(exc.orig).__name__)
-    return _error(UniquenessException(detail="a person or group with these unique values exists already"))
-
-
-@bp.errorhandler(ValidationError)
-def _validation_error(exc: ValidationError) -> Response:
-    db.session.rollback()
-    errors = Error.from_validation_errors(exc)
-    body = errors[0].model_dump()
-    body["status"] = str(errors[0].status or 400)
-    return _answer(body, int(errors[0].status or 400))
+    return _api().race(exc)
 
 
 @bp.errorhandler(404)
 @bp.errorhandler(405)
 def _not_here(exc: Any) -> Response:
-    return _error(NotFoundException(detail="no such SCIM endpoint")) if getattr(exc, "code", 404) == 404 else \
-        _answer({"schemas": [Error.__schema__], "status": "405", "detail": "method not allowed"}, 405)
-
-
-def _body() -> Any:
-    from advocacy.security import check_json
-
-    raw = request.get_data(as_text=True)
-    try:
-        body = check_json(raw)
-    except ValueError:
-        raise InvalidSyntaxException(detail="the body is not JSON") from None
-    if not isinstance(body, dict):
-        raise InvalidSyntaxException(detail="the body must be a JSON object")
-    return body
-
-
-def _parameters(source: dict[str, Any]) -> ResponseParameters | None:
-    """``attributes`` and ``excludedAttributes`` of a query string (comma-separated) or a search body (lists)."""
-    wanted = {}
-    for name in ("attributes", "excludedAttributes"):
-        value = source.get(name) or []
-        wanted[name] = [a.strip() for a in (value.split(",") if isinstance(value, str) else value) if a.strip()]
-    return ResponseParameters.model_validate(wanted) if any(wanted.values()) else None
-
-
-def _dump(resource: Any, parameters: ResponseParameters | None = None) -> dict[str, Any]:
-    return dict(resource.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=parameters))
-
-
-def _list(total: int, start: int, resources: list[Any], parameters: ResponseParameters | None = None) -> Response:
-    return _answer({"schemas": [str(ListResponse.__schema__)], "totalResults": total, "startIndex": start,
-                    "itemsPerPage": len(resources), "Resources": [_dump(r, parameters) for r in resources]})
-
-
-def _query(source: dict[str, Any]) -> tuple[str | None, int, int, ResponseParameters | None]:
-    """filter, startIndex, count and the attributes wanted, from a query string or a /.search body."""
-    def number(name: str, default: int) -> int:
-        raw = source.get(name)
-        if raw is None or raw == "":
-            return default
-        try:
-            return int(raw)
-        except (TypeError, ValueError):
-            raise InvalidValueException(detail=f"{name} must be an integer") from None
-
-    start = max(1, number("startIndex", 1))
-    count = min(schema.MAX_RESULTS, max(0, number("count", schema.MAX_RESULTS)))
-    text = source.get("filter")
-    if text is not None and not isinstance(text, str):
-        raise InvalidValueException(detail="filter must be a string")
-    return text or None, start, count, _parameters(source)
-
-
-def _one(resource: Any) -> Response:
-    return _answer(_dump(resource, _parameters(request.args.to_dict())))
-
-
-def _without_members() -> bool:
-    return "members" in request.args.get("excludedAttributes", "")
-
-
-# ---------------------------------------------------------------------------------------------- discovery
-@bp.get("/ServiceProviderConfig")
-@scim_token
-def service_provider_config() -> Response:
-    """What this SCIM server supports (PATCH, filters; no bulk, sort or ETags)."""
-    return _answer(schema.service_provider_config(_base()).model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
-
-
-@bp.get("/ResourceTypes")
-@scim_token
-def resource_types() -> Response:
-    """User and Group."""
-    items = schema.resource_types(_base())
-    return _list(len(items), 1, items)
-
-
-@bp.get("/ResourceTypes/<name>")
-@scim_token
-def resource_type(name: str) -> Response:
-    found = next((r for r in schema.resource_types(_base()) if r.id == name), None)
-    if found is None:
-        raise NotFoundException(detail=f"no resource type {name}")
-    return _answer(_dump(found))
-
-
-@bp.get("/Schemas")
-@scim_token
-def schemas() -> Response:
-    """The User and Group schemas, with only the attributes this app keeps."""
-    items = schema.schemas(_base())
-    return _list(len(items), 1, items)
-
-
-@bp.get("/Schemas/<path:urn>")
-@scim_token
-def one_schema(urn: str) -> Response:
-    found = next((s for s in schema.schemas(_base()) if str(s.id) == urn), None)
-    if found is None:
-        raise NotFoundException(detail=f"no schema {urn}")
-    return _answer(_dump(found))
-
-
-# -------------------------------------------------------------------------------------------------- users
-@bp.get("/Users")
-@scim_token
-def users() -> Response:
-    """People, filtered (``userName eq "…"``, ``externalId eq "…"``) and paged (startIndex, count)."""
-    return _users(request.args.to_dict())
-
-
-@bp.post("/Users/.search")
-@scim_token
-def search_users() -> Response:
-    """The same as GET /Users, with the query in a SearchRequest body."""
-    return _users(_body())
-
-
-def _users(source: dict[str, Any]) -> Response:
-    text, start, count, parameters = _query(source)
-    total, page = scim.list_users(schema.user_filter(text) if text else None, start, count)
-    return _list(total, start, [scim.user_resource(u, _base()) for u in page], parameters)
-
-
-@bp.post("/Users")
-@scim_token
-def create_user() -> Response:
-    """Provision a person (409 uniqueness when the userName is taken)."""
-    user = scim.create_user(_body(), g.scim_source)
-    return _created(scim.user_resource(user, _base()))
-
-
-def _created(resource: Any) -> Response:
-    return _answer(_dump(resource, _parameters(request.args.to_dict())), 201, {"Location": resource.meta.location})
-
-
-@bp.get("/Users/<user_id>")
-@scim_token
-def user(user_id: str) -> Response:
-    return _one(scim.user_resource(scim.get_user(user_id), _base()))
-
-
-@bp.put("/Users/<user_id>")
-@scim_token
-def replace_user(user_id: str) -> Response:
-    """Okta's update: the whole person; ``active: false`` deactivates them."""
-    user = scim.replace_user(scim.get_user(user_id), _body(), g.scim_source)
-    return _one(scim.user_resource(user, _base()))
-
-
-@bp.patch("/Users/<user_id>")
-@scim_token
-def patch_user(user_id: str) -> Response:
-    """Entra's update: PATCH operations; ``active`` replaced by false (or "False") deactivates them."""
-    user = scim.patch_user(scim.get_user(user_id), _body(), _base(), g.scim_source)
-    return _one(scim.user_resource(user, _base()))
-
-
-@bp.delete("/Users/<user_id>")
-@scim_token
-def delete_user(user_id: str) -> Response:
-    """Deprovision: deactivated as by an admin, and gone from SCIM (their past posts stay in the reports)."""
-    scim.delete_user(scim.get_user(user_id), g.scim_source)
-    return Response(status=204)
-
-
-# ------------------------------------------------------------------------------------------------- groups
-@bp.get("/Groups")
-@scim_token
-def groups() -> Response:
-    """Teams provisioned as groups, filtered (``displayName eq``, ``externalId eq``) and paged."""
-    return _groups(request.args.to_dict())
-
-
-@bp.post("/Groups/.search")
-@scim_token
-def search_groups() -> Response:
-    return _groups(_body())
-
-
-def _groups(source: dict[str, Any]) -> Response:
-    text, start, count, parameters = _query(source)
-    total, page = scim.list_groups(schema.group_filter(text) if text else None, start, count)
-    members = "members" not in str(source.get("excludedAttributes") or "")
-    return _list(total, start, [scim.group_resource(t, _base(), members) for t in page], parameters)
-
-
-@bp.post("/Groups")
-@scim_token
-def create_group() -> Response:
-    team = scim.create_group(_body(), g.scim_source)
-    return _created(scim.group_resource(team, _base()))
-
-
-@bp.get("/Groups/<group_id>")
-@scim_token
-def group(group_id: str) -> Response:
-    return _one(scim.group_resource(scim.get_group(group_id), _base(), not _without_members()))
-
-
-@bp.put("/Groups/<group_id>")
-@scim_token
-def replace_group(group_id: str) -> Response:
-    team = scim.replace_group(scim.get_group(group_id), _body(), g.scim_source)
-    return _one(scim.group_resource(team, _base()))
-
-
-@bp.patch("/Groups/<group_id>")
-@scim_token
-def patch_group(group_id: str) -> Response:
-    """Members added and removed; an unknown member refuses the whole request."""
-    team = scim.patch_group(scim.get_group(group_id), _body(), _base(), g.scim_source)
-    return _one(scim.group_resource(team, _base(), not _without_members()))
-
-
-@bp.delete("/Groups/<group_id>")
-@scim_token
-def delete_group(group_id: str) -> Response:
-    scim.delete_group(scim.get_group(group_id), g.scim_source)
-    return Response(status=204)
-
-
-@bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-@scim_token
-def unknown(anything: str) -> Response:
-    """Anything else under /scim/v2: a SCIM 405 for a method an endpoint does not take, else a SCIM 404
-    (501 for a search across every resource type, which this server does not do)."""
-    if anything == ".search":
-        raise NotImplementedException(detail="search /Users/.search or /Groups/.search")
-    if anything.split("/")[0] in ("ServiceProviderConfig", "ResourceTypes", "Schemas", "Users", "Groups"):
-        return _answer({"schemas": [str(Error.__schema__)], "status": "405",
-                        "detail": f"{request.method} is not allowed on /{anything}"}, 405)
-    raise NotFoundException(detail=f"no SCIM endpoint /{anything}")
+    return _api().not_here(exc)
