@@ -8,15 +8,16 @@ the workspace (``users_not_found``, ``user_disabled``, ``account_inactive`` …)
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g, has_request_context
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.web import SlackResponse
 
 from advocacy.accounts.crypto import decrypt
 from advocacy.notifications.channels import RetryLater, Unreachable
+
+if TYPE_CHECKING:  # slack_sdk (~2 MiB) loads on the first call to Slack, not with the web worker
+    from slack_sdk import WebClient
+    from slack_sdk.web import SlackResponse
 
 log = logging.getLogger(__name__)
 # what the app asks for when installed: DM people (im:write, chat:write) and find them by e-mail
@@ -45,6 +46,8 @@ def timeout() -> int:
 
 def web_client(token: str | None = None) -> WebClient:
     """A client of the configured Slack API; no retries of its own (a retried post could post twice)."""
+    from slack_sdk import WebClient
+
     return WebClient(token=token, base_url=current_app.config["SLACK_API_BASE_URL"].rstrip("/") + "/",
                      timeout=timeout(), retry_handlers=[])
 
@@ -77,6 +80,8 @@ def call(client: WebClient, method: str, **kwargs: Any) -> SlackResponse:
         Unreachable: the person is gone from the workspace.
         SlackError: any other refusal.
     """
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
     name = method.replace("_", ".", 1)
     try:
         response: SlackResponse = getattr(client, method)(**kwargs)

@@ -16,8 +16,6 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from slack_sdk.signature import SignatureVerifier
-from slack_sdk.webhook import WebhookClient
 
 from advocacy.auth import public
 from advocacy.content.models import TalkingPoint
@@ -41,6 +39,8 @@ def _verified_body() -> bytes | None:
     secret = current_app.config["SLACK_SIGNING_SECRET"]
     if not secret:
         return None
+    from slack_sdk.signature import SignatureVerifier  # slack_sdk loads with the first Slack request
+
     try:
         valid = SignatureVerifier(secret).is_valid_request(body, dict(request.headers))
     except ValueError:  # a timestamp that is not a number
@@ -142,6 +142,8 @@ def _tell(payload: dict[str, Any], text: str) -> None:
     url = payload.get("response_url")
     if not url:
         return
+    from slack_sdk.webhook import WebhookClient
+
     try:
         WebhookClient(url, timeout=timeout()).send(
             text=text, response_type="ephemeral", replace_original=False)
