@@ -118,14 +118,20 @@ def _client(port: int, path: str, seconds: float, threads: int) -> tuple[list[fl
 
     def loop() -> None:
         mine = []
-        while time.monotonic() < stop:
-            t0 = time.perf_counter()
-            if _get(port, path) != 302:
-                errors.append(1)
-                continue
-            mine.append(time.perf_counter() - t0)
-        with lock:
-            latencies.extend(mine)
+        try:
+            while time.monotonic() < stop:
+                t0 = time.perf_counter()
+                try:
+                    status = _get(port, path)
+                except OSError:  # refused, reset or timed out: counted as failed (it may still have been recorded)
+                    status = 0
+                if status != 302:
+                    errors.append(1)
+                    continue
+                mine.append(time.perf_counter() - t0)
+        finally:  # every answered click is counted, whatever ends the thread
+            with lock:
+                latencies.extend(mine)
 
     pool = [threading.Thread(target=loop) for _ in range(threads)]
     for t in pool:
@@ -216,11 +222,11 @@ def main() -> None:
     bare_p99, click_p99 = p(bare["lat"], 0.99), p(click["lat"], 0.99)
     for name, r in (("bare flask redirect", bare), ("advocacy /r/<code>", click)):
         print(f"{name:22} median rps={statistics.median(r['rps']):8.1f}  p50={p(r['lat'], 0.5) * 1000:6.2f} ms  "
-              f"p99={p(r['lat'], 0.99) * 1000:6.2f} ms  requests={len(r['lat'])}")
+              f"p99={p(r['lat'], 0.99) * 1000:6.2f} ms  requests={len(r['lat'])}  {load()}")
     pairs = [c / b for b, c in zip(bare["rps"], click["rps"], strict=True)]
     print(f"ratio rps click/bare = {click_rps / bare_rps:.3f} (target >= 0.85; per sample "
-          f"{min(pairs):.3f}-{max(pairs):.3f})")
-    print(f"ratio p99 click/bare = {click_p99 / bare_p99:.3f} (target <= 1.5)")
+          f"{min(pairs):.3f}-{max(pairs):.3f})  {load()}")
+    print(f"ratio p99 click/bare = {click_p99 / bare_p99:.3f} (target <= 1.5)  {load()}")
     print(f"{load()} at the end")
     print(f"clicks recorded = {counted}, clicks answered with a 302 = {answered}")
     if counted != answered:

@@ -6,9 +6,11 @@ drops) with an administrator and one published share. Waits until both answer a 
 then sends ``--rounds`` rounds over the main pages (feed, shares, accounts, studio, calendar, Reach and its
 sub-pages, administration, the JSON API, a tracked link; every page must answer 200 or a redirect) and reads the
 worker's RSS (``VmRSS``) after each round, beside the bare worker's after as many requests. Prints the load average
-with each sample; the target (issue 18) is a web worker under 100 MiB after warm-up.
+with each figure; the target (issue 18) is a web worker under 100 MiB after warm-up. The summary gives the figure
+after 3 rounds (54 requests, the warm-up BENCHMARKS.md reports) and after the last round, and the growth between them
+(flat is the goal: a worker that keeps growing is a leak, not a warm-up).
 
-    python bench/web_memory.py [--rounds 5] [--backend postgresql --pg postgresql://postgres@127.0.0.1:5432/postgres]
+    python bench/web_memory.py [--rounds 6] [--backend postgresql --pg postgresql://postgres@127.0.0.1:5432/postgres]
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", default="advocacy_bench_memory", help="PostgreSQL database (dropped first)")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds over the pages; RSS read after each")
+    parser.add_argument("--rounds", type=int, default=6, help="rounds over the pages; RSS read after each")
     args = parser.parse_args()
 
     url = _pg_database(args.pg, args.database, True) if args.backend == "postgresql" else ""
@@ -73,7 +75,8 @@ def main() -> None:
         session = sign_in(base)
         bare = requests.Session()
         print(f"  after start-up and sign-in: app {rss_mib(servers[1].pid):6.1f} MiB, "
-              f"bare {rss_mib(servers[0].pid):6.1f} MiB")
+              f"bare {rss_mib(servers[0].pid):6.1f} MiB; {load()}", flush=True)
+        figures: list[tuple[float, float]] = []
         for n in range(1, args.rounds + 1):
             for page in PAGES:
                 answer = session.get(base + page, allow_redirects=False, timeout=120)
@@ -82,9 +85,13 @@ def main() -> None:
                 bare.get(f"http://127.0.0.1:{bare_port}/r/warmup", allow_redirects=False, timeout=60)
             time.sleep(0.2)
             app_rss, bare_rss = rss_mib(servers[1].pid), rss_mib(servers[0].pid)
+            figures.append((app_rss, bare_rss))
             print(f"  round {n} ({n * len(PAGES)} requests): app worker {app_rss:6.1f} MiB, bare Flask worker "
                   f"{bare_rss:6.1f} MiB, ratio {app_rss / bare_rss:.2f}; {load()}", flush=True)
-        print(f"web worker after warm-up: {app_rss:.1f} MiB (target < 100), bare Flask {bare_rss:.1f} MiB")
+        warm = figures[min(3, len(figures)) - 1]
+        print(f"web worker after {min(3, len(figures)) * len(PAGES)} requests: {warm[0]:.1f} MiB (target < 100), "
+              f"bare Flask {warm[1]:.1f} MiB; after {len(figures) * len(PAGES)}: {app_rss:.1f} MiB "
+              f"({(app_rss - warm[0]) / warm[0] * 100:+.1f}% since), bare {bare_rss:.1f} MiB; {load()}")
     finally:
         for proc in servers:
             proc.send_signal(signal.SIGTERM)
