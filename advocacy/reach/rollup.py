@@ -148,7 +148,7 @@ def _one_batch(batch: int) -> int:
         connection.execute(insert(EVENTS).from_select(
             columns, select(*[ClickEvent.__table__.c[c] for c in columns]).where(ClickEvent.id <= last)))
         connection.execute(delete(ClickEvent).where(ClickEvent.id <= last))
-    n = connection.scalar(select(func.count()).select_from(EVENTS))  # (a rowcount through a CTE is -1 on psycopg)
+    n = connection.scalar(select(func.count()).select_from(EVENTS)) or 0  # (a rowcount through a CTE: -1 on psycopg)
     agents = connection.scalars(select(EVENTS.c.user_agent).distinct()).all()
     bots = [{"user_agent": ua} for ua in agents if is_bot(ua or "")]
     if bots:
