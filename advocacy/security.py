@@ -188,6 +188,9 @@ def check_input() -> Response | None:
 
     Every JSON body is checked (``application/json`` and every ``application/*+json``: what the API's argument
     parser reads) before a view runs; :class:`GuardedJSONProvider` checks any other body a view parses as JSON."""
+    if request.mimetype == "application/x-www-form-urlencoded":
+        # keep the raw body (the form is then parsed from it): a signed body (Slack's callbacks) is verified on it
+        request.get_data(cache=True, parse_form_data=False)
     for source in (request.args, request.form):
         for key, values in source.lists():
             if key is None:  # a multipart part whose name werkzeug could not read (a raw line break in it)
