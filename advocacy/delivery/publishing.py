@@ -3,7 +3,8 @@
 A publish job takes a block of share ids (``publish_block``): one committed claim of the block's shares due by the
 job's time, one query for their sharing rule and one for their accounts, each account's token decrypted once; then
 each share in turn, its outcome committed on its own (one conditional UPDATE, as for a lone share) before the next one
-starts. A job that runs past its time budget (``BUDGET_SHARE`` of its timeout: a slow network), or whose worker was
+starts. The rule's answer is asked again for the shares still to go once it is older than ``RECHECK_SECONDS`` (a slow
+network), so a withdrawal, an opt-out or a retargeting while a block posts stops the rest of it. A job that runs past its time budget (``BUDGET_SHARE`` of its timeout: a slow network), or whose worker was
 asked to stop, gives the shares it has not attempted back to the queue, so none waits past its lease; a worker killed
 mid-block leaves the rest "publishing" until the lease, and the sweeper puts them back in doubt, as it does a lone
 share.
@@ -54,6 +55,7 @@ from workers import queues
 
 log = logging.getLogger(__name__)
 LOOK_BACK = dt.timedelta(days=2)  # how far back a share's post is looked for on the network
+RECHECK_SECONDS = 1.0  # a block's sharing-rule answer older than this is asked again for the shares still to go
 BUDGET_SHARE = 1 / 3  # of a publish job's timeout: past it, a block's shares not yet attempted go back to the queue
 # a block's decrypted access tokens, by (account id, encrypted token): a refresh stores a new one, which misses
 _TOKENS: ContextVar[dict[tuple[int, str | None], str] | None] = ContextVar("publish_tokens", default=None)
@@ -110,6 +112,7 @@ def publish_block(block: int, key: str | None = None) -> dict[str, int]:
     accounts = _load_accounts(shares)  # held to the end: the session's identity map keeps only weak references
     ready = [(s.talking_point_id, s.user_id) for s in shares if not s.in_doubt]
     found = rules.facts_many(ready, claim.at, due=True)  # in doubt: looked on the network first (``_attempt``)
+    asked = time.monotonic()
     budget = services.publish_timeout() * BUDGET_SHARE
     outcomes: dict[str, int] = {}
     attempted = 0
@@ -118,6 +121,9 @@ def publish_block(block: int, key: str | None = None) -> dict[str, int]:
         for share, image in claim.shares:
             if attempted and (time.monotonic() - started > budget or queues.STOPPING.is_set()):
                 break  # the rest go back to the queue: no share waits past its lease, a stopping worker stops soon
+            if time.monotonic() - asked > RECHECK_SECONDS:  # a slow network: a withdrawal or an opt-out meanwhile
+                rest = [(s.talking_point_id, s.user_id) for s, _ in claim.shares[attempted:] if not s.in_doubt]
+                found, asked = rules.facts_many(rest, utcnow(), due=True), time.monotonic()
             attempted += 1
             facts = None if share.in_doubt else found.get((share.talking_point_id, share.user_id))
             state = _publish_claimed(share, image, facts)

@@ -116,3 +116,30 @@ def test_a_block_whose_worker_is_stopping_gives_back_what_it_has_not_begun(app, 
     shares = rows(ids)
     assert all(s.status == "published" and s.attempts == 1 for s in shares)
     assert posts_by_code(x.posts()) == {s.code: 1 for s in shares}
+
+
+def test_a_talking_point_withdrawn_while_its_block_posts_stops_the_rest_of_the_block(app, x, monkeypatch):
+    """The sharing rule was asked for the whole block at its claim; a slow network (here: every share past the
+    re-check time) has it asked again for the shares still to go, so a withdrawal in between posts nothing more."""
+    from advocacy.content import workflow
+    from advocacy.content.models import TalkingPoint
+    from advocacy.people.models import User
+
+    block, ids = block_of_shares()
+    monkeypatch.setattr(publishing, "RECHECK_SECONDS", 0)
+    attempt = publishing._attempt
+
+    def then_withdrawn(share, image=None):  # the first post goes out; comms withdraw the talking point meanwhile
+        outcome = attempt(share, image)
+        point = db.session.get(TalkingPoint, share.talking_point_id)
+        if point.status != "withdrawn":
+            reviewer = db.session.scalar(select(User).where(User.email == "reviewer@acme.test"))
+            workflow.withdraw(point, reviewer, "wrong salary figures")
+        return outcome
+
+    monkeypatch.setattr(publishing, "_attempt", then_withdrawn)
+    assert publishing.publish_block(block) == {"published": 1, "cancelled": len(ids) - 1}
+    first, *rest = rows(ids)
+    assert first.status == "published" and len(x.posts()) == 1
+    assert all(s.status == "cancelled" and "withdrawn" in (s.last_error or "") for s in rest), \
+        [(s.status, s.last_error) for s in rest]
