@@ -1,13 +1,13 @@
 """Publishing shares: claim them, respect the budgets, make sure each is not already out, post, record the outcome.
 
-A publish job takes a block of share ids (``publish_block``): one committed claim of the block's shares due by the
-job's time, one query for their sharing rule and one for their accounts, each account's token decrypted once; then
-each share in turn, its outcome committed on its own (one conditional UPDATE, as for a lone share) before the next one
-starts. The rule's answer is asked again for the shares still to go once it is older than ``RECHECK_SECONDS`` (a slow
-network), so a withdrawal, an opt-out or a retargeting while a block posts stops the rest of it. A job that runs past its time budget (``BUDGET_SHARE`` of its timeout: a slow network), or whose worker was
-asked to stop, gives the shares it has not attempted back to the queue, so none waits past its lease; a worker killed
-mid-block leaves the rest "publishing" until the lease, and the sweeper puts them back in doubt, as it does a lone
-share.
+A publish job takes a block of share ids (``publish_block``): one committed claim of the block's shares due by the job's
+time, one query for their sharing rule and one for their accounts, each account's token decrypted once; then each share
+in turn, its outcome committed on its own (one conditional UPDATE, as for a lone share) before the next one starts. The
+rule's answer is asked again for the shares still to go once it is older than ``RECHECK_SECONDS`` (a slow network), so a
+withdrawal, an opt-out or a retargeting while a block posts stops the rest of it. A job that runs past its time budget
+(``BUDGET_SHARE`` of its timeout: a slow network), or whose worker was asked to stop, gives the shares it has not
+attempted back to the queue, so none waits past its lease; a worker killed mid-block leaves the rest "publishing" until
+the lease, and the sweeper puts them back in doubt, as it does a lone share.
 
 Exactly once: a share whose last attempt may have reached the network (a timeout, a 5xx, a worker that died while
 publishing) is ``in_doubt``. Before posting it again the network is asked: by the idempotency key where the connector
