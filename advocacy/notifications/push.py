@@ -17,6 +17,7 @@ retry for another device does not notify it twice.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import os
@@ -41,6 +42,7 @@ from connectors.netguard import protect
 
 log = logging.getLogger(__name__)
 KEY_FILE = "vapid_private_key.pem"
+PUBLIC_KEY_FILE = "vapid_public_key.json"  # the public key worked out from it (see public_key)
 TTL = 4 * 86400  # a phone that is off for a long weekend still gets it
 VAPID_LIFETIME = 12 * 3600
 SENT_MARK_SECONDS = 7 * 86400
@@ -52,34 +54,65 @@ class PushRefused(RuntimeError):
 
 
 # ------------------------------------------------------------------------------------------------- VAPID key
+def _pem() -> bytes:
+    """The VAPID private key's PEM: the setting's, else the instance folder's (generated once, readable by this user
+    only)."""
+    pem = current_app.config.get("NOTIFY_PUSH_VAPID_PRIVATE_KEY") or ""
+    if pem:
+        return pem.encode()
+    path = Path(current_app.instance_path) / KEY_FILE
+    if not path.exists():
+        key = Vapid02()
+        key.generate_keys()
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it a moment ago
+            pass
+        else:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(key.private_pem())
+    return path.read_bytes()
+
+
 def vapid() -> Vapid02:
-    """The server's VAPID key: the setting's PEM, else the instance folder's (made readable by this user only)."""
+    """The server's VAPID key (``_pem``), loaded once per process."""
     cached = current_app.extensions.get("advocacy.vapid")
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    pem = current_app.config.get("NOTIFY_PUSH_VAPID_PRIVATE_KEY") or ""
-    if not pem:
-        path = Path(current_app.instance_path) / KEY_FILE
-        if not path.exists():
-            key = Vapid02()
-            key.generate_keys()
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:  # another process made it a moment ago
-                pass
-            else:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(key.private_pem())
-        pem = path.read_text()
-    key = Vapid02.from_pem(pem.encode())
+    key = Vapid02.from_pem(_pem())
     current_app.extensions["advocacy.vapid"] = key
     return key
 
 
 def public_key() -> str:
-    """The VAPID public key as the browser's ``applicationServerKey`` wants it (base64url, uncompressed point)."""
-    raw = vapid().public_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    """The VAPID public key as the browser's ``applicationServerKey`` wants it (base64url, uncompressed point).
+
+    Worked out from the private key once and kept in the instance folder (``PUBLIC_KEY_FILE``) beside the SHA-256 of
+    the PEM it came from, so a web worker showing the preferences page does not load the key into OpenSSL (~1.3-1.8
+    MiB it would keep); a changed key (another setting, a new file) has another digest and is worked out again.
+    """
+    cached = current_app.extensions.get("advocacy.vapid_public")
+    if cached is not None:
+        return cached
+    digest = hashlib.sha256(_pem()).hexdigest()
+    path = Path(current_app.instance_path) / PUBLIC_KEY_FILE
+    try:
+        kept = json.loads(path.read_text())
+        value = kept["public_key"] if kept["pem_sha256"] == digest else None
+    except (OSError, ValueError, KeyError, TypeError):
+        value = None
+    if not isinstance(value, str):
+        raw = vapid().public_key.public_bytes(serialization.Encoding.X962,
+                                               serialization.PublicFormat.UncompressedPoint)
+        value = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        temporary = path.with_name(f"{path.name}.{os.getpid()}")
+        try:
+            temporary.write_text(json.dumps({"pem_sha256": digest, "public_key": value}))
+            os.replace(temporary, path)
+        except OSError:  # a read-only instance folder: worked out again by the next process
+            log.warning("event=vapid_public_key_not_kept path=%s", path)
+    current_app.extensions["advocacy.vapid_public"] = value
+    return value
 
 
 def _contact() -> str:
