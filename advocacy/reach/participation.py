@@ -84,15 +84,21 @@ def _people_per_channel(pairs: Any) -> dict[str, int]:
 def participation(filters: Filters) -> list[Row]:
     """One row per channel, in ``SHARE_CHANNELS`` order (see the module's docstring for each figure)."""
     start, end = _bounds(filters)
+    made = (Share.status != ShareStatus.CANCELLED, Share.created_at >= start, Share.created_at < end)
+    shared_q = _scope(select(Share.channel, Share.user_id).where(*made), Share.user_id, Share.talking_point_id,
+                      filters)
+    shared: dict[str, int] = _people_per_channel(shared_q)
+    waits: dict[str, list[float]] = {}
+    # every other figure needs an announcement sent (at any time: the rate's numerator does not bound it): without
+    # one, the joins below would still read every share of the range to find nothing
+    if db.session.scalar(select(Announcement.id).where(Announcement.status == AnnouncementStatus.SENT).limit(1)) \
+            is None:
+        return _rows({}, shared, {}, waits)
     notified_q = _scope(select(Announcement.channel, Announcement.user_id)
                         .where(Announcement.status == AnnouncementStatus.SENT, Announcement.sent_at >= start,
                                Announcement.sent_at < end), Announcement.user_id, Announcement.talking_point_id,
                         filters)
     notified: dict[str, int] = _people_per_channel(notified_q)
-    made = (Share.status != ShareStatus.CANCELLED, Share.created_at >= start, Share.created_at < end)
-    shared_q = _scope(select(Share.channel, Share.user_id).where(*made), Share.user_id, Share.talking_point_id,
-                      filters)
-    shared: dict[str, int] = _people_per_channel(shared_q)
     # a person who heard on a channel and shared from it (the rate's numerator)
     converted_q = _scope(
         select(Share.channel, Share.user_id)
@@ -101,7 +107,6 @@ def participation(filters: Filters) -> list[Row]:
         .where(*made, Announcement.status == AnnouncementStatus.SENT),
         Share.user_id, Share.talking_point_id, filters)
     converted: dict[str, int] = _people_per_channel(converted_q)
-    waits: dict[str, list[float]] = {}
     pairs_q = _scope(
         select(Share.channel, Share.created_at, Announcement.sent_at)
         .join(Announcement, (Announcement.user_id == Share.user_id)
@@ -110,6 +115,11 @@ def participation(filters: Filters) -> list[Row]:
         Share.user_id, Share.talking_point_id, filters)
     for channel, shared_at, sent_at in db.session.execute(pairs_q):
         waits.setdefault(channel, []).append((shared_at - sent_at).total_seconds())
+    return _rows(notified, shared, converted, waits)
+
+
+def _rows(notified: dict[str, int], shared: dict[str, int], converted: dict[str, int],
+          waits: dict[str, list[float]]) -> list[Row]:
     rows = []
     for channel in SHARE_CHANNELS:
         told = notified.get(channel, 0) if channel in CHANNEL_NAMES else None

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from advocacy.auth import public, roles_required
 from advocacy.delivery.models import Share, ShareStatus
@@ -123,7 +124,12 @@ class Pending:
 
 def _pending(group: str, filters: reports.Filters) -> dict[str, Any]:
     column = _GROUP_COLUMNS[group]
-    waiting = [ShareStats.metrics_at.is_(None), ShareStats.metrics_due_at.is_not(None), *reports._where(filters)]
+    # the waiting shares found through the index on metrics_due_at (the shares still on their schedule), then
+    # looked up by key: filtered as one statement, SQLite walks the day index over the whole range instead
+    unfetched = aliased(ShareStats)
+    scheduled = unfetched.metrics_due_at >= dt.datetime.min.replace(tzinfo=dt.UTC)  # IS NOT NULL, as a range
+    waiting = [ShareStats.metrics_at.is_(None), ShareStats.metrics_due_at.is_not(None), *reports._where(filters),
+               ShareStats.share_id.in_(select(unfetched.share_id).where(scheduled, unfetched.metrics_at.is_(None)))]
     rows = db.session.execute(select(column, func.count(), func.min(ShareStats.metrics_due_at))
                               .where(*waiting).group_by(column)).all()
     by_key = {str(key): Pending(int(n), due) for key, n, due in rows}
