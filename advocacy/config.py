@@ -7,6 +7,7 @@ Settings come from, in order: the defaults below, ``ADVOCACY_<NAME>`` environmen
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -465,9 +466,7 @@ def finish(config: dict[str, Any], instance_path: Path) -> None:
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = _instance_secret(instance_path / "secret_key", lambda: secrets.token_urlsafe(48))
     if not config["TOKEN_KEYS"]:
-        from cryptography.fernet import Fernet
-
-        config["TOKEN_KEYS"] = _instance_secret(instance_path / "token_keys", lambda: Fernet.generate_key().decode())
+        config["TOKEN_KEYS"] = _instance_secret(instance_path / "token_keys", _new_fernet_key)
     _check_fernet_keys(config["TOKEN_KEYS"])
     if not config["SQLALCHEMY_DATABASE_URI"]:
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance_path / 'advocacy.db'}"
@@ -484,12 +483,19 @@ def _instance_secret(path: Path, make: Callable[[], str]) -> str:
     return value
 
 
-def _check_fernet_keys(keys: str) -> None:
+def _new_fernet_key() -> str:
     from cryptography.fernet import Fernet
 
+    return Fernet.generate_key().decode()
+
+
+def _check_fernet_keys(keys: str) -> None:
+    """What ``Fernet(key)`` checks (32 url-safe base64-encoded bytes), without importing cryptography (~8 MiB) into
+    every process at start: ``accounts.crypto`` loads it when a secret is first encrypted or decrypted."""
     for i, key in enumerate(k.strip() for k in keys.split(",")):
         try:
-            Fernet(key)
+            if len(base64.urlsafe_b64decode(key)) != 32:
+                raise ValueError(key)
         except (ValueError, TypeError):
             raise ConfigError(
                 f"ADVOCACY_TOKEN_KEYS: key {i + 1} is not a Fernet key (32 url-safe base64-encoded bytes)"

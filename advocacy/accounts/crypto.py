@@ -10,12 +10,15 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, MultiFernet
 from flask import current_app
 from sqlalchemy import Column, Table, select, update
 
 from advocacy.extensions import db
+
+if TYPE_CHECKING:
+    from cryptography.fernet import MultiFernet
 
 log = logging.getLogger(__name__)
 SUFFIX = "_encrypted"
@@ -28,6 +31,8 @@ def _keys() -> list[str]:
 def _fernet() -> MultiFernet:
     cached = current_app.extensions.get("advocacy.fernet")
     if cached is None:
+        from cryptography.fernet import Fernet, MultiFernet  # ~8 MiB a web worker loads when it first needs a secret
+
         cached = current_app.extensions["advocacy.fernet"] = MultiFernet([Fernet(k) for k in _keys()])
     return cached
 
@@ -72,6 +77,8 @@ def rotate() -> Rotation:
 def add_instance_key(instance_path: str) -> str:
     """Put a new key first in the instance folder's generated key file (embedded installs); returns the file."""
     path = Path(instance_path) / "token_keys"
+    from cryptography.fernet import Fernet
+
     old = path.read_text().strip() if path.exists() else ""
     new = Fernet.generate_key().decode()
     tmp = path.with_suffix(".new")

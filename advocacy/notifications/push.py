@@ -23,13 +23,11 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
-from cryptography.hazmat.primitives import serialization
 from flask import current_app
-from py_vapid import Vapid02
 from redis.exceptions import RedisError
 from sqlalchemy import delete
 
@@ -39,6 +37,9 @@ from advocacy.notifications import channels, oneclick
 from advocacy.notifications.destinations import PushSubscription, subscriptions
 from connectors.base import http_session
 from connectors.netguard import protect
+
+if TYPE_CHECKING:
+    from py_vapid import Vapid02
 
 log = logging.getLogger(__name__)
 KEY_FILE = "vapid_private_key.pem"
@@ -62,6 +63,8 @@ def _pem() -> bytes:
         return pem.encode()
     path = Path(current_app.instance_path) / KEY_FILE
     if not path.exists():
+        from py_vapid import Vapid02
+
         key = Vapid02()
         key.generate_keys()
         try:
@@ -79,6 +82,8 @@ def vapid() -> Vapid02:
     cached = current_app.extensions.get("advocacy.vapid")
     if cached is not None:
         return cached  # type: ignore[no-any-return]
+    from py_vapid import Vapid02  # with cryptography (~8 MiB): loaded by a web worker only to sign, never at start
+
     key = Vapid02.from_pem(_pem())
     current_app.extensions["advocacy.vapid"] = key
     return key
@@ -102,6 +107,8 @@ def public_key() -> str:
     except (OSError, ValueError, KeyError, TypeError):
         value = None
     if not isinstance(value, str):
+        from cryptography.hazmat.primitives import serialization
+
         raw = vapid().public_key.public_bytes(serialization.Encoding.X962,
                                                serialization.PublicFormat.UncompressedPoint)
         value = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
