@@ -8,9 +8,11 @@ sub-pages, administration, the JSON API, a tracked link; every page must answer 
 worker's RSS (``VmRSS``) after each round, beside the bare worker's after as many requests. Prints the load average
 with each figure; the target (issue 18) is a web worker under 100 MiB after warm-up. The summary gives the figure
 after 3 rounds (54 requests, the warm-up BENCHMARKS.md reports) and after the last round, and the growth between them
-(flat is the goal: a worker that keeps growing is a leak, not a warm-up).
+(flat is the goal: a worker that keeps growing is a leak, not a warm-up). The instance folder holds the VAPID key as
+an installation that has shown its preferences page before does; ``--first-start`` measures the installation's very
+first worker, which generates it.
 
-    python bench/web_memory.py [--rounds 6] [--backend postgresql --pg postgresql://postgres@127.0.0.1:5432/postgres]
+    python bench/web_memory.py [--rounds 6] [--first-start] [--backend postgresql --pg postgresql://postgres@127.0.0.1:5432/postgres]
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ from bench.click_redirect import ROOT, SEED, _pg_database, free_port, load, prep
 PASSWORD = "correct horse battery staple"
 ADMIN = SEED.replace("    db.session.commit()\n",
                      f'    create_user("admin@acme.test", "Admin", "{PASSWORD}", "admin")\n    db.session.commit()\n')
+# An installation whose preferences page has been shown before: its VAPID key and the public key worked out from it
+# are in the instance folder (push.public_key). Without it (--first-start) the worker generates the key itself and
+# keeps cryptography's OpenSSL bindings loaded (~8 MiB), once per installation.
+KEPT_KEY = "    from advocacy.notifications import push\n    push.public_key()\n"
 PAGES = ["/feed", "/shares", "/preferences", "/accounts/", "/studio/", "/studio/calendar", "/reach", "/reach/me",
          "/reach/leaderboard", "/reach/rate-cards", "/admin", "/admin/people", "/admin/teams", "/settings/tokens",
          "/api/talking-points", "/api/reach/report", "/healthz", "/r/benchcode"]
@@ -62,14 +68,18 @@ def main() -> None:
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", default="advocacy_bench_memory", help="PostgreSQL database (dropped first)")
     parser.add_argument("--rounds", type=int, default=6, help="rounds over the pages; RSS read after each")
+    parser.add_argument("--first-start", action="store_true",
+                        help="the installation's first web worker: no VAPID key in the instance folder yet")
     args = parser.parse_args()
 
     url = _pg_database(args.pg, args.database, True) if args.backend == "postgresql" else ""
-    env, _code = prepare(Path(tempfile.mkdtemp(prefix="advocacy-bench-")), url, ADMIN)
+    env, _code = prepare(Path(tempfile.mkdtemp(prefix="advocacy-bench-")), url,
+                         ADMIN if args.first_start else ADMIN + KEPT_KEY)
     bare_port, app_port = free_port(), free_port()
     servers = [start("bare_app:app", bare_port, 1, env, ROOT / "bench", "/r/warmup"),
                start("wsgi:app", app_port, 1, env, ROOT, "/r/benchcode")]
-    print(f"{args.backend}: one gunicorn sync worker each; {len(PAGES)} pages a round; {load()}")
+    print(f"{args.backend}{' (first start)' if args.first_start else ''}: one gunicorn sync worker each; "
+          f"{len(PAGES)} pages a round; {load()}")
     try:
         base = f"http://127.0.0.1:{app_port}"
         session = sign_in(base)
