@@ -7,7 +7,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
 
 from advocacy.delivery.costs import money, usd
 from advocacy.delivery.models import Share
@@ -19,14 +18,15 @@ from advocacy.reach.models import ShareStats
 def by_network(filters: reports.Filters) -> dict[str, Decimal]:
     """Spend per network for the report's shares (networks that charged nothing are left out).
 
-    Driven from the priced shares (the partial index ``ix_shares_priced``, a few networks' shares at most) looked up
-    in ``share_stats`` by key: as a plain join SQLite walks the range's ``share_stats`` rows (every share of a year)
-    and looks each share up, even when none has a price."""
-    priced = aliased(Share)
+    Nothing to add up while no share has a price (no network charging per post in use): one look at the partial
+    index ``ix_shares_priced`` answers that, where the join below walks every ``share_stats`` row of the range on
+    SQLite (its planner does not drive from that index). Driving from the priced shares always (an ``IN`` on them)
+    halves a year-long range when a third of the shares are priced but costs a 30-day range 5× as much."""
+    if db.session.scalar(select(Share.id).where(Share.price_micros.is_not(None)).limit(1)) is None:
+        return {}
     rows = db.session.execute(
         select(ShareStats.network, func.sum(Share.price_micros)).join(Share, Share.id == ShareStats.share_id)
-        .where(ShareStats.share_id.in_(select(priced.id).where(priced.price_micros.is_not(None))),
-               *reports._where(filters), Share.price_micros.is_not(None)).group_by(ShareStats.network))
+        .where(*reports._where(filters), Share.price_micros.is_not(None)).group_by(ShareStats.network))
     return {network: usd(int(total or 0)) for network, total in rows}
 
 

@@ -31,12 +31,13 @@ def test_spend_counts_the_priced_shares_of_the_range_only(factory, make_user):
     old = factory.share(ann, tp, "x", published=TODAY - dt.timedelta(days=40))
     free = factory.share(ann, tp, "linkedin", published=TODAY)
     unpriced_x = factory.share(ann, tp, "x", published=TODAY - dt.timedelta(days=1))
+    for share in (priced, old, free, unpriced_x):
+        _stats(share)
+    assert spend.by_network(YEAR) == {} and spend.summary(YEAR)["total"] == "$0.00"  # nothing priced anywhere
     priced.price_micros, old.price_micros = 15_000, 200_000
     no_stats = factory.share(ann, tp, "x", published=TODAY)  # not in the reports yet: not in their spend
     no_stats.price_micros = 7
     db.session.commit()
-    for share in (priced, old, free, unpriced_x):
-        _stats(share)
 
     assert spend.by_network(WEEK) == {"x": usd(15_000)}
     assert spend.by_network(YEAR) == {"x": usd(215_000)}
