@@ -170,10 +170,30 @@ def sample_ours(args: argparse.Namespace, fleet: Fleet, conn: Any, publish_q: An
     while (default_q.count or StartedJobRegistry(queue=default_q).count) and time.monotonic() < deadline:
         time.sleep(0.5)  # what preparing queued (announcements of the new talking points) is done before measuring
     started = StartedJobRegistry(queue=publish_q)
-    s0 = pt._cpu(sandbox_ps, children=True)
+    s0, d0 = pt._cpu(sandbox_ps, children=True), _postgres_cpu()
     sample = measure(fleet, conn, enqueue, lambda: publish_q.count == 0 and started.count == 0
                      and pt.published(ids) == len(ids), args.idle_seconds)
+    if count == args.shares:  # not the warm-up
+        DATABASE_CPU.append((_postgres_cpu() - d0) / count * 1000)
     return sample, (pt._cpu(sandbox_ps, children=True) - s0) / count * 1000
+
+
+DATABASE_CPU: list[float] = []  # PostgreSQL's server processes, ms per share of each advocacy sample
+
+
+def _postgres_cpu() -> float:
+    """CPU seconds of every PostgreSQL server process on this machine (backends included): on PostgreSQL the claim
+    and the outcome's UPDATEs run there, not in the worker, so it is shown beside the ratio (RQ's no-op has no
+    database; on SQLite that work is in the worker's own CPU). Other clients of the server count too."""
+    total = 0.0
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] in ("postgres", "postmaster"):
+            try:
+                times = proc.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
+    return total
 
 
 def sample_noop(args: argparse.Namespace, fleet: Fleet, conn: Any, noop_q: Any, count: int | None = None) -> Sample:
@@ -314,6 +334,12 @@ def report(args: argparse.Namespace, ours: list[Sample], noop: list[Sample], san
           f"{statistics.median(sandbox_cpu):.2f} ms/share (not counted); wall: advocacy "
           f"{statistics.median(n / s.wall for s in ours):.0f}/s, RQ "
           f"{statistics.median(n / s.wall for s in noop):.0f}/s")
+    if args.database_url.startswith("postgresql") and DATABASE_CPU:
+        server = statistics.median(DATABASE_CPU)
+        with_server = [(a.total(n) + d) / b.total(n) for a, b, d in zip(ours, noop, DATABASE_CPU, strict=False)]
+        print(f"PostgreSQL server processes: {', '.join(f'{d:.2f}' for d in DATABASE_CPU)} ms/share (median "
+              f"{server:.2f}; not in the ratio above: RQ's no-op has no database); counted in: ratios "
+              f"{', '.join(f'{r:.2f}' for r in with_server)}, median {statistics.median(with_server):.2f}")
     if len(memory) > 2:
         print("RSS after each round (MiB), and the spread over the rounds ((max - min) / min, start-up excluded):")
         for i, (label, _) in enumerate(memory[1]):
