@@ -43,6 +43,7 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("notify-announcements-sweep", "workers.announce.sweep_announcements", 300),
     Periodic("sources-fetch-feeds", "workers.sources.fetch_due_sources", 60, setting="SOURCES_POLL_SECONDS"),
     Periodic("webhooks-deliver", "workers.webhooks.deliver_due_webhooks", 30, setting="WEBHOOKS_POLL_SECONDS"),
+    Periodic("db-refresh-statistics", "workers.maintenance.refresh_statistics", 3600),
 )
 BY_ID = {p.id: p for p in PERIODIC}
 
