@@ -4,9 +4,7 @@ DMs kept up to date as shares publish or fail and talking points are approved (`
 
 from __future__ import annotations
 
-from flask import Flask, request
-
-SIGNED_PATH = "/slack/interactivity"
+from flask import Flask
 
 
 def init_app(app: Flask) -> None:
@@ -25,10 +23,5 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(api_blp)  # /api/admin/slack, /api/me/slack: the pages' actions over JSON
     subscribe()
     app.context_processor(lambda: {"slack_setup": setup})  # the preferences page's Slack section
-
-    def keep_raw_body() -> None:
-        """Slack signs the raw body: read it before any hook parses the form (the form is then parsed from it)."""
-        if request.path == SIGNED_PATH and request.method == "POST":
-            request.get_data(cache=True, parse_form_data=False)
-
-    app.before_request_funcs.setdefault(None, []).insert(0, keep_raw_body)  # first of all the hooks
+    # Slack signs the raw body: ``advocacy.security.check_input``, the first of all the hooks, keeps a form body's raw
+    # bytes before any hook reads its fields, so the interactivity view verifies the signature on them.
