@@ -160,8 +160,8 @@ class _Heartbeats:
     """RQ's worker sends a heartbeat (three commands, three round trips) when it starts waiting for a job, when it got
     one and when it is done with it: nine round trips a job. Here each is one pipelined round trip, and one sent less
     than a second after the last plain one is left out; the one after each job always goes (it shortens the TTL the
-    job's start had lengthened). A plain one keeps the registration ``worker_ttl`` seconds (RQ's: 60 more), as the
-    process's keeper does every second, so a worker that dies leaves the worker list ``WORKER_TTL`` after.
+    job's start had lengthened). Every one keeps the registration ``worker_ttl`` seconds (RQ's: 60 more, and the
+    job's TTL while it runs), as the process's keeper does every second, so a worker that dies leaves the worker list ``WORKER_TTL`` after.
 
     While Redis is away, RQ's idle loop retries with a pause that doubles (here jittered) up to the process's
     ``WORKER_RECONNECT_MAX_SECONDS`` (RQ's: a minute, so a loop could notice Redis was back a minute late)."""
@@ -187,9 +187,13 @@ class _Heartbeats:
         self.reconnect_max = value
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
-        if timeout is not None or pipeline is not None:  # RQ's own, with the job's TTL: as RQ sends it
+        if timeout is not None or pipeline is not None:  # RQ's own, as a job starts: the job's TTL, as RQ sends it
             self._plain_beat_at = 0.0
             super().heartbeat(timeout, pipeline)  # type: ignore[misc]
+            # but the registration itself keeps WORKER_TTL: the keeper beats every loop, busy or not, and a stall
+            # longer than that must expire it whatever the loop was doing (then it is registered again in full)
+            me: Any = self
+            (pipeline if pipeline is not None else me.connection).expire(me.key, me.worker_ttl)
             return
         at = time.monotonic()
         if at - self._plain_beat_at < HEARTBEAT_SECONDS:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+import re
 import signal
 import threading
 import time
@@ -26,6 +27,7 @@ from advocacy.delivery.models import Share
 from advocacy.extensions import db
 from advocacy.models_base import utcnow
 from tests.delivery.support import Sandbox, approved, employee
+from workers import queues
 from tests.faults.conftest import Workers, wait_until_settled
 from tests.faults.test_fault_kills import assert_exactly_once
 
@@ -144,6 +146,12 @@ def test_a_worker_registers_again_after_a_redis_stall_longer_than_its_ttl(fast, 
     wait_for(lambda: listed(client) == [(["publish", "default"], 2)], 60,
              lambda: f"the worker did not register: {healthz(client)}\n{pool.tail()}")
 
+    # the stall starts while one loop is a moment into a job (RQ lengthens a busy worker's registration to the job's
+    # TTL, about a minute): its registration must expire all the same, like the idle loop's
+    conn = Redis.from_url(private_redis.url)
+    running = queues.queue("default", conn).enqueue(time.sleep, 2 * ttl + 2)
+    wait_for(lambda: running.get_status(refresh=True) == "started", 30, lambda: f"no loop took the job\n{pool.tail()}")
+    assert all(0 < conn.ttl(key) <= ttl for key in conn.smembers("rq:workers")), "a registration outlives WORKER_TTL"
     stalled = Redis.from_url(private_redis.url)
     stall = threading.Thread(target=lambda: stalled.execute_command("DEBUG", "SLEEP", 2 * ttl))
     stall.start()
@@ -160,8 +168,11 @@ def test_a_worker_registers_again_after_a_redis_stall_longer_than_its_ttl(fast, 
 
     # the stall did expire the registration: this is the recovery (the worker writes the line just after it is listed
     # again, which /healthz can show first)
-    wait_for(lambda: "event=worker_registered_again" in logged(), 10,
-             lambda: f"the worker never logged registering again:\n{pool.tail()}")
+    wait_for(lambda: len(set(re.findall(r"event=worker_registered_again worker=(\S+)", logged()))) == 2, 10,
+             lambda: f"the two loops did not both log registering again:\n{pool.tail()}")
+    # and the job that ran through the stall finished on the loop that was busy
+    wait_for(lambda: running.get_status(refresh=True) == "finished", 30,
+             lambda: f"the job running through the stall ended {running.get_status(refresh=True)}\n{pool.tail()}")
     all_alive(pool)
 
 
