@@ -177,6 +177,8 @@ def _publish_claimed(share: Share, image: services.ImageRef | None, found: rules
         return held
     outcome, network = "error", share.network
     try:
+        # written before the budget is asked: an attempt logged after a 429 was recorded must be the one it stops
+        log.info("event=attempt share_id=%s account_id=%s", share_id, account.id)
         wait = budgets.take(redis_client(), share.network, account.id)
         if wait is not None:
             services.reschedule(share_id, wait + dt.timedelta(milliseconds=50), "waiting for the posting budget to "
