@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 
 from advocacy.extensions import db
 from advocacy.reach.links import record
@@ -128,3 +129,36 @@ def test_the_rollup_runs_as_a_periodic_job_on_the_default_queue(app, client, fac
     run_jobs(app)  # the job counts, then arms its next run
     assert figures(share_id) == (1, 1, 0)
     assert len(ScheduledJobRegistry(queue=queues.queue(queues.DEFAULT, redis)).get_job_ids()) >= len(ids)
+
+
+def test_user_agents_are_stored_as_sent_cut_to_512_characters_without_nul(app, client, factory, make_user):
+    share = factory.share(make_user("emma@acme.test"), factory.talking_point())
+    long_accented = "Mozilla/5.0 é" + "é" * 600  # gunicorn hands headers over as Latin-1 text
+    assert client.get(f"/r/{share.code}", headers={"User-Agent": long_accented}).status_code == 302
+    with app.test_request_context():
+        record(share.id, "198.51.100.1", "Mozilla/5.0\x00 (X11)")
+    stored = sorted(db.session.scalars(select(ClickEvent.user_agent)), key=len)
+    assert stored == ["Mozilla/5.0 (X11)", long_accented[:512]]
+
+
+def test_on_postgresql_the_click_writer_commits_asynchronously_and_replaces_a_connection_the_server_dropped(
+        app, client, factory, make_user):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the click writer's own connections exist on PostgreSQL only")
+    share = factory.share(make_user("emma@acme.test"), factory.talking_point())
+    assert click(client, share).status_code == 302
+    writer = app.extensions["advocacy.reach.links"].writer
+    (connection,) = writer.idle
+    assert connection.execute("SHOW synchronous_commit").fetchone() == ("off",)  # README, *Tracked links*
+    assert db.session.execute(text("SHOW synchronous_commit")).scalar() == "on"  # every other transaction
+    dropped = connection.info.backend_pid
+    assert db.session.execute(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": dropped}).scalar()
+    db.session.commit()
+    assert click(client, share).status_code == 302  # written again on a new connection, once
+    assert db.session.scalar(select(func.count()).select_from(ClickEvent)) == 2
+    (fresh,) = writer.idle
+    assert fresh.info.backend_pid != dropped
+    rollup()
+    assert figures(share.id) == (2, 1, 0)
+    db.engine.dispose()  # the app's engine disposed of: the click writer's connections are closed too
+    assert writer.idle == [] and fresh.closed
