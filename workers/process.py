@@ -159,9 +159,9 @@ class _Loops:
 class _Heartbeats:
     """RQ's worker sends a heartbeat (three commands, three round trips) when it starts waiting for a job, when it got
     one and when it is done with it: nine round trips a job. Here each is one pipelined round trip, and one sent less
-    than a second after the last plain one is left out; the one after each job always goes (it shortens the TTL the
-    job's start had lengthened). Every one keeps the registration ``worker_ttl`` seconds (RQ's: 60 more, and the
-    job's TTL while it runs), as the process's keeper does every second, so a worker that dies leaves the worker list ``WORKER_TTL`` after.
+    than a second after the last plain one is left out; the one after each job always goes. Every one keeps the
+    registration ``worker_ttl`` seconds (RQ's: 60 more, and the job's TTL while it runs), as the process's keeper
+    does every second, so a worker that dies leaves the worker list ``WORKER_TTL`` after.
 
     While Redis is away, RQ's idle loop retries with a pause that doubles (here jittered) up to the process's
     ``WORKER_RECONNECT_MAX_SECONDS`` (RQ's: a minute, so a loop could notice Redis was back a minute late)."""
@@ -498,8 +498,9 @@ def run(connect: Callable[[], Redis], names: Sequence[str], *, burst: bool, with
     try:
         _serve(0, conn, names, loops, _ForkingWorker if fork else _MainWorker, burst=burst,
                with_scheduler=with_scheduler, logging_level=logging_level)
-        loops.stop()
-        loops.start_helpers()  # (a loop that never started stops at once)
+        if not burst:  # a burst ends as each loop finds its queues empty: a busy block must not give its shares back
+            loops.stop()
+        loops.start_helpers()  # (a loop that never started stops at once, unless it is a burst's)
         _join(loops.helpers)
     finally:
         loops.stop()

@@ -143,3 +143,33 @@ def test_a_talking_point_withdrawn_while_its_block_posts_stops_the_rest_of_the_b
     assert first.status == "published" and len(x.posts()) == 1
     assert all(s.status == "cancelled" and "withdrawn" in (s.last_error or "") for s in rest), \
         [(s.status, s.last_error) for s in rest]
+
+
+def test_a_burst_worker_ends_only_when_every_loop_has_finished_its_blocks(app, settings, x):
+    """``advocacy worker --burst`` with a publishing thread: the main loop runs out of jobs first (its block is
+    short) while the thread is still posting a long block. The burst ends when each loop finds its queues empty: the
+    long block posts every share it claimed, none is given back to a queue nobody serves any more."""
+    import subprocess
+    import sys
+
+    from redis import Redis
+
+    from tests.conftest import ROOT, settings_env
+
+    point = approved()
+    ids = [services.create_share(employee(f"p{i}@acme.test", f"p{i}_acme"), point, "x").id for i in range(22)]
+    conn = Redis.from_url(settings["REDIS_URL"])
+    conn.flushdb()  # the shares' own jobs: replaced by one job a block, the short block first in the queue
+    short, long = queues.block_of(ids[-1]), queues.block_of(ids[0])
+    assert short != long and sum(queues.block_of(i) == long for i in ids) >= 15
+    queues.enqueue_publish(conn, ids[-1])
+    queues.enqueue_publish(conn, ids[0])
+    x.configure(latency_ms=150)  # the long block takes a few seconds
+    done = subprocess.run([sys.executable, "-m", "advocacy.cli", "worker", "--burst", "--threads", "2"],
+                          env=settings_env(settings | {"LOG_LEVEL": "INFO"}), cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    shares = rows(ids)
+    assert [s.status for s in shares] == ["published"] * len(ids), done.stderr[-3000:]
+    assert "event=block_released" not in done.stderr
+    assert posts_by_code(x.posts()) == {s.code: 1 for s in shares}

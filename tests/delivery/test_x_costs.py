@@ -118,6 +118,7 @@ def first_of_next_month(now: dt.datetime) -> dt.datetime:
 @pytest.mark.parametrize("threads", [1, 3])
 def test_the_monthly_cap_holds_shares_over_it_until_next_month_never_failing_them(app, settings, x, threads):
     settings["X_MONTHLY_SPEND_CAP"] = "0.40"  # two posts with a link, for the worker process
+    settings["LOG_LEVEL"] = "INFO"  # its lines are shown if the outcome is wrong
     ids = due_shares(3)
 
     if threads == 1:
@@ -135,7 +136,8 @@ def test_the_monthly_cap_holds_shares_over_it_until_next_month_never_failing_the
     db.session.expire_all()
     shares = [db.session.get(Share, i) for i in ids]
     states = sorted(s.status for s in shares)
-    assert states == ["published", "published", "scheduled"], [(s.status, s.last_error) for s in shares]
+    assert states == ["published", "published", "scheduled"], \
+        f"{[(s.id, s.status, s.last_error) for s in shares]}\n{done.stderr[-6000:]}"
     held = next(s for s in shares if s.status == "scheduled")
     assert held.last_error == "held: X monthly spend cap of $0.40 reached"
     assert held.scheduled_at == first_of_next_month(utcnow())

@@ -27,9 +27,9 @@ from advocacy.delivery.models import Share
 from advocacy.extensions import db
 from advocacy.models_base import utcnow
 from tests.delivery.support import Sandbox, approved, employee
-from workers import queues
 from tests.faults.conftest import Workers, wait_until_settled
 from tests.faults.test_fault_kills import assert_exactly_once
+from workers import queues
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(300)]
 
