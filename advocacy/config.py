@@ -132,6 +132,8 @@ def parse_linkedin_version(value: str) -> str:
 def parse_outbound_allow(value: str) -> str:
     """``127.0.0.1, 10.1.0.0/16, sandbox.internal`` → the same, tidied; refuses an entry that is neither a host name
     nor an address or network."""
+    if not value.strip():  # nothing to check: the guard (with requests, ~5 MiB) loads when a request first goes out
+        return ""
     from connectors.netguard import Guard
 
     Guard.from_entries(value)

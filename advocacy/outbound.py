@@ -9,16 +9,20 @@ network.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from flask import current_app
 
-from connectors.netguard import Guard
+if TYPE_CHECKING:  # the guard (with requests, ~5 MiB) loads when a request first goes out
+    from connectors.netguard import Guard
 
 UNREACHABLE = "could not reach that server; check the address or try again later"
 
 
 @lru_cache(maxsize=8)
 def _guard(entries: str) -> Guard:
+    from connectors.netguard import Guard
+
     return Guard.from_entries(entries)
 
 

@@ -11,11 +11,13 @@ import datetime as dt
 import email.utils
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
+from functools import cache
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
+if TYPE_CHECKING:  # requests loads with the first session (``http_session``)
+    import requests
+
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_USER_AGENT = "advocacy/0.1 (+self-hosted employee advocacy)"
@@ -273,15 +275,24 @@ def registered_networks() -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------- HTTP sessions
-class _TimeoutAdapter(HTTPAdapter):
-    def __init__(self, timeout: float, **kw: Any) -> None:
-        self._timeout = timeout
-        super().__init__(**kw)
+@cache
+def _timeout_adapter_class() -> Any:
+    """The adapter that gives every request the session's timeout unless the caller set one. Made on first use, so
+    importing this module does not import requests (with urllib3 and charset_normalizer, ~5 MiB): a web worker serving
+    pages never opens a session."""
+    from requests.adapters import HTTPAdapter
 
-    def send(self, request: requests.PreparedRequest, **kw: Any) -> requests.Response:  # type: ignore[override]
-        if kw.get("timeout") is None:
-            kw["timeout"] = self._timeout
-        return super().send(request, **kw)
+    class TimeoutAdapter(HTTPAdapter):
+        def __init__(self, timeout: float, **kw: Any) -> None:
+            self._timeout = timeout
+            super().__init__(**kw)
+
+        def send(self, request: requests.PreparedRequest, **kw: Any) -> requests.Response:  # type: ignore[override]
+            if kw.get("timeout") is None:
+                kw["timeout"] = self._timeout
+            return super().send(request, **kw)
+
+    return TimeoutAdapter
 
 
 def http_session(
@@ -294,9 +305,13 @@ def http_session(
         user_agent: sent on every request.
         session: an existing session to configure (tweepy's, requests-oauthlib's) instead of a new one.
     """
-    s = session if session is not None else requests.Session()
+    if session is None:
+        import requests
+
+        session = requests.Session()
+    s = session
     s.headers["User-Agent"] = user_agent
-    adapter = _TimeoutAdapter(timeout)
+    adapter = _timeout_adapter_class()(timeout)
     s.mount("http://", adapter)
     s.mount("https://", adapter)
     _read_environment_once_per_host(s)

@@ -19,7 +19,6 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import requests
 from flask import current_app
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -28,7 +27,6 @@ from advocacy import outbound
 from advocacy.extensions import db, redis_client
 from advocacy.models_base import UTCDateTime, utcnow
 from connectors.base import DEFAULT_USER_AGENT, http_session
-from connectors.netguard import protect
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +145,7 @@ def request_fetch(tp_id: int) -> None:
         return
     try:
         queues.queue(queues.DEFAULT, redis_client()).enqueue(
-            JOB, tp_id, job_timeout=60, result_ttl=600, failure_ttl=7 * 86400,
+            JOB, tp_id, job_timeout=60, result_ttl=0, failure_ttl=7 * 86400,  # the card's row holds the outcome
             description=f"link preview of talking point {tp_id}")
     except RedisError as exc:
         log.warning("event=link_preview_not_queued talking_point_id=%s error=%s", tp_id, type(exc).__name__)
@@ -276,6 +274,10 @@ def fetch(url: str) -> Card:
     """
     if urlsplit(url).scheme not in ("http", "https"):
         raise PreviewError("the link is not an http(s) address")
+    import requests
+
+    from connectors.netguard import protect
+
     deadline = time.monotonic() + TIMEOUT
     session = protect(http_session(timeout=TIMEOUT, user_agent=DEFAULT_USER_AGENT), outbound.guard(),
                       timeout=TIMEOUT, max_redirects=MAX_REDIRECTS)

@@ -19,15 +19,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import phonenumbers
-import regex
-from stdnum import iban, luhn
-
 from advocacy.errors import DomainError
-from connectors.threads import MAX_LINKS as THREADS_MAX_LINKS
-from connectors.threads import links_in as threads_links
-from connectors.threads import post_text as threads_post_text
-from connectors.threads import text_length as threads_length
+
+# phonenumbers, regex, python-stdnum and connectors.threads (with requests) are imported where a rule first needs them:
+# together some 4 MiB in every web worker, and most requests never screen a text (issue 18).
 
 BLOCK = "block"
 WARN = "warn"
@@ -164,6 +159,8 @@ def _clean_param(name: str, value: Any) -> Any:
             raise DomainError("at most 1000 entries of at most 200 characters", f"params.{name}")
     elif name == "region":
         value = str(value).strip().upper()
+        import phonenumbers
+
         if value and value not in phonenumbers.SUPPORTED_REGIONS:
             raise DomainError(f"{value!r} is not a region code such as US, GB or DE", "params.region")
     elif name == "text":
@@ -191,7 +188,7 @@ def measure(text: str, network: str) -> int:
     if network == "x":
         return int(_parse_tweet(text).weightedLength)
     if network == "bluesky":
-        return len(regex.findall(r"\X", text))
+        return _graphemes(text)
     if network == "mastodon":
         return len(URL_RE.sub("x" * MASTODON_URL_LENGTH, text))
     if network == "linkedin":  # the text as given, escaped as the connector sends it
@@ -200,6 +197,8 @@ def measure(text: str, network: str) -> int:
 
         return linkedin_length(linkedin_commentary(text))
     if network == "threads":
+        from connectors.threads import text_length as threads_length
+
         return threads_length(text)
     return len(text)
 
@@ -221,13 +220,25 @@ def sent_length(text: str, network: str, link: str = "", media: bool = False) ->
 
         return linkedin_length(linkedin_commentary(text, link or None, media=media))
     if network == "threads":  # a text post carries the link in its card; with an image it joins the text
+        from connectors.threads import post_text as threads_post_text
+        from connectors.threads import text_length as threads_length
+
         return threads_length(threads_post_text(text, link or None, media=media))
     return measure(f"{text} {link}" if link else text, network)
+
+
+def _graphemes(text: str) -> int:
+    """What a reader sees as characters (Unicode extended grapheme clusters, which ``re`` cannot match)."""
+    import regex
+
+    return len(regex.findall(r"\X", text))
 
 
 def _overflow_start(text: str, network: str, limit: int) -> int:
     """Index in ``text`` of the first character past ``limit`` (for the finding's span)."""
     if network == "bluesky":
+        import regex
+
         graphemes = regex.findall(r"\X", text)
         return len("".join(graphemes[:limit]))
     if network == "x":
@@ -250,6 +261,8 @@ EMAIL_RE = re.compile(r"(?<![\w@.+-])[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*
 
 
 def _cards(text: str) -> Iterator[tuple[int, int]]:
+    from stdnum import luhn
+
     for m in CARD_RE.finditer(text):
         digits = re.sub(r"\D", "", m.group())
         if 13 <= len(digits) <= 19 and len(set(digits)) > 1 and luhn.is_valid(digits):
@@ -257,6 +270,8 @@ def _cards(text: str) -> Iterator[tuple[int, int]]:
 
 
 def _ibans(text: str) -> Iterator[tuple[int, int]]:
+    from stdnum import iban
+
     for m in IBAN_RE.finditer(text):
         candidate = m.group()
         while len(candidate) >= 15:  # the match may run into the next word: try shorter on group boundaries
@@ -272,6 +287,8 @@ def _emails(text: str) -> Iterator[tuple[int, int]]:
 
 
 def _phones(text: str, region: str) -> Iterator[tuple[int, int]]:
+    import phonenumbers
+
     for m in phonenumbers.PhoneNumberMatcher(text, region or None, leniency=phonenumbers.Leniency.VALID):
         yield m.start, m.end
 
@@ -344,6 +361,11 @@ def _check_threads_length(ctx: _Context, limit: int) -> Iterator[Hit]:
     """The Threads text exactly as the connector sends it (``connectors.threads.post_text``: a text post carries the
     tracked link as its link card, outside the text; an image post in the text), counted as Threads counts (emoji as
     their UTF-8 bytes), and its links against Threads' 5 (the card's link counts when it is a different one)."""
+    from connectors.threads import MAX_LINKS as THREADS_MAX_LINKS
+    from connectors.threads import links_in as threads_links
+    from connectors.threads import post_text as threads_post_text
+    from connectors.threads import text_length as threads_length
+
     sent = threads_post_text(ctx.text, ctx.link or None, media=ctx.media)
     count = threads_length(sent)
     if count > limit:

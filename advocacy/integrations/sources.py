@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -39,7 +38,6 @@ from advocacy.integrations.models import FeedItem, FeedSource
 from advocacy.models_base import utcnow
 from advocacy.people.models import Team, User
 from connectors.base import DEFAULT_USER_AGENT, http_session
-from connectors.netguard import protect
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +194,10 @@ def download(url: str, etag: str | None, last_modified: str | None) -> Answer:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
+    import requests
+
+    from connectors.netguard import protect
+
     session = protect(http_session(timeout=timeout, user_agent=DEFAULT_USER_AGENT), outbound.guard(),
                       timeout=timeout, max_redirects=MAX_REDIRECTS)
     try:

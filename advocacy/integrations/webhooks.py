@@ -27,7 +27,6 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
 from flask import current_app
 from sqlalchemy import select, update
 from standardwebhooks.webhooks import Webhook
@@ -42,7 +41,6 @@ from advocacy.integrations.models import DeliveryStatus, WebhookDelivery, Webhoo
 from advocacy.models_base import utcnow
 from advocacy.people.models import Role, User
 from connectors.base import DEFAULT_USER_AGENT, http_session
-from connectors.netguard import Refused, protect
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +69,8 @@ def _check_url(value: Any) -> str:
         url = check_link(value)
     except DomainError as exc:
         raise DomainError(exc.message, "url") from None
+    from connectors.netguard import Refused
+
     parts = urlsplit(url)
     try:  # the guard runs again on every attempt (an address may change); this refuses the obvious at once
         outbound.guard().address(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
@@ -302,6 +302,10 @@ def deliver(delivery_id: int, now: dt.datetime | None = None) -> bool | None:
         delivery_id: the delivery.
         now: the time (tests).
     """
+    import requests
+
+    from connectors.netguard import protect
+
     now = now or utcnow()
     delivery = db.session.get(WebhookDelivery, delivery_id)
     if delivery is None or not delivery.endpoint.enabled or not _claim(delivery_id, now):

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import requests
 from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import delete
@@ -36,9 +35,9 @@ from advocacy.extensions import db, redis_client
 from advocacy.notifications import channels, oneclick
 from advocacy.notifications.destinations import PushSubscription, subscriptions
 from connectors.base import http_session
-from connectors.netguard import protect
 
 if TYPE_CHECKING:
+    import requests
     from py_vapid import Vapid02
 
 log = logging.getLogger(__name__)
@@ -129,6 +128,8 @@ def _contact() -> str:
 
 # ----------------------------------------------------------------------------------------------------- sending
 def _session() -> requests.Session:
+    from connectors.netguard import protect
+
     timeout = float(current_app.config["HTTP_TIMEOUT"])
     return protect(http_session(timeout=timeout), outbound.guard(), timeout=timeout, max_redirects=0)
 
@@ -158,6 +159,7 @@ def _send_one(sub: PushSubscription, data: bytes) -> requests.Response:
                                     "exp": int(time.time()) + VAPID_LIFETIME}
     headers = vapid().sign(claims)
     timeout = float(current_app.config["HTTP_TIMEOUT"])
+    import requests
     from pywebpush import WebPusher  # with aiohttp: ~9 MiB a web worker needs only when it sends a push
 
     answer = WebPusher(info, requests_session=_session()).send(data, headers, ttl=TTL, timeout=timeout)
@@ -179,6 +181,8 @@ def send(user_id: int, message: dict[str, str], key: str) -> int:
     devices = subscriptions(user_id)
     if not devices:
         raise channels.Unreachable("no browser or phone has notifications turned on")
+    import requests
+
     data = json.dumps(message, ensure_ascii=False).encode()
     delivered, retry, refused = 0, 0.0, ""
     for sub in devices:

@@ -13,7 +13,6 @@ import smtplib
 from email.message import EmailMessage
 from typing import Any
 
-import requests
 from flask import current_app, render_template
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -164,6 +163,8 @@ def post_to_slack(since: dt.datetime) -> bool:
     with http_session(timeout=current_app.config["HTTP_TIMEOUT"]) as session:
         answer = session.post(url, json={"text": text})
     if answer.status_code >= 300:
+        import requests
+
         raise requests.HTTPError(f"Slack answered {answer.status_code}: {answer.text[:200]}")
     log.info("event=slack_posted published=%s failed=%s", figures["published"], figures["failed"])
     return True

@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import requests
 from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -36,7 +35,9 @@ from advocacy.extensions import db
 from advocacy.notifications import channels, oneclick
 from advocacy.notifications.destinations import TeamsPost, TeamsWebhook, teams_webhook_for
 from connectors.base import DEFAULT_USER_AGENT, http_session
-from connectors.netguard import protect
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 MAX_BYTES = 28 * 1024
@@ -110,6 +111,8 @@ def message_body(card: dict[str, Any]) -> bytes:
 
 
 def _session() -> requests.Session:
+    from connectors.netguard import protect
+
     timeout = float(current_app.config["HTTP_TIMEOUT"])
     return protect(http_session(timeout=timeout, user_agent=DEFAULT_USER_AGENT), outbound.guard(), timeout=timeout,
                    max_redirects=0)
@@ -118,6 +121,8 @@ def _session() -> requests.Session:
 def post(url: str, body: bytes) -> None:
     """POST one webhook body; returns when Teams accepted it. Raises ``RetryLater``, ``Unreachable`` or
     ``TeamsRefused``."""
+    import requests
+
     try:
         answer = _session().post(url, data=body, headers={"Content-Type": "application/json"},
                                  allow_redirects=False)
