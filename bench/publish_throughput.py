@@ -30,6 +30,8 @@ the default queue is idle, waits ``--settle`` seconds, and prints every process'
 before, with the load average. It fails (exit status 1) if a process died or was replaced; ``--max-growth`` (5%) only
 marks a change over it. ``--trace`` runs the default-queue worker under tracemalloc (``bench/traced_worker.py``) and
 prints, after each round from the second on, the 20 tracebacks whose memory grew most since the round before;
+``--redis-keys`` prints, after each round, Redis's keys grouped by pattern (count, ``MEMORY USAGE`` sum, TTLs) and
+``INFO memory`` (``used_memory``, ``used_memory_rss``, ``mem_fragmentation_ratio``...), each against the round before.
 ``--periodic-seconds N`` runs every periodic job every N seconds (more runs a round, for tracing).
 
     python bench/publish_throughput.py --memory --shares 10000 --rounds 3 [--web 2] [--trace] [--database-url URL]
@@ -57,6 +59,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.redis_keys import KeyCensus, PhasePeaks  # noqa: E402
 
 
 def sleep_job(ms: int) -> None:
@@ -198,6 +202,9 @@ def main() -> None:
     parser.add_argument("--probe", action="store_true",
                         help="--memory: after each round, the default-queue worker's RSS before and after a full "
                              "garbage collection and malloc_trim (no tracemalloc; the probe frees what it finds)")
+    parser.add_argument("--redis-keys", action="store_true",
+                        help="--memory: after each round, Redis's keys by pattern (count, MEMORY USAGE, TTLs) and "
+                             "INFO memory, each against the round before (bench/redis_keys.py)")
     parser.add_argument("--periodic-seconds", type=int, default=0,
                         help="--memory: every periodic job this often (0: the deployment's settings)")
     args = parser.parse_args()
@@ -604,6 +611,8 @@ def memory_main(args: argparse.Namespace, folder: Path, env: dict[str, str], red
         print("at start (idle): " + ", ".join(f"{w.label} {m:.1f}" for w, m in zip(watched, memory[0], strict=True))
               + " MiB", flush=True)
         snapshots: list[Path | None] = [_request_snapshot(trace, "start") if args.trace else None]
+        keys = KeyCensus(conn, args.redis_keys)
+        keys.show("at start")
         for n in range(args.rounds):
             publishing, idle, began = _memory_round(args, n, x_url, conn, web_url, watched)
             memory.append([w.rss() for w in watched])
@@ -617,6 +626,7 @@ def memory_main(args: argparse.Namespace, folder: Path, env: dict[str, str], red
                 mark = "  OVER" if n and abs(change) > args.max_growth / 100 and "sandbox" not in w.label else ""
                 print(f"  {w.label}: {memory[-1][i]:.1f} ({change:+.1%}){mark}", flush=True)
             print(f"  {redis_lines}", flush=True)
+            keys.show(f"after round {n + 1}")
             if args.trace:
                 snapshots.append(_request_snapshot(trace, f"round{n + 1}"))
                 _show_probe(trace / f"round{n + 1}.json")
@@ -644,18 +654,23 @@ def _memory_round(args: argparse.Namespace, n: int, x_url: str, conn: Any, web_u
 
     publish_q, default_q = queues.queue(queues.PUBLISH, conn), queues.queue(queues.DEFAULT, conn)
     began = time.monotonic()
+    phases = PhasePeaks(conn, args.redis_keys)
     requests.post(f"{x_url}/_sandbox/config", json={"latency_ms": 0}, timeout=5)
     ids, enqueue = prepare(f"m{n}", args.shares, x_url)
     requests.post(f"{x_url}/_sandbox/config", json={"latency_ms": args.latency_ms}, timeout=5)
+    phases.mark("people and shares made")
     t0 = time.monotonic()
     enqueue()
+    phases.mark("queued")
     started = StartedJobRegistry(queue=publish_q)
     while not (publish_q.count == 0 and started.count == 0 and published(ids) == len(ids)):
         _check(watched)
         time.sleep(0.5)
     publishing = time.monotonic() - t0
+    phases.mark("published")
     if web_url and args.clicks:
         _click(web_url, ids, args.clicks)
+        phases.mark("clicked")
     idle_since = time.monotonic()
     default_started = StartedJobRegistry(queue=default_q)
     while (default_q.count or default_started.count) and time.monotonic() - idle_since < args.idle_wait:
@@ -665,6 +680,8 @@ def _memory_round(args: argparse.Namespace, n: int, x_url: str, conn: Any, web_u
         print(f"  (the default queue still holds {default_q.count} jobs after {args.idle_wait:.0f} s)")
     time.sleep(args.settle)
     _check(watched)
+    phases.mark("default queue idle, settled")
+    phases.show()
     return publishing, time.monotonic() - idle_since - args.settle, began
 
 
