@@ -23,6 +23,8 @@ from workers import queues
 
 log = logging.getLogger(__name__)
 RUNNER = "workers.schedule.run"
+RESULT_SECONDS = 60  # the least a finished run is kept (see ``result_ttl``)
+FAILURE_SECONDS = 7 * 86400
 
 
 @dataclass(frozen=True)
@@ -96,11 +98,23 @@ def run(periodic_id: str, every: int) -> Any:
             log.info("event=periodic_armed periodic_id=%s job_id=%s", p.id, jid)
 
 
+def result_ttl(every: int) -> int:
+    """Seconds RQ keeps a finished run (its job hash and result) of a job run every ``every`` seconds: until the next
+    run is due, and at least ``RESULT_SECONDS``.
+
+    Nothing reads a run's result (the job's work is in the database); the finished job is kept only so that arming
+    does not schedule that run again: a host whose clock is behind works out the slot that already ran, and finds it.
+    Kept longer, the results pile up in Redis (a sweep every 30 s kept 600 s: 20 finished jobs with their result
+    streams, about 130 KiB, for that job alone); kept this long, each periodic job has one or two at any time.
+    """
+    return max(every, RESULT_SECONDS)
+
+
 def _arm_one(connection: Redis, p: Periodic, every: int, now: float) -> str:
     slot = int(now // every) + 1
     jid = job_id(p, slot)
     q = queues.queue(p.queue, connection)
     if q.fetch_job(jid) is None:
         q.enqueue_at(dt.datetime.fromtimestamp(slot * every, dt.UTC), RUNNER, p.id, every, job_id=jid,
-                     result_ttl=600, failure_ttl=7 * 86400, description=f"periodic {p.id}")
+                     result_ttl=result_ttl(every), failure_ttl=FAILURE_SECONDS, description=f"periodic {p.id}")
     return jid
