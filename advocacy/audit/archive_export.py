@@ -21,11 +21,8 @@ import datetime as dt
 import io
 import json
 from collections.abc import Iterator
-from email.generator import BytesGenerator
-from email.message import EmailMessage
-from email.policy import SMTP, default
 from email.utils import format_datetime, formataddr
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -41,8 +38,10 @@ from advocacy.delivery.models import Share, ShareStatus
 from advocacy.extensions import db
 from advocacy.people.models import User
 
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
 PAGE = 500  # posts per query
-MBOX_POLICY = default.clone(linesep="\n")  # an mbox's lines end with LF; each message is RFC 5322 inside
 
 
 def _approvals(tp_ids: set[int]) -> dict[int, list[Any]]:
@@ -167,6 +166,9 @@ def message(row: dict[str, Any], domain: str) -> EmailMessage:
     """One post as an RFC 5322 message: From the person, Date the publication, Subject the talking point and
     network, a Message-ID stable for the share (the same post exported twice is the same message), the post's
     facts in ``X-Advocacy-*`` headers, the exact text as the body, and the whole record attached as JSON."""
+    from email.message import EmailMessage  # here: the e-mail package costs a web worker that never exports 0.5 MiB
+    from email.policy import SMTP
+
     msg = EmailMessage(policy=SMTP)
     msg["From"] = formataddr((row["user_name"], row["user"]))
     msg["To"] = formataddr((f"{LABELS.get(row['network'], row['network'])} {row['account_handle'] or ''}".strip(),
@@ -198,12 +200,16 @@ def message(row: dict[str, Any], domain: str) -> EmailMessage:
 def mbox(rows: Iterator[dict[str, Any]]) -> Iterator[bytes]:
     """An mbox of the posts' messages, written as it streams: each message after its ``From `` separator line, body
     lines that start with "From " quoted as ``>From `` (the generator's ``mangle_from_``), a blank line after each."""
+    from email.generator import BytesGenerator
+    from email.policy import default
+
+    mbox_policy = default.clone(linesep="\n")  # an mbox's lines end with LF; each message is RFC 5322 inside
     domain = urlsplit(current_app.config["PUBLIC_URL"]).hostname or "advocacy.invalid"
     out = io.BytesIO()
     for i, row in enumerate(rows, 1):
         published = dt.datetime.fromisoformat(row["published_at"])
         out.write(f"From {row['user']} {published.astimezone(dt.UTC):%a %b %d %H:%M:%S %Y}\n".encode())
-        BytesGenerator(out, mangle_from_=True, policy=MBOX_POLICY).flatten(message(row, domain))
+        BytesGenerator(out, mangle_from_=True, policy=mbox_policy).flatten(message(row, domain))
         out.write(b"\n")
         if i % 50 == 0:
             yield out.getvalue()
