@@ -15,3 +15,21 @@ def test_many_shares_are_queued_over_several_pipelines_one_job_a_block(app, redi
     assert len(ids) == len(set(ids)) == blocks
     assert set(ids) == {queues.publish_job_id(b * queues.BLOCK, "k") for b in range(blocks)}
     assert all(q.fetch_job(i).result_ttl == 0 for i in ids[:: queues.PIPELINE_CHUNK])  # no result kept
+
+
+def test_job_states_answers_for_every_share_asking_each_job_once(app, redis, monkeypatch):
+    monkeypatch.setattr(queues, "STATE_CHUNK", 2)  # several pipelines
+    queues.enqueue_publish_many(redis, [(share_id, None, "k") for share_id in range(3 * queues.BLOCK)])
+    ids = [queues.publish_job_id(share_id, "k") for share_id in range(3 * queues.BLOCK)] + ["shares-999-k"]
+    asked: list[str] = []
+    real = redis.pipeline
+
+    def counting(*args, **kwargs):
+        pipe = real(*args, **kwargs)
+        hmget = pipe.hmget
+        pipe.hmget = lambda key, *rest: (asked.append(key), hmget(key, *rest))[1]
+        return pipe
+
+    monkeypatch.setattr(redis, "pipeline", counting)
+    assert queues.job_states(redis, ids) == ["queued"] * (3 * queues.BLOCK) + [None]
+    assert sorted(asked) == sorted({f"rq:job:{i}" for i in ids})  # 4 jobs asked, not 61 shares

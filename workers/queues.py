@@ -56,6 +56,7 @@ HELD = frozenset({"queued", "scheduled", "started", "deferred"})  # job states i
 # resident memory by an allocator that does not give it back: the embedded server's). 100 a pipeline: 0.2 MiB, and
 # 500 or 2,500 jobs queue as fast (the round trips are a few more milliseconds).
 PIPELINE_CHUNK = 100
+STATE_CHUNK = 1000  # job states asked per pipeline (``job_states``)
 
 _embedded: dict[str, Any] = {}
 
@@ -241,12 +242,17 @@ def job_states(connection: Redis, job_ids: list[str], *, started_before: dt.date
             pipe.lrange(publish.intermediate_queue_key, 0, -1)
             listed, taken = pipe.execute()
         waiting = {_text(v) for v in listed} - {_text(v) for v in taken}
-    with connection.pipeline(transaction=False) as pipe:
-        for job_id in job_ids:
-            pipe.hmget(f"rq:job:{job_id}", ["status", "started_at"])
-        replies = pipe.execute()
+    distinct = list(dict.fromkeys(job_ids))  # a block's due shares share one job: each job asked once
+    replies: dict[str, Any] = {}
+    for start in range(0, len(distinct), STATE_CHUNK):  # Redis buffers a pipeline's replies: a bounded batch
+        chunk = distinct[start : start + STATE_CHUNK]
+        with connection.pipeline(transaction=False) as pipe:
+            for job_id in chunk:
+                pipe.hmget(f"rq:job:{job_id}", ["status", "started_at"])
+            replies.update(zip(chunk, pipe.execute(), strict=True))
     states: list[str | None] = []
-    for job_id, (status, started_at) in zip(job_ids, replies, strict=True):
+    for job_id in job_ids:
+        status, started_at = replies[job_id]
         state = _text(status) if status is not None else None
         if started_before is not None and (
                 (state == "started" and _started_before(started_at, started_before))
