@@ -34,6 +34,7 @@ import argparse
 import datetime as dt
 import os
 import random
+import secrets
 import statistics
 import sys
 import tempfile
@@ -228,8 +229,13 @@ def serve(url: str, workers: int) -> tuple[Any, str]:
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADVOCACY_") and k != "DATABASE_URL"}
+    # the secrets given, not generated in the fresh instance folder: two workers starting at once both found no
+    # token_keys file there, and the one that read it before the other had written it failed to boot
+    from cryptography.fernet import Fernet
+
     env.update(DATABASE_URL=url, ADVOCACY_INSTANCE_PATH=tempfile.mkdtemp(), ADVOCACY_LOG_LEVEL="WARNING",
-               PYTHONPATH=ROOT, REDIS_URL=REDIS_URL)
+               PYTHONPATH=ROOT, REDIS_URL=REDIS_URL, ADVOCACY_SECRET_KEY=secrets.token_urlsafe(48),
+               ADVOCACY_TOKEN_KEYS=Fernet.generate_key().decode())
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
                              str(workers), "--worker-class", "sync", "--timeout", "120", "--log-level", "warning",
                              "wsgi:app"], env=env, cwd=ROOT)

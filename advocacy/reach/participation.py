@@ -20,10 +20,12 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, true, tuple_
+from sqlalchemy.orm import aliased
 
 from advocacy.delivery.models import SHARE_CHANNELS, Share, ShareStatus
 from advocacy.extensions import db
+from advocacy.models_base import UTCDateTime
 from advocacy.notifications.channels import CHANNEL_NAMES
 from advocacy.notifications.models import Announcement, AnnouncementStatus
 from advocacy.people.models import User
@@ -81,13 +83,37 @@ def _people_per_channel(pairs: Any) -> dict[str, int]:
     return {c: n for c, n in db.session.execute(select(distinct.c[0], func.count()).group_by(distinct.c[0]))}
 
 
+def _people_sharing(filters: Filters, start: dt.datetime, end: dt.datetime) -> dict[str, int]:
+    """PostgreSQL: the people who shared per channel, found one (channel, person) at a time along the index
+    ``ix_shares_channel_user_id_created_at``: each step seeks the first share of the range after the last pair
+    found (the next person's from the range's start on), so a range costs about one index probe per person who
+    shared in it (2,000) rather than reading and hashing every share made in it (100,000 in a year). Backend CPU
+    per statement on the bench dataset (loaded machine): a year 30-38 ms against 50-60 ms, 30 days 20-23 against
+    22-25 ms. PostgreSQL has no skip scan of its own; SQLite reads the pairs as before."""
+
+    def next_pair(after: Any) -> Any:
+        s = aliased(Share)
+        query = select(s.channel, s.user_id).where(
+            s.status != ShareStatus.CANCELLED, s.created_at >= start, s.created_at < end)
+        if after is not None:  # from the next person's first share of the range on, in the index's order
+            query = query.where(tuple_(s.channel, s.user_id, s.created_at)
+                                >= tuple_(after.c.channel, after.c.user_id + 1, literal(start, UTCDateTime())))
+        return _scope(query, s.user_id, s.talking_point_id, filters).order_by(s.channel, s.user_id).limit(1)
+
+    pairs = next_pair(None).cte("pairs", recursive=True)
+    step = next_pair(pairs).lateral("step")
+    pairs = pairs.union_all(select(step.c.channel, step.c.user_id).select_from(pairs).join(step, true()))
+    return {c: n for c, n in db.session.execute(select(pairs.c.channel, func.count()).group_by(pairs.c.channel))}
+
+
 def participation(filters: Filters) -> list[Row]:
     """One row per channel, in ``SHARE_CHANNELS`` order (see the module's docstring for each figure)."""
     start, end = _bounds(filters)
     made = (Share.status != ShareStatus.CANCELLED, Share.created_at >= start, Share.created_at < end)
     shared_q = _scope(select(Share.channel, Share.user_id).where(*made), Share.user_id, Share.talking_point_id,
                       filters)
-    shared: dict[str, int] = _people_per_channel(shared_q)
+    shared: dict[str, int] = _people_sharing(filters, start, end) if db.engine.dialect.name == "postgresql" \
+        else _people_per_channel(shared_q)
     waits: dict[str, list[float]] = {}
     # every other figure needs an announcement sent (at any time: the rate's numerator does not bound it): without
     # one, the joins below would still read every share of the range to find nothing

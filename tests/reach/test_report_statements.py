@@ -84,3 +84,38 @@ def test_participation_counts_shares_before_and_after_an_announcement_is_sent(fa
     rows = {r.channel: r for r in participation.participation(WEEK)}
     assert (rows["slack"].notified, rows["slack"].shared, rows["slack"].rate, rows["slack"].median_seconds) \
         == (1, 1, 1.0, 1200.0)
+
+
+def test_participation_counts_each_person_once_per_channel_they_shared_from_in_the_range(factory, make_user):
+    # on PostgreSQL the people per channel are found pair by pair along the (channel, person, created_at) index:
+    # repeats, cancelled shares, shares just outside the range and a team filter must all count as the plain count
+    team = factory.team("Platform")
+    tp = factory.talking_point()
+    people = [make_user(f"p{i}@acme.test") for i in range(6)]
+    people[0].team_id = people[3].team_id = team.id
+    start = WEEK.date_from
+    inside = dt.datetime.combine(start, dt.time(9), dt.UTC)
+    made = [  # (person, channel, when, cancelled)
+        (0, "web", inside, False), (0, "web", inside + dt.timedelta(days=2), False), (0, "slack", inside, False),
+        (1, "web", inside - dt.timedelta(days=1), False),  # the day before the range
+        (1, "web", inside + dt.timedelta(days=8), False),  # after it
+        (2, "web", inside - dt.timedelta(days=3), False), (2, "web", inside + dt.timedelta(days=1), False),
+        (3, "email", inside, True),  # cancelled: not a share made
+        (3, "email", inside + dt.timedelta(days=3), False), (3, "web", inside, True),
+        (4, "api", inside, True), (5, "web", TODAY, False), (5, "slack", TODAY, False), (5, "api", TODAY, False)]
+    for person, channel, when, cancelled in made:
+        share = factory.share(people[person], tp, "x", published=when)
+        share.channel, share.created_at = channel, when
+        if cancelled:
+            share.status = "cancelled"
+    db.session.commit()
+
+    def shared(filters: reports.Filters) -> dict[str, int]:
+        return {r.channel: r.shared for r in participation.participation(filters) if r.shared}
+
+    assert shared(WEEK) == {"web": 3, "slack": 2, "email": 1, "api": 1}
+    assert shared(YEAR) == {"web": 4, "slack": 2, "email": 1, "api": 1}
+    assert shared(reports.Filters(WEEK.date_from, WEEK.date_to, team_id=team.id)) == {"web": 1, "slack": 1, "email": 1}
+    assert shared(reports.Filters(WEEK.date_from, WEEK.date_to, user_id=people[5].id)) == {"web": 1, "slack": 1,
+                                                                                            "api": 1}
+    assert shared(reports.Filters(YEAR.date_from, YEAR.date_to, talking_point_id=tp.id + 1)) == {}
