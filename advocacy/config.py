@@ -8,8 +8,10 @@ Settings come from, in order: the defaults below, ``ADVOCACY_<NAME>`` environmen
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -475,14 +477,22 @@ def finish(config: dict[str, Any], instance_path: Path) -> None:
 
 
 def _instance_secret(path: Path, make: Callable[[], str]) -> str:
-    """Read a generated secret, or create it readable by this user only."""
+    """Read a generated secret, or create it readable by this user only.
+
+    Processes starting at once (gunicorn's workers on a fresh installation) agree on one secret: each writes its own
+    to a private file, and the first hard link under ``path`` wins; a link is whole when it appears, so no process
+    reads a file another is still writing."""
     if path.exists():
         return path.read_text().strip()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    value = make()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(value + "\n")
-    return value
+    fd, draft = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(make() + "\n")
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+    finally:
+        os.unlink(draft)
+    return path.read_text().strip()
 
 
 def _new_fernet_key() -> str:

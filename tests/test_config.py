@@ -68,6 +68,30 @@ def test_embedded_default_generates_private_secrets_once(tmp_path, monkeypatch):
     assert first.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'advocacy.db'}"
 
 
+def test_processes_starting_at_once_on_a_fresh_instance_agree_on_its_secrets(tmp_path):
+    """gunicorn's workers of a new installation load the configuration at the same moment: every one gets the same
+    whole keys (none reads a file another is still writing, none fails on one another created)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    script = ("import sys; from pathlib import Path; from advocacy.config import finish\n"
+              "config = {'ENV': 'development', 'SECRET_KEY': '', 'TOKEN_KEYS': '', 'SQLALCHEMY_DATABASE_URI': 'x'}\n"
+              "finish(config, Path(sys.argv[1])); print(config['SECRET_KEY'], config['TOKEN_KEYS'])")
+    for round_ in range(3):
+        instance = tmp_path / f"instance-{round_}"
+        starting = [subprocess.Popen([sys.executable, "-c", script, str(instance)], cwd=ROOT, text=True,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(6)]
+        answers = [p.communicate(timeout=60) for p in starting]
+        assert all(p.returncode == 0 for p in starting), [err for _, err in answers]
+        assert len({out for out, _ in answers}) == 1
+        secret, token_keys = answers[0][0].split()
+        assert (instance / "secret_key").read_text().strip() == secret and len(secret) > 40
+        assert (instance / "token_keys").read_text().strip() == token_keys
+        assert sorted(p.name for p in instance.iterdir()) == ["secret_key", "token_keys"]  # no draft left behind
+
+
 def test_a_bad_token_key_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="ADVOCACY_TOKEN_KEYS: key 2 is not a Fernet key"):
         create_app({"INSTANCE_PATH": str(tmp_path),
