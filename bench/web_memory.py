@@ -13,6 +13,7 @@ an installation that has shown its preferences page before does; ``--first-start
 first worker, which generates it.
 
     python bench/web_memory.py [--rounds 6] [--first-start] [--backend postgresql --pg postgresql://postgres@127.0.0.1:5432/postgres]
+        [--redis-url redis://127.0.0.1:6379/11]
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ def main() -> None:
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", default="advocacy_bench_memory", help="PostgreSQL database (dropped first)")
     parser.add_argument("--rounds", type=int, default=6, help="rounds over the pages; RSS read after each")
+    parser.add_argument("--redis-url", default="",
+                        help="a Redis server (the scale-out path, with PostgreSQL); default: the embedded one")
     parser.add_argument("--first-start", action="store_true",
                         help="the installation's first web worker: no VAPID key in the instance folder yet")
     args = parser.parse_args()
@@ -75,6 +78,8 @@ def main() -> None:
     url = _pg_database(args.pg, args.database, True) if args.backend == "postgresql" else ""
     env, _code = prepare(Path(tempfile.mkdtemp(prefix="advocacy-bench-")), url,
                          ADMIN if args.first_start else ADMIN + KEPT_KEY)
+    if args.redis_url:
+        env["REDIS_URL"] = args.redis_url
     bare_port, app_port = free_port(), free_port()
     servers = [start("bare_app:app", bare_port, 1, env, ROOT / "bench", "/r/warmup"),
                start("wsgi:app", app_port, 1, env, ROOT, "/r/benchcode")]
