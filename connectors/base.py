@@ -309,13 +309,12 @@ def http_session(
         import requests
 
         session = requests.Session()
-    s = session
-    s.headers["User-Agent"] = user_agent
+    session.headers["User-Agent"] = user_agent
     adapter = _timeout_adapter_class()(timeout)
-    s.mount("http://", adapter)
-    s.mount("https://", adapter)
-    _read_environment_once_per_host(s)
-    return s
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    _read_environment_once_per_host(session)
+    return session
 
 
 def _read_environment_once_per_host(s: requests.Session, limit: int = 256) -> None:

@@ -26,7 +26,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from advocacy import outbound
 from advocacy.extensions import db, redis_client
 from advocacy.models_base import UTCDateTime, utcnow
-from connectors.base import DEFAULT_USER_AGENT, http_session
 
 log = logging.getLogger(__name__)
 
@@ -276,11 +275,8 @@ def fetch(url: str) -> Card:
         raise PreviewError("the link is not an http(s) address")
     import requests
 
-    from connectors.netguard import protect
-
     deadline = time.monotonic() + TIMEOUT
-    session = protect(http_session(timeout=TIMEOUT, user_agent=DEFAULT_USER_AGENT), outbound.guard(),
-                      timeout=TIMEOUT, max_redirects=MAX_REDIRECTS)
+    session = outbound.session(TIMEOUT, MAX_REDIRECTS)
     try:
         with session, session.get(url, stream=True, headers={"Accept": ", ".join(HTML_TYPES)}) as answer:
             if answer.status_code >= 400:

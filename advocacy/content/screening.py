@@ -188,7 +188,7 @@ def measure(text: str, network: str) -> int:
     if network == "x":
         return int(_parse_tweet(text).weightedLength)
     if network == "bluesky":
-        return _graphemes(text)
+        return len(_graphemes(text))
     if network == "mastodon":
         return len(URL_RE.sub("x" * MASTODON_URL_LENGTH, text))
     if network == "linkedin":  # the text as given, escaped as the connector sends it
@@ -227,20 +227,17 @@ def sent_length(text: str, network: str, link: str = "", media: bool = False) ->
     return measure(f"{text} {link}" if link else text, network)
 
 
-def _graphemes(text: str) -> int:
+def _graphemes(text: str) -> list[str]:
     """What a reader sees as characters (Unicode extended grapheme clusters, which ``re`` cannot match)."""
     import regex
 
-    return len(regex.findall(r"\X", text))
+    return regex.findall(r"\X", text)
 
 
 def _overflow_start(text: str, network: str, limit: int) -> int:
     """Index in ``text`` of the first character past ``limit`` (for the finding's span)."""
     if network == "bluesky":
-        import regex
-
-        graphemes = regex.findall(r"\X", text)
-        return len("".join(graphemes[:limit]))
+        return len("".join(_graphemes(text)[:limit]))
     if network == "x":
         end = int(_parse_tweet(text).validRangeEnd)
         return min(end + 1, len(text))

@@ -37,7 +37,6 @@ from advocacy.extensions import db
 from advocacy.integrations.models import FeedItem, FeedSource
 from advocacy.models_base import utcnow
 from advocacy.people.models import Team, User
-from connectors.base import DEFAULT_USER_AGENT, http_session
 
 log = logging.getLogger(__name__)
 
@@ -196,10 +195,7 @@ def download(url: str, etag: str | None, last_modified: str | None) -> Answer:
         headers["If-Modified-Since"] = last_modified
     import requests
 
-    from connectors.netguard import protect
-
-    session = protect(http_session(timeout=timeout, user_agent=DEFAULT_USER_AGENT), outbound.guard(),
-                      timeout=timeout, max_redirects=MAX_REDIRECTS)
+    session = outbound.session(timeout, MAX_REDIRECTS)
     try:
         with session, session.get(url, stream=True, headers=headers) as answer:
             if answer.status_code == 304:

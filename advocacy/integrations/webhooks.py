@@ -40,7 +40,6 @@ from advocacy.extensions import db
 from advocacy.integrations.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from advocacy.models_base import utcnow
 from advocacy.people.models import Role, User
-from connectors.base import DEFAULT_USER_AGENT, http_session
 
 log = logging.getLogger(__name__)
 
@@ -304,8 +303,6 @@ def deliver(delivery_id: int, now: dt.datetime | None = None) -> bool | None:
     """
     import requests
 
-    from connectors.netguard import protect
-
     now = now or utcnow()
     delivery = db.session.get(WebhookDelivery, delivery_id)
     if delivery is None or not delivery.endpoint.enabled or not _claim(delivery_id, now):
@@ -314,8 +311,7 @@ def deliver(delivery_id: int, now: dt.datetime | None = None) -> bool | None:
     endpoint = delivery.endpoint
     timeout = float(current_app.config["WEBHOOKS_TIMEOUT"])
     status, body, error = None, None, None
-    session = protect(http_session(timeout=timeout, user_agent=DEFAULT_USER_AGENT), outbound.guard(),
-                      timeout=timeout, max_redirects=0)
+    session = outbound.session(timeout, max_redirects=0)
     try:
         with session, session.post(endpoint.url, data=delivery.payload.encode(), allow_redirects=False,
                                    headers=headers_for(delivery, secret_of(endpoint), now), stream=True) as answer:

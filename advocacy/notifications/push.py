@@ -34,7 +34,6 @@ from advocacy import outbound
 from advocacy.extensions import db, redis_client
 from advocacy.notifications import channels, oneclick
 from advocacy.notifications.destinations import PushSubscription, subscriptions
-from connectors.base import http_session
 
 if TYPE_CHECKING:
     import requests
@@ -128,10 +127,7 @@ def _contact() -> str:
 
 # ----------------------------------------------------------------------------------------------------- sending
 def _session() -> requests.Session:
-    from connectors.netguard import protect
-
-    timeout = float(current_app.config["HTTP_TIMEOUT"])
-    return protect(http_session(timeout=timeout), outbound.guard(), timeout=timeout, max_redirects=0)
+    return outbound.session(float(current_app.config["HTTP_TIMEOUT"]), max_redirects=0)
 
 
 def _mark(sub_id: int, key: str) -> str:

@@ -34,7 +34,6 @@ from advocacy.content.link_previews import link_preview
 from advocacy.extensions import db
 from advocacy.notifications import channels, oneclick
 from advocacy.notifications.destinations import TeamsPost, TeamsWebhook, teams_webhook_for
-from connectors.base import DEFAULT_USER_AGENT, http_session
 
 if TYPE_CHECKING:
     import requests
@@ -111,11 +110,7 @@ def message_body(card: dict[str, Any]) -> bytes:
 
 
 def _session() -> requests.Session:
-    from connectors.netguard import protect
-
-    timeout = float(current_app.config["HTTP_TIMEOUT"])
-    return protect(http_session(timeout=timeout, user_agent=DEFAULT_USER_AGENT), outbound.guard(), timeout=timeout,
-                   max_redirects=0)
+    return outbound.session(float(current_app.config["HTTP_TIMEOUT"]), max_redirects=0)
 
 
 def post(url: str, body: bytes) -> None:
