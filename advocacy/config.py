@@ -468,15 +468,15 @@ def finish(config: dict[str, Any], instance_path: Path) -> None:
             raise ConfigError(f"ADVOCACY_ENV=production needs {', '.join(missing)} set explicitly")
     instance_path.mkdir(parents=True, exist_ok=True)
     if not config["SECRET_KEY"]:
-        config["SECRET_KEY"] = _instance_secret(instance_path / "secret_key", lambda: secrets.token_urlsafe(48))
+        config["SECRET_KEY"] = instance_secret(instance_path / "secret_key", lambda: secrets.token_urlsafe(48))
     if not config["TOKEN_KEYS"]:
-        config["TOKEN_KEYS"] = _instance_secret(instance_path / "token_keys", _new_fernet_key)
+        config["TOKEN_KEYS"] = instance_secret(instance_path / "token_keys", _new_fernet_key)
     _check_fernet_keys(config["TOKEN_KEYS"])
     if not config["SQLALCHEMY_DATABASE_URI"]:
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance_path / 'advocacy.db'}"
 
 
-def _instance_secret(path: Path, make: Callable[[], str]) -> str:
+def instance_secret(path: Path, make: Callable[[], str]) -> str:
     """Read a generated secret, or create it readable by this user only.
 
     Processes starting at once (gunicorn's workers on a fresh installation) agree on one secret: each writes its own

@@ -31,6 +31,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import delete
 
 from advocacy import outbound
+from advocacy.config import instance_secret
 from advocacy.extensions import db, redis_client
 from advocacy.notifications import channels, oneclick
 from advocacy.notifications.destinations import PushSubscription, subscriptions
@@ -59,20 +60,15 @@ def _pem() -> bytes:
     pem = current_app.config.get("NOTIFY_PUSH_VAPID_PRIVATE_KEY") or ""
     if pem:
         return pem.encode()
-    path = Path(current_app.instance_path) / KEY_FILE
-    if not path.exists():
-        from py_vapid import Vapid02
+    return instance_secret(Path(current_app.instance_path) / KEY_FILE, _new_private_pem).encode()
 
-        key = Vapid02()
-        key.generate_keys()
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it a moment ago
-            pass
-        else:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(key.private_pem())
-    return path.read_bytes()
+
+def _new_private_pem() -> str:
+    from py_vapid import Vapid02
+
+    key = Vapid02()
+    key.generate_keys()
+    return key.private_pem().decode()
 
 
 def vapid() -> Vapid02:
